@@ -1,0 +1,61 @@
+/* buf.h - growable byte/string buffer (like git's strbuf) */
+#ifndef TWPROV_BUF_H
+#define TWPROV_BUF_H
+
+#include <stdarg.h>
+#include <stddef.h>
+
+/*
+ * A growable, always NUL-terminated buffer.  `buf` is never NULL after
+ * tw_buf_init (it points at a static empty string until something is added),
+ * so it can be printed directly.
+ */
+struct tw_buf {
+	char *buf;
+	size_t len;
+	size_t alloc;
+};
+
+extern char tw_buf_slop[];
+#define TW_BUF_INIT { tw_buf_slop, 0, 0 }
+
+void tw_buf_init(struct tw_buf *b);
+void tw_buf_release(struct tw_buf *b);
+/* Like release, but zeroes the memory first (for secrets). */
+void tw_buf_wipe(struct tw_buf *b);
+void tw_buf_reset(struct tw_buf *b);
+void tw_buf_grow(struct tw_buf *b, size_t extra);
+void tw_buf_add(struct tw_buf *b, const void *data, size_t len);
+void tw_buf_adds(struct tw_buf *b, const char *s);
+void tw_buf_addc(struct tw_buf *b, char c);
+void tw_buf_addf(struct tw_buf *b, const char *fmt, ...)
+	__attribute__((format(printf, 2, 3)));
+void tw_buf_vaddf(struct tw_buf *b, const char *fmt, va_list ap);
+/* Returns the heap string and leaves the buffer empty; caller frees. */
+char *tw_buf_detach(struct tw_buf *b);
+
+/* Append s percent-encoded for application/x-www-form-urlencoded. */
+void tw_buf_add_urlencoded(struct tw_buf *b, const char *s);
+
+/* Small allocation helpers that abort on out-of-memory (like git's xmalloc). */
+void *tw_xmalloc(size_t n);
+void *tw_xcalloc(size_t n, size_t size);
+void *tw_xrealloc(void *p, size_t n);
+char *tw_xstrdup(const char *s);
+char *tw_xstrndup(const char *s, size_t n);
+char *tw_xasprintf(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
+
+/* Grow an array `p` of `nr` elements to hold at least `need`; `alloc` tracks capacity. */
+#define TW_ALLOC_GROW(p, need, alloc) do { \
+	if ((need) > (alloc)) { \
+		size_t tw_n_ = (alloc) ? (alloc) * 2 : 8; \
+		if (tw_n_ < (need)) tw_n_ = (need); \
+		(p) = tw_xrealloc((p), tw_n_ * sizeof(*(p))); \
+		(alloc) = tw_n_; \
+	} \
+} while (0)
+
+/* Zero memory in a way the compiler may not remove. */
+void tw_memwipe(void *p, size_t n);
+
+#endif

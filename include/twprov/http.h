@@ -1,0 +1,144 @@
+/* http.h - Twilio REST over one curl multi handle */
+#ifndef TWPROV_HTTP_H
+#define TWPROV_HTTP_H
+
+#include <jansson.h>
+
+#include "twprov/buf.h"
+#include "twprov/err.h"
+#include "twprov/kind.h"
+
+struct tw_http;
+struct tw_req;
+
+struct tw_http_opts {
+	const char *account_sid;    /* AC..., for 2010 paths */
+	const char *user;           /* Basic auth user: account SID or API key SID */
+	const char *pass;           /* auth token or API key secret (never printed) */
+	const char *api_url;        /* TWPROV_API_URL: every product on this base, or NULL */
+	const char *region;         /* TWILIO_REGION, or NULL */
+	const char *edge;           /* TWILIO_EDGE, or NULL */
+	const char *cacert;         /* --cacert, or NULL (CURL_CA_BUNDLE is honoured by curl) */
+	int parallelism;            /* max requests in flight (>= 1) */
+	int max_retries;            /* retries after the first attempt (default 6) */
+	long retry_base_ms;         /* first backoff (default 250) */
+	long retry_cap_ms;          /* largest single backoff (default 8000) */
+	long timeout_ms;            /* per attempt (default 30000) */
+};
+
+/* Defaults above, then TWPROV_MAX_RETRIES / TWPROV_RETRY_BASE_MS / TWPROV_RETRY_CAP_MS /
+ * TWPROV_TIMEOUT_MS from the environment when set (documented in twprov(1)). */
+void tw_http_opts_init(struct tw_http_opts *o);
+
+struct tw_http *tw_http_new(const struct tw_http_opts *o, struct tw_err *err);
+void tw_http_free(struct tw_http *h);
+
+/*
+ * A form body and the same body as shown in traces, with the values of
+ * secret parameters replaced by "(redacted)".
+ */
+struct tw_form {
+	struct tw_buf body;
+	struct tw_buf shown;
+};
+void tw_form_init(struct tw_form *f);
+void tw_form_release(struct tw_form *f);   /* wipes the body */
+/* key=value, percent-encoded ('+' as %2B, ' ' as %20 or '+'), joined by '&'. */
+void tw_form_add(struct tw_form *f, const char *key, const char *value);
+void tw_form_add_secret(struct tw_form *f, const char *key, const char *value);
+void tw_form_add_bool(struct tw_form *f, const char *key, int value);  /* "true"/"false" */
+
+typedef void (*tw_req_cb)(struct tw_http *h, struct tw_req *req);
+
+/* Outcome of a request after its retries. */
+enum tw_req_result {
+	TW_REQ_OK = 0,          /* 2xx */
+	TW_REQ_API_ERROR,       /* 4xx (not 429), or 429/5xx after the retry budget */
+	TW_REQ_TRANSPORT,       /* connection failed/dropped/timed out after the retry budget */
+	TW_REQ_UNSAFE,          /* a non-idempotent request failed in a way that it may have been
+	                           processed (dropped connection, timeout or 5xx after sending):
+	                           not retried; the caller must re-read before re-sending */
+};
+
+struct tw_req {
+	/* set by the caller */
+	const char *method;         /* "GET", "POST", "DELETE" */
+	char *url;                  /* absolute URL (tw_http_url); owned, freed with the request */
+	struct tw_form form;        /* POST body */
+	int idempotent;             /* safe to re-send after a 5xx or a dropped connection */
+	tw_req_cb cb;               /* called once, when done (from tw_http_run) */
+	void *ud;                   /* caller data */
+	long tag;                   /* caller data */
+
+	/* set by tw_http when done */
+	enum tw_req_result result;
+	long status;                /* HTTP status of the last attempt, 0 if none */
+	json_t *json;               /* parsed body (object), or NULL */
+	struct tw_err err;          /* set unless TW_REQ_OK: "20404: The requested ... (more_info)" */
+	int attempts;
+
+	/* private */
+	struct tw_buf resp;
+	long retry_after_ms;
+	double due;                 /* time at which a delayed retry may start */
+	double started;
+	void *handle;
+	char curl_err[256];
+	struct tw_req *next;
+};
+
+/* Full URL for `path` on `product`'s host, honouring TWPROV_API_URL, region and edge. */
+char *tw_http_url(struct tw_http *h, enum tw_product product, const char *path);
+/* Same host rules for a link returned by the API: an absolute `next_page_url`
+ * (its path and query are kept, the host replaced by ours) or a 2010 `next_page_uri`. */
+char *tw_http_link(struct tw_http *h, enum tw_product product, const char *link);
+const char *tw_http_account_sid(struct tw_http *h);
+
+/* Allocate a request (url is taken over). */
+struct tw_req *tw_req_new(const char *method, char *url, tw_req_cb cb, void *ud);
+void tw_req_free(struct tw_req *r);
+
+/* Queue a request; it starts when a slot in the pool is free.  Ownership passes to
+ * tw_http until its callback runs; the callback must tw_req_free it (or re-submit it). */
+void tw_http_submit(struct tw_http *h, struct tw_req *r);
+
+/* Run until no request is queued, in flight or waiting to retry.  Callbacks may submit more. */
+int tw_http_run(struct tw_http *h, struct tw_err *err);
+
+/* Ask the loop to stop starting queued requests (in-flight ones finish; queued ones
+ * complete with TW_REQ_TRANSPORT "cancelled"). */
+void tw_http_cancel_queued(struct tw_http *h);
+
+/*
+ * Paginated list: GET `url` with PageSize=1000, follow the API's next link
+ * (meta.next_page_url or next_page_uri) until null, append every element of
+ * `list_key` to one array, then call `done` with it (NULL on failure, err set).
+ */
+typedef void (*tw_list_cb)(struct tw_http *h, json_t *items, const struct tw_err *err, void *ud);
+void tw_http_list(struct tw_http *h, enum tw_product product, const char *path, const char *list_key,
+		  tw_list_cb done, void *ud);
+
+/* Counters for -v summaries and benchmarks. */
+struct tw_http_stats {
+	long requests;      /* attempts sent */
+	long retries;
+	long throttled;     /* 429 answers */
+	long server_errors; /* 5xx answers */
+	long transport_errors;
+};
+void tw_http_stats(struct tw_http *h, struct tw_http_stats *out);
+
+/* Pure helpers, exposed for unit tests. */
+/* Delay before retry number `attempt` (1-based): exponential from base, capped,
+ * with full jitter from `rnd` in [0,1); at least retry_after_ms when that is > 0. */
+long tw_backoff_ms(int attempt, long base_ms, long cap_ms, long retry_after_ms, double rnd);
+/* Parse a Retry-After header value (seconds or HTTP date) into ms; -1 if invalid. */
+long tw_parse_retry_after(const char *value, long now_epoch);
+/* Turn a Twilio error body (may be NULL/non-JSON) and status into err. */
+void tw_api_error(struct tw_err *err, long status, const char *body, size_t len);
+/* The next-page link of a list page, or NULL (points into `page`). */
+const char *tw_page_next(const json_t *page);
+/* The items array of a list page: `list_key`, or meta.key for v1 pages. */
+json_t *tw_page_items(const json_t *page, const char *list_key);
+
+#endif

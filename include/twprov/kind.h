@@ -1,0 +1,116 @@
+/* kind.h - resource kinds are data: one descriptor per Twilio resource kind */
+#ifndef TWPROV_KIND_H
+#define TWPROV_KIND_H
+
+#include <stddef.h>
+
+struct tw_buf;
+struct tw_field;
+struct tw_res;
+struct tw_diags;
+
+/* Which Twilio API host a kind lives on (DESIGN.md section 2). */
+enum tw_product {
+	TW_PRODUCT_API = 0,       /* api.twilio.com, 2010 API, `*_uri` relative links */
+	TW_PRODUCT_VOICE,         /* voice.twilio.com/v1 */
+	TW_PRODUCT_TRUNKING,      /* trunking.twilio.com/v1 */
+	TW_PRODUCT_SERVERLESS,    /* serverless.twilio.com/v1 */
+	TW_PRODUCT_UPLOAD,        /* serverless-upload.twilio.com/v1 */
+	TW_PRODUCT_COUNT
+};
+
+/* The type of a field's value in YAML and in the model (jansson types). */
+enum tw_vtype {
+	TW_V_STR = 0,   /* json string */
+	TW_V_BOOL,      /* json true/false; sent as "true"/"false" */
+	TW_V_INT,       /* json integer; range [min, max] */
+	TW_V_REF,       /* name of a resource of kind `ref`; sent as that resource's SID */
+	TW_V_REFLIST,   /* list of names of kind `ref` (local only for now) */
+};
+
+/* Field flags. */
+#define TW_F_REQUIRED  (1u << 0)  /* must be present in the file */
+#define TW_F_IDENTITY  (1u << 1)  /* the natural key (implies required) */
+#define TW_F_SECRET    (1u << 2)  /* sensitive and write-only: never read back, shown as (sensitive) */
+#define TW_F_LOCAL     (1u << 3)  /* twprov-only (gen-phone-config, dialer): never sent nor read */
+#define TW_F_IMMUTABLE (1u << 4)  /* Twilio cannot update it: a change plans a replace */
+#define TW_F_SECREF    (1u << 5)  /* may be a ${env:..}/${file:..} reference (always allowed for SECRET) */
+
+/*
+ * Validation of a string value beyond its type.  Returns 0 when `value` is
+ * acceptable; otherwise -1 with a message in `why` such as
+ * `not a URL: "htp://x"` (no field name: the caller adds the location).
+ */
+typedef int (*tw_check_fn)(const struct tw_field *f, const char *value, struct tw_buf *why);
+
+struct tw_field {
+	const char *name;        /* YAML key, plan label and JSON plan key */
+	const char *param;       /* form parameter sent to Twilio; NULL if never sent */
+	const char *json;        /* key in Twilio's JSON; NULL if not readable */
+	enum tw_vtype type;
+	unsigned flags;          /* TW_F_* */
+	tw_check_fn check;       /* extra validation for TW_V_STR, or NULL */
+	const char *const *choices; /* allowed values (NULL-terminated) for tw_check_enum */
+	long min, max;           /* TW_V_INT: value range; TW_V_STR: max is the max length (0 = none) */
+	const char *ref;         /* TW_V_REF/TW_V_REFLIST: name of the referenced kind */
+	const char *suffix;      /* tw_check_domain: required suffix, e.g. ".sip.twilio.com" */
+	const char *create_default; /* sent on create when the file leaves the field out */
+	const char *doc;         /* one line for help and man pages */
+};
+
+/* Kind flags. */
+#define TW_K_ASSOC    (1u << 0)  /* association/mapping: YAML is a list of names of kind `assoc_ref`;
+                                    created by POSTing `assoc_param`=<target SID>; the live item's
+                                    `sid` is the target's SID; no fields, no update */
+#define TW_K_NO_UPDATE (1u << 1) /* Twilio has no update: every managed change is a replace */
+#define TW_K_LOCAL    (1u << 2)  /* exists only in the file (never read nor applied) */
+#define TW_K_CASCADE  (1u << 3)  /* deleting the parent deletes these children at Twilio */
+
+/* Optional per-kind behaviour beyond the field table (DESIGN.md section 4). */
+struct tw_kind_hooks {
+	/* Extra rules over one declared resource after it is loaded (e.g. exclusive routings). */
+	void (*validate)(const struct tw_res *r, struct tw_diags *d);
+};
+
+struct tw_kind {
+	const char *name;        /* "credential_lists"; for children "credentials"; addresses, --target, prune */
+	const char *yaml_key;    /* key in the file (top level) or in the parent item; may be dotted
+	                            ("auth.calls.credential_lists") for nested mappings */
+	const char *parent;      /* parent kind name, NULL at top level */
+	enum tw_product product;
+	const char *collection;  /* path template of the list/create endpoint */
+	const char *item;        /* path template of fetch/update/delete ({Sid}) */
+	const char *list_key;    /* key of the items array in list pages */
+	const char *sid_prefix;  /* "CL" */
+	const char *assoc_ref;   /* TW_K_ASSOC: kind whose names are listed */
+	const char *assoc_param; /* TW_K_ASSOC: "CredentialListSid" */
+	const struct tw_field *fields;
+	size_t nfields;
+	unsigned flags;          /* TW_K_* */
+	const struct tw_kind_hooks *hooks;
+	const char *doc;         /* one line for help and man pages */
+};
+
+/*
+ * Path templates use {AccountSid}, {ParentSid} (the SID of the parent
+ * resource) and {Sid}.  Example:
+ *   "/2010-04-01/Accounts/{AccountSid}/SIP/CredentialLists/{ParentSid}/Credentials.json"
+ */
+
+/* The registry: every kind, parents before children, referenced kinds before referencing. */
+extern const struct tw_kind *const tw_kinds[];
+extern const size_t tw_nkinds;
+
+const struct tw_kind *tw_kind_find(const char *name);
+/* Child kinds of `parent` (NULL: top-level kinds), in registry order; returns count. */
+size_t tw_kind_children(const struct tw_kind *parent, const struct tw_kind **out, size_t max);
+const struct tw_field *tw_kind_field(const struct tw_kind *k, const char *name);
+/* Index of the identity field, or -1 (TW_K_ASSOC kinds have none: the item is the name). */
+int tw_kind_identity(const struct tw_kind *k);
+/* The kind's position in tw_kinds (stable order for sorting). */
+size_t tw_kind_index(const struct tw_kind *k);
+
+/* Expand a path template.  Returns a heap string. */
+char *tw_path_expand(const char *tmpl, const char *account_sid, const char *parent_sid, const char *sid);
+
+#endif

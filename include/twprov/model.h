@@ -1,0 +1,100 @@
+/* model.h - the desired model (from the file) and the live model (from Twilio) */
+#ifndef TWPROV_MODEL_H
+#define TWPROV_MODEL_H
+
+#include <jansson.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <stdio.h>
+
+#include "twprov/kind.h"
+
+/* A place in the file: 1-based line and column. */
+struct tw_loc {
+	const char *file;
+	int line, col;
+};
+
+struct tw_diag {
+	struct tw_loc loc;
+	int warning;       /* 0 = error, 1 = warning */
+	char *msg;
+};
+
+/* Diagnostics of one file, errors and warnings, in the order found. */
+struct tw_diags {
+	struct tw_diag *v;
+	size_t n, alloc;
+	size_t nerrors, nwarnings;
+};
+
+void tw_diag_add(struct tw_diags *d, int warning, const struct tw_loc *loc, const char *fmt, ...)
+	__attribute__((format(printf, 4, 5)));
+void tw_diags_sort(struct tw_diags *d);  /* by line, then column (stable) */
+/* "FILE:LINE:COL: error: msg" per line */
+void tw_diags_print(const struct tw_diags *d, FILE *f);
+void tw_diags_release(struct tw_diags *d);
+
+/*
+ * One resource, declared or live.  Declared and live resources share this
+ * shape so the differ can compare them field by field:
+ *  - `fields` maps the kind's field names to values (jansson string, bool,
+ *    integer; references are names).  A key that is absent is not managed.
+ *  - Live resources carry `sid` and the raw API object `json`; their
+ *    `fields` are converted from it (SIDs of references turned into names).
+ *  - Declared resources get `sid` once matched with (or created at) Twilio.
+ */
+struct tw_res {
+	const struct tw_kind *kind;     /* NULL for the model's root */
+	struct tw_res *parent;
+	char *id;                       /* identity value; for TW_K_ASSOC the referenced name */
+	json_t *fields;                 /* field name -> value */
+	uint64_t sensitive;             /* bit i: fields[i] came from a secret reference */
+	struct tw_loc loc;              /* declared: where the item starts */
+	struct tw_loc *flocs;           /* declared: per field of kind->fields (line 0 = absent) */
+	int absent;                     /* declared with `state: absent` */
+	struct tw_res **children;       /* all child kinds, in file (or API) order */
+	size_t nchildren, children_alloc;
+	char *sid;                      /* Twilio SID once known */
+	json_t *json;                   /* live: the API object */
+	struct tw_res *match;           /* declared <-> live counterpart after diffing */
+	int children_read;              /* live: children of this resource were read */
+};
+
+struct tw_model {
+	struct tw_res root;             /* kind NULL; children are the top-level resources */
+	char *file;                     /* path of the file (declared model) */
+	char *dir;                      /* its directory, for ${file:...} and sources */
+	long version;                   /* twprov: N */
+	json_t *prune;                  /* array of kind names */
+	json_t *ignore;                 /* array of name globs */
+	json_t *kinds_present;          /* object: top-level kind names whose key appears in the file */
+	char *region, *edge;            /* account: */
+	struct tw_diags diags;
+	int live;                       /* 1 for a model read from Twilio */
+};
+
+struct tw_model *tw_model_new(int live);
+void tw_model_free(struct tw_model *m);
+
+struct tw_res *tw_res_new(const struct tw_kind *k, struct tw_res *parent);
+/* Frees a resource and its children; wipes secret field values. */
+void tw_res_free(struct tw_res *r);
+void tw_res_add_child(struct tw_res *parent, struct tw_res *child);
+/* First child of kind `k` with identity `id`, or NULL. */
+struct tw_res *tw_res_find(const struct tw_res *parent, const struct tw_kind *k, const char *id);
+/* Value of field `name` (NULL if not managed). */
+json_t *tw_res_get(const struct tw_res *r, const char *name);
+const char *tw_res_get_str(const struct tw_res *r, const char *name);
+int tw_res_is_sensitive(const struct tw_res *r, const char *name);
+
+/*
+ * The address of a resource: "credential_lists/office-phones", and for
+ * children "credential_lists/office-phones/credentials/alice".  Heap string.
+ */
+char *tw_res_address(const struct tw_res *r);
+
+/* Find a top-level or nested declared resource by address (for --target). */
+struct tw_res *tw_model_find_address(const struct tw_model *m, const char *address);
+
+#endif

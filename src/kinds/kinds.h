@@ -1,0 +1,25 @@
+/* kinds.h - the descriptors, one per file in src/kinds/ */
+#ifndef TWPROV_KINDS_INTERNAL_H
+#define TWPROV_KINDS_INTERNAL_H
+
+#include "twprov/checks.h"
+#include "twprov/kind.h"
+
+#define TW_NFIELDS(a) (sizeof(a) / sizeof((a)[0]))
+
+/* Shared value lists. */
+extern const char *const tw_methods[];   /* GET, POST */
+
+/* 2010 API path prefix. */
+#define TW_2010 "/2010-04-01/Accounts/{AccountSid}"
+
+extern const struct tw_kind tw_kind_credential_lists;
+extern const struct tw_kind tw_kind_credentials;
+extern const struct tw_kind tw_kind_ip_access_control_lists;
+extern const struct tw_kind tw_kind_ip_addresses;
+extern const struct tw_kind tw_kind_sip_domains;
+extern const struct tw_kind tw_kind_domain_calls_credential_lists;
+extern const struct tw_kind tw_kind_domain_calls_ip_access_control_lists;
+extern const struct tw_kind tw_kind_domain_registrations_credential_lists;
+
+#endif

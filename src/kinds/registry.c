@@ -1,0 +1,94 @@
+/* registry.c - the table of resource kinds (like git's builtin table) */
+#include <string.h>
+
+#include "twprov/buf.h"
+#include "twprov/kind.h"
+#include "kinds.h"
+
+/*
+ * Every kind twprov manages.  Order matters only for presentation and as a
+ * tie-break: parents come before their children, and kinds that others
+ * reference come before the kinds that reference them.  Adding a kind is a
+ * new descriptor file plus one line here.
+ */
+const struct tw_kind *const tw_kinds[] = {
+	&tw_kind_credential_lists,
+	&tw_kind_credentials,
+	&tw_kind_ip_access_control_lists,
+	&tw_kind_ip_addresses,
+	&tw_kind_sip_domains,
+	&tw_kind_domain_calls_credential_lists,
+	&tw_kind_domain_calls_ip_access_control_lists,
+	&tw_kind_domain_registrations_credential_lists,
+};
+const size_t tw_nkinds = sizeof(tw_kinds) / sizeof(tw_kinds[0]);
+
+const struct tw_kind *tw_kind_find(const char *name)
+{
+	for (size_t i = 0; i < tw_nkinds; i++)
+		if (!strcmp(tw_kinds[i]->name, name))
+			return tw_kinds[i];
+	return NULL;
+}
+
+size_t tw_kind_index(const struct tw_kind *k)
+{
+	for (size_t i = 0; i < tw_nkinds; i++)
+		if (tw_kinds[i] == k)
+			return i;
+	return tw_nkinds;
+}
+
+size_t tw_kind_children(const struct tw_kind *parent, const struct tw_kind **out, size_t max)
+{
+	size_t n = 0;
+	for (size_t i = 0; i < tw_nkinds; i++) {
+		const struct tw_kind *k = tw_kinds[i];
+		int match = parent ? (k->parent && !strcmp(k->parent, parent->name)) : !k->parent;
+		if (!match)
+			continue;
+		if (n < max)
+			out[n] = k;
+		n++;
+	}
+	return n;
+}
+
+const struct tw_field *tw_kind_field(const struct tw_kind *k, const char *name)
+{
+	for (size_t i = 0; i < k->nfields; i++)
+		if (!strcmp(k->fields[i].name, name))
+			return &k->fields[i];
+	return NULL;
+}
+
+int tw_kind_identity(const struct tw_kind *k)
+{
+	for (size_t i = 0; i < k->nfields; i++)
+		if (k->fields[i].flags & TW_F_IDENTITY)
+			return (int)i;
+	return -1;
+}
+
+char *tw_path_expand(const char *tmpl, const char *account_sid, const char *parent_sid, const char *sid)
+{
+	static const struct { const char *name; size_t len; } vars[] = {
+		{ "{AccountSid}", 12 }, { "{ParentSid}", 11 }, { "{Sid}", 5 },
+	};
+	const char *vals[3] = { account_sid, parent_sid, sid };
+	struct tw_buf b = TW_BUF_INIT;
+
+	for (const char *p = tmpl; *p;) {
+		size_t i;
+		for (i = 0; i < 3; i++)
+			if (!strncmp(p, vars[i].name, vars[i].len))
+				break;
+		if (i < 3) {
+			tw_buf_adds(&b, vals[i] ? vals[i] : "");
+			p += vars[i].len;
+		} else {
+			tw_buf_addc(&b, *p++);
+		}
+	}
+	return tw_buf_detach(&b);
+}

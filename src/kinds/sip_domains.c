@@ -1,0 +1,90 @@
+/* sip_domains.c - SIP domains and their auth mappings (REFERENCE.md sections 1, 4) */
+#include "kinds.h"
+
+#define DOMAIN_PATH TW_2010 "/SIP/Domains/{ParentSid}"
+
+static const struct tw_field domain_fields[] = {
+	{ .name = "domain_name", .param = "DomainName", .json = "domain_name", .type = TW_V_STR,
+	  .flags = TW_F_IDENTITY, .check = tw_check_domain, .suffix = ".sip.twilio.com",
+	  .doc = "the domain, ending in .sip.twilio.com; its identity" },
+	{ .name = "friendly_name", .param = "FriendlyName", .json = "friendly_name", .type = TW_V_STR,
+	  .max = 64, .doc = "a description, up to 64 characters" },
+	{ .name = "voice_url", .param = "VoiceUrl", .json = "voice_url", .type = TW_V_STR,
+	  .check = tw_check_url, .doc = "URL Twilio requests when the domain receives a call" },
+	{ .name = "voice_method", .param = "VoiceMethod", .json = "voice_method", .type = TW_V_STR,
+	  .check = tw_check_enum, .choices = tw_methods, .doc = "GET or POST" },
+	{ .name = "voice_fallback_url", .param = "VoiceFallbackUrl", .json = "voice_fallback_url",
+	  .type = TW_V_STR, .check = tw_check_url, .doc = "URL requested when voice_url fails" },
+	{ .name = "voice_fallback_method", .param = "VoiceFallbackMethod", .json = "voice_fallback_method",
+	  .type = TW_V_STR, .check = tw_check_enum, .choices = tw_methods, .doc = "GET or POST" },
+	{ .name = "voice_status_callback_url", .param = "VoiceStatusCallbackUrl",
+	  .json = "voice_status_callback_url", .type = TW_V_STR, .check = tw_check_url,
+	  .doc = "URL that receives call status events" },
+	{ .name = "voice_status_callback_method", .param = "VoiceStatusCallbackMethod",
+	  .json = "voice_status_callback_method", .type = TW_V_STR, .check = tw_check_enum,
+	  .choices = tw_methods, .doc = "GET or POST" },
+	{ .name = "sip_registration", .param = "SipRegistration", .json = "sip_registration",
+	  .type = TW_V_BOOL, .doc = "allow SIP endpoints to register to the domain" },
+	{ .name = "emergency_calling_enabled", .param = "EmergencyCallingEnabled",
+	  .json = "emergency_calling_enabled", .type = TW_V_BOOL, .doc = "allow emergency calls" },
+	{ .name = "secure", .param = "Secure", .json = "secure", .type = TW_V_BOOL,
+	  .doc = "enforce TLS and SRTP on the domain" },
+};
+
+const struct tw_kind tw_kind_sip_domains = {
+	.name = "sip_domains",
+	.yaml_key = "sip_domains",
+	.product = TW_PRODUCT_API,
+	.collection = TW_2010 "/SIP/Domains.json",
+	.item = TW_2010 "/SIP/Domains/{Sid}.json",
+	.list_key = "domains",
+	.sid_prefix = "SD",
+	.fields = domain_fields,
+	.nfields = TW_NFIELDS(domain_fields),
+	.doc = "SIP domains phones register to and call through",
+};
+
+const struct tw_kind tw_kind_domain_calls_credential_lists = {
+	.name = "auth.calls.credential_lists",
+	.yaml_key = "auth.calls.credential_lists",
+	.parent = "sip_domains",
+	.product = TW_PRODUCT_API,
+	.collection = DOMAIN_PATH "/Auth/Calls/CredentialListMappings.json",
+	.item = DOMAIN_PATH "/Auth/Calls/CredentialListMappings/{Sid}.json",
+	.list_key = "contents",
+	.sid_prefix = "CL",
+	.assoc_ref = "credential_lists",
+	.assoc_param = "CredentialListSid",
+	.flags = TW_K_ASSOC | TW_K_CASCADE,
+	.doc = "credential lists that authenticate calls to the domain",
+};
+
+const struct tw_kind tw_kind_domain_calls_ip_access_control_lists = {
+	.name = "auth.calls.ip_access_control_lists",
+	.yaml_key = "auth.calls.ip_access_control_lists",
+	.parent = "sip_domains",
+	.product = TW_PRODUCT_API,
+	.collection = DOMAIN_PATH "/Auth/Calls/IpAccessControlListMappings.json",
+	.item = DOMAIN_PATH "/Auth/Calls/IpAccessControlListMappings/{Sid}.json",
+	.list_key = "contents",
+	.sid_prefix = "AL",
+	.assoc_ref = "ip_access_control_lists",
+	.assoc_param = "IpAccessControlListSid",
+	.flags = TW_K_ASSOC | TW_K_CASCADE,
+	.doc = "IP access control lists that authenticate calls to the domain",
+};
+
+const struct tw_kind tw_kind_domain_registrations_credential_lists = {
+	.name = "auth.registrations.credential_lists",
+	.yaml_key = "auth.registrations.credential_lists",
+	.parent = "sip_domains",
+	.product = TW_PRODUCT_API,
+	.collection = DOMAIN_PATH "/Auth/Registrations/CredentialListMappings.json",
+	.item = DOMAIN_PATH "/Auth/Registrations/CredentialListMappings/{Sid}.json",
+	.list_key = "contents",
+	.sid_prefix = "CL",
+	.assoc_ref = "credential_lists",
+	.assoc_param = "CredentialListSid",
+	.flags = TW_K_ASSOC | TW_K_CASCADE,
+	.doc = "credential lists that authenticate registrations to the domain",
+};

@@ -1,0 +1,68 @@
+/* log.c - diagnostics on stderr */
+#include <stdarg.h>
+#include <stdio.h>
+
+#include "twprov/err.h"
+#include "twprov/log.h"
+
+struct tw_out tw_out;
+
+const char *tw_color(FILE *f, const char *code)
+{
+	static char bufs[4][16];
+	static int next;
+	int on = f == stdout ? tw_out.color : f == stderr ? tw_out.color_err : 0;
+	if (!on)
+		return "";
+	char *b = bufs[next++ & 3];
+	snprintf(b, sizeof(bufs[0]), "\033[%sm", code);
+	return b;
+}
+
+static void vreport(const char *prefix, const char *color, const char *fmt, va_list ap)
+{
+	fprintf(stderr, "%s%s:%s ", tw_color(stderr, color), prefix, tw_color(stderr, TW_C_RESET));
+	vfprintf(stderr, fmt, ap);
+	fputc('\n', stderr);
+}
+
+void tw_error(const char *fmt, ...)
+{
+	va_list ap;
+	va_start(ap, fmt);
+	vreport("error", TW_C_RED, fmt, ap);
+	va_end(ap);
+}
+
+void tw_warning(const char *fmt, ...)
+{
+	va_list ap;
+	va_start(ap, fmt);
+	vreport("warning", TW_C_YELLOW, fmt, ap);
+	va_end(ap);
+}
+
+void tw_info(const char *fmt, ...)
+{
+	va_list ap;
+	va_start(ap, fmt);
+	vfprintf(stderr, fmt, ap);
+	va_end(ap);
+	fputc('\n', stderr);
+}
+
+void tw_trace(int level, const char *fmt, ...)
+{
+	va_list ap;
+	if (tw_out.verbose < level)
+		return;
+	va_start(ap, fmt);
+	vfprintf(stderr, fmt, ap);
+	va_end(ap);
+	fputc('\n', stderr);
+}
+
+void tw_error_err(const struct tw_err *err)
+{
+	tw_error("%s", err->msg[0] ? err->msg : "unknown error");
+}

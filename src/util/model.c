@@ -1,0 +1,209 @@
+/* model.c - resources, models and diagnostics */
+#include <stdarg.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "twprov/buf.h"
+#include "twprov/model.h"
+
+void tw_diag_add(struct tw_diags *d, int warning, const struct tw_loc *loc, const char *fmt, ...)
+{
+	struct tw_buf b = TW_BUF_INIT;
+	va_list ap;
+
+	va_start(ap, fmt);
+	tw_buf_vaddf(&b, fmt, ap);
+	va_end(ap);
+	TW_ALLOC_GROW(d->v, d->n + 1, d->alloc);
+	struct tw_diag *g = &d->v[d->n++];
+	memset(g, 0, sizeof(*g));
+	if (loc)
+		g->loc = *loc;
+	g->warning = warning;
+	g->msg = tw_buf_detach(&b);
+	if (warning)
+		d->nwarnings++;
+	else
+		d->nerrors++;
+}
+
+void tw_diags_sort(struct tw_diags *d)
+{
+	/* stable insertion sort: diagnostics are few and keep their order on ties */
+	for (size_t i = 1; i < d->n; i++) {
+		struct tw_diag t = d->v[i];
+		size_t j = i;
+		while (j > 0) {
+			const struct tw_diag *p = &d->v[j - 1];
+			if (p->loc.line < t.loc.line || (p->loc.line == t.loc.line && p->loc.col <= t.loc.col))
+				break;
+			d->v[j] = d->v[j - 1];
+			j--;
+		}
+		d->v[j] = t;
+	}
+}
+
+void tw_diags_print(const struct tw_diags *d, FILE *f)
+{
+	for (size_t i = 0; i < d->n; i++) {
+		const struct tw_diag *g = &d->v[i];
+		if (g->loc.file && g->loc.line)
+			fprintf(f, "%s:%d:%d: ", g->loc.file, g->loc.line, g->loc.col);
+		else if (g->loc.file)
+			fprintf(f, "%s: ", g->loc.file);
+		fprintf(f, "%s: %s\n", g->warning ? "warning" : "error", g->msg);
+	}
+}
+
+void tw_diags_release(struct tw_diags *d)
+{
+	for (size_t i = 0; i < d->n; i++)
+		free(d->v[i].msg);
+	free(d->v);
+	memset(d, 0, sizeof(*d));
+}
+
+struct tw_model *tw_model_new(int live)
+{
+	struct tw_model *m = tw_xcalloc(1, sizeof(*m));
+	m->live = live;
+	m->prune = json_array();
+	m->ignore = json_array();
+	m->kinds_present = json_object();
+	return m;
+}
+
+static void res_release(struct tw_res *r)
+{
+	for (size_t i = 0; i < r->nchildren; i++)
+		tw_res_free(r->children[i]);
+	free(r->children);
+	if (r->fields && r->kind) {
+		/* wipe secrets before the strings go back to the allocator */
+		for (size_t i = 0; i < r->kind->nfields; i++) {
+			const struct tw_field *f = &r->kind->fields[i];
+			json_t *v = json_object_get(r->fields, f->name);
+			if (v && json_is_string(v) && ((f->flags & TW_F_SECRET) || (r->sensitive >> i & 1)))
+				tw_memwipe((char *)json_string_value(v), json_string_length(v));
+		}
+	}
+	json_decref(r->fields);
+	json_decref(r->json);
+	free(r->flocs);
+	free(r->id);
+	free(r->sid);
+}
+
+void tw_model_free(struct tw_model *m)
+{
+	if (!m)
+		return;
+	res_release(&m->root);
+	free(m->file);
+	free(m->dir);
+	json_decref(m->prune);
+	json_decref(m->ignore);
+	json_decref(m->kinds_present);
+	free(m->region);
+	free(m->edge);
+	tw_diags_release(&m->diags);
+	free(m);
+}
+
+struct tw_res *tw_res_new(const struct tw_kind *k, struct tw_res *parent)
+{
+	struct tw_res *r = tw_xcalloc(1, sizeof(*r));
+	r->kind = k;
+	r->parent = parent;
+	r->fields = json_object();
+	if (k && k->nfields)
+		r->flocs = tw_xcalloc(k->nfields, sizeof(*r->flocs));
+	return r;
+}
+
+void tw_res_free(struct tw_res *r)
+{
+	if (!r)
+		return;
+	res_release(r);
+	free(r);
+}
+
+void tw_res_add_child(struct tw_res *parent, struct tw_res *child)
+{
+	TW_ALLOC_GROW(parent->children, parent->nchildren + 1, parent->children_alloc);
+	parent->children[parent->nchildren++] = child;
+	child->parent = parent;
+}
+
+struct tw_res *tw_res_find(const struct tw_res *parent, const struct tw_kind *k, const char *id)
+{
+	for (size_t i = 0; i < parent->nchildren; i++) {
+		struct tw_res *c = parent->children[i];
+		if (c->kind == k && c->id && !strcmp(c->id, id))
+			return c;
+	}
+	return NULL;
+}
+
+json_t *tw_res_get(const struct tw_res *r, const char *name)
+{
+	return r->fields ? json_object_get(r->fields, name) : NULL;
+}
+
+const char *tw_res_get_str(const struct tw_res *r, const char *name)
+{
+	return json_string_value(tw_res_get(r, name));
+}
+
+int tw_res_is_sensitive(const struct tw_res *r, const char *name)
+{
+	if (!r->kind)
+		return 0;
+	for (size_t i = 0; i < r->kind->nfields; i++)
+		if (!strcmp(r->kind->fields[i].name, name))
+			return (r->kind->fields[i].flags & TW_F_SECRET) || (r->sensitive >> i & 1);
+	return 0;
+}
+
+static void address_of(struct tw_buf *b, const struct tw_res *r)
+{
+	if (r->parent && r->parent->kind) {
+		address_of(b, r->parent);
+		tw_buf_addc(b, '/');
+	}
+	tw_buf_addf(b, "%s/%s", r->kind->name, r->id ? r->id : "?");
+}
+
+char *tw_res_address(const struct tw_res *r)
+{
+	struct tw_buf b = TW_BUF_INIT;
+	address_of(&b, r);
+	return tw_buf_detach(&b);
+}
+
+static struct tw_res *find_address(const struct tw_res *r, const char *address)
+{
+	for (size_t i = 0; i < r->nchildren; i++) {
+		struct tw_res *c = r->children[i];
+		char *a = tw_res_address(c);
+		int eq = !strcmp(a, address);
+		size_t alen = strlen(a);
+		int prefix = !strncmp(a, address, alen) && address[alen] == '/';
+		free(a);
+		if (eq)
+			return c;
+		if (prefix) {
+			struct tw_res *f = find_address(c, address);
+			if (f)
+				return f;
+		}
+	}
+	return NULL;
+}
+
+struct tw_res *tw_model_find_address(const struct tw_model *m, const char *address)
+{
+	return find_address(&m->root, address);
+}
