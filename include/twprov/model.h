@@ -59,6 +59,7 @@ struct tw_res {
 	json_t *json;                   /* live: the API object */
 	struct tw_res *match;           /* declared <-> live counterpart after diffing */
 	int children_read;              /* live: children of this resource were read */
+	size_t act;                     /* planner: 1 + index of this resource's action, 0 = none */
 };
 
 struct tw_model {

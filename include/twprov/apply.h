@@ -1,0 +1,36 @@
+/* apply.h - execute a plan against Twilio */
+#ifndef TWPROV_APPLY_H
+#define TWPROV_APPLY_H
+
+#include <signal.h>
+
+#include "twprov/plan.h"
+
+struct tw_http;
+struct tw_err;
+
+struct tw_apply_opts {
+	int sync_passwords;
+	volatile sig_atomic_t *interrupted;  /* set by a signal handler: stop starting new work */
+};
+
+struct tw_apply_result {
+	size_t done, failed, skipped;
+	size_t added, changed, destroyed;
+};
+
+/*
+ * Run every action of `p`: creates and updates parents-first and
+ * referenced-first, deletes after what references them, independent actions
+ * concurrently (the HTTP pool bounds how many).  On a failure, in-flight
+ * work finishes, nothing new starts, and -1 is returned; each action's state
+ * says what was applied.
+ */
+int tw_apply(struct tw_http *h, struct tw_plan *p, const struct tw_apply_opts *o,
+	     struct tw_apply_result *res, struct tw_err *err);
+
+/* Form parameters of a create or update (exposed for unit tests). */
+struct tw_form;
+void tw_apply_form(const struct tw_action *a, int creating, int sync_passwords, struct tw_form *f);
+
+#endif

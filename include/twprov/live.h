@@ -1,0 +1,30 @@
+/* live.h - read the live account into a model of the same shape as the file's */
+#ifndef TWPROV_LIVE_H
+#define TWPROV_LIVE_H
+
+#include "twprov/model.h"
+
+struct tw_http;
+struct tw_err;
+
+struct tw_live_opts {
+	int all_children;   /* read children of every live parent, not only declared ones */
+};
+
+/*
+ * Read what `want` needs: every top-level kind the file declares, lists in
+ * `prune`, or references (transitively), and the children of live parents
+ * that the file declares.  Independent list calls run concurrently, so the
+ * cost is about one round trip per level of the parent/child tree.
+ * Live `fields` are converted to the file's names and types; references
+ * become names (a SID no live resource has stays a SID).
+ */
+int tw_live_read(struct tw_http *h, const struct tw_model *want, const struct tw_live_opts *o,
+		 struct tw_model **out, struct tw_err *err);
+
+/* Convert one API object of kind `k` into r->id, r->sid, r->json (not the references). */
+void tw_live_set_json(struct tw_res *r, json_t *obj);
+/* Fill r->fields from r->json, with references resolved against the live model's top level. */
+void tw_live_convert(struct tw_res *r, const struct tw_res *root);
+
+#endif

@@ -1,0 +1,89 @@
+/* plan.h - the plan is a value: ordered actions with dependencies */
+#ifndef TWPROV_PLAN_H
+#define TWPROV_PLAN_H
+
+#include <jansson.h>
+#include <stdio.h>
+
+#include "twprov/err.h"
+#include "twprov/model.h"
+
+enum tw_act_type {
+	TW_ACT_CREATE = 0,
+	TW_ACT_UPDATE,
+	TW_ACT_DELETE,
+	TW_ACT_REPLACE,     /* delete then create (an immutable field changed) */
+};
+
+/* One changed field.  Values are the file's representation; secrets are never copied here. */
+struct tw_change {
+	const struct tw_field *field;
+	json_t *before;     /* NULL when unknown/none */
+	json_t *after;      /* NULL for sensitive values */
+	int sensitive;
+};
+
+enum tw_act_state {
+	TW_ST_PENDING = 0,
+	TW_ST_RUNNING,
+	TW_ST_DONE,
+	TW_ST_FAILED,
+	TW_ST_SKIPPED,      /* not started: a dependency failed or apply stopped */
+};
+
+struct tw_action {
+	enum tw_act_type type;
+	const struct tw_kind *kind;
+	struct tw_res *want;        /* declared resource (create, update, replace) */
+	struct tw_res *have;        /* live resource (update, delete, replace) */
+	char *address;
+	struct tw_change *changes;
+	size_t nchanges, changes_alloc;
+	size_t *deps;               /* indices of actions that must finish first */
+	size_t ndeps, deps_alloc;
+
+	/* apply state */
+	enum tw_act_state state;
+	size_t waiting;             /* deps not yet done */
+	int phase;                  /* replace: 0 delete, 1 create */
+	int attempts;               /* create re-sends after an unsafe failure */
+	struct tw_err err;
+};
+
+struct tw_plan {
+	struct tw_action *acts;
+	size_t n, alloc;
+	json_t *unmanaged;          /* array of {address, kind, name, sid} */
+	json_t *notes;              /* array of strings */
+	json_t *problems;           /* array of strings: the live account cannot be planned against */
+	size_t add, change, destroy;
+};
+
+struct tw_plan_opts {
+	int sync_passwords;
+	const char *const *targets; /* --target addresses */
+	size_t ntargets;
+};
+
+/*
+ * Diff `want` (the file) against `have` (the live account).  Declared
+ * resources get `sid` and `match` from their live counterparts.  Returns -1
+ * when the account cannot be planned against (e.g. two live resources with
+ * the same identity: plan->problems lists them) or a target matches nothing.
+ */
+int tw_plan_build(struct tw_model *want, struct tw_model *have, const struct tw_plan_opts *o,
+		  struct tw_plan **out, struct tw_err *err);
+void tw_plan_free(struct tw_plan *p);
+
+/* Renderings of the same value. */
+void tw_plan_print(const struct tw_plan *p, FILE *f);
+json_t *tw_plan_json(const struct tw_plan *p);
+int tw_plan_empty(const struct tw_plan *p);
+
+/* Helpers shared with apply. */
+const char *tw_act_name(enum tw_act_type t);     /* "create", "update", "delete", "replace" */
+const char *tw_act_symbol(enum tw_act_type t);   /* "+", "~", "-", "-/+" */
+/* Field values equal as Twilio would store them (null == "" for strings, etc.). */
+int tw_value_equal(const struct tw_field *f, const json_t *a, const json_t *b);
+
+#endif

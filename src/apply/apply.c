@@ -1,0 +1,358 @@
+/* apply.c - execute a plan: a dependency graph run on the HTTP pool */
+#include <stdlib.h>
+#include <string.h>
+
+#include "twprov/apply.h"
+#include "twprov/buf.h"
+#include "twprov/http.h"
+#include "twprov/live.h"
+#include "twprov/log.h"
+
+#define TW_MAX_CREATE_RESENDS 3
+
+struct applier {
+	struct tw_http *h;
+	struct tw_plan *p;
+	const struct tw_apply_opts *o;
+	struct tw_apply_result *res;
+	size_t **dependents;
+	size_t *ndependents;
+	int stopping;
+};
+
+static void start(struct applier *ap, size_t ai);
+
+static const struct tw_res *root_of(const struct tw_res *r)
+{
+	while (r->parent)
+		r = r->parent;
+	return r;
+}
+
+/* SID of the declared top-level resource of kind `kind` named `name` (matched or created). */
+static const char *sid_of(const struct tw_res *from, const char *kind, const char *name)
+{
+	const struct tw_kind *k = tw_kind_find(kind);
+	const struct tw_res *t = k ? tw_res_find(root_of(from), k, name) : NULL;
+	return t ? t->sid : NULL;
+}
+
+static void add_value(struct tw_form *f, const struct tw_res *w, size_t i)
+{
+	const struct tw_field *fd = &w->kind->fields[i];
+	json_t *v = json_object_get(w->fields, fd->name);
+	int secret = (fd->flags & TW_F_SECRET) || (w->sensitive >> i & 1);
+	char num[32];
+	const char *s = NULL;
+
+	switch (fd->type) {
+	case TW_V_BOOL:
+		tw_form_add_bool(f, fd->param, json_is_true(v));
+		return;
+	case TW_V_INT:
+		snprintf(num, sizeof(num), "%lld", (long long)json_integer_value(v));
+		s = num;
+		break;
+	case TW_V_REF:
+		s = json_string_value(v);
+		if (s && *s)
+			s = sid_of(w, fd->ref, s);
+		break;
+	default:
+		s = json_string_value(v);
+		break;
+	}
+	if (secret)
+		tw_form_add_secret(f, fd->param, s ? s : "");
+	else
+		tw_form_add(f, fd->param, s ? s : "");
+}
+
+void tw_apply_form(const struct tw_action *a, int creating, int sync_passwords, struct tw_form *f)
+{
+	const struct tw_res *w = a->want;
+	const struct tw_kind *k = a->kind;
+
+	(void)sync_passwords;
+	if (k->flags & TW_K_ASSOC) {
+		const char *sid = sid_of(w, k->assoc_ref, w->id);
+		tw_form_add(f, k->assoc_param, sid ? sid : "");
+		return;
+	}
+	if (creating) {
+		for (size_t i = 0; i < k->nfields; i++) {
+			const struct tw_field *fd = &k->fields[i];
+			if (!fd->param || (fd->flags & TW_F_LOCAL))
+				continue;
+			if (json_object_get(w->fields, fd->name))
+				add_value(f, w, i);
+			else if (fd->create_default)
+				tw_form_add(f, fd->param, fd->create_default);
+		}
+		return;
+	}
+	for (size_t c = 0; c < a->nchanges; c++)
+		add_value(f, w, (size_t)(a->changes[c].field - k->fields));
+}
+
+static const char *parent_sid(const struct tw_res *r)
+{
+	return r->parent && r->parent->kind ? r->parent->sid : NULL;
+}
+
+static char *item_url(struct applier *ap, const struct tw_res *r)
+{
+	char *path = tw_path_expand(r->kind->item, tw_http_account_sid(ap->h), parent_sid(r), r->sid);
+	char *url = tw_http_url(ap->h, r->kind->product, path);
+	free(path);
+	return url;
+}
+
+static char *collection_url(struct applier *ap, const struct tw_res *r)
+{
+	char *path = tw_path_expand(r->kind->collection, tw_http_account_sid(ap->h), parent_sid(r), NULL);
+	char *url = tw_http_url(ap->h, r->kind->product, path);
+	free(path);
+	return url;
+}
+
+static const char *past(enum tw_act_type t)
+{
+	static const char *const words[] = { "created", "updated", "deleted", "replaced" };
+	return words[t];
+}
+
+static void finish(struct applier *ap, size_t ai)
+{
+	struct tw_action *a = &ap->p->acts[ai];
+	const char *sid = a->want && a->want->sid ? a->want->sid : a->have && a->have->sid ? a->have->sid : NULL;
+
+	a->state = TW_ST_DONE;
+	ap->res->done++;
+	switch (a->type) {
+	case TW_ACT_CREATE: ap->res->added++; break;
+	case TW_ACT_UPDATE: ap->res->changed++; break;
+	case TW_ACT_DELETE: ap->res->destroyed++; break;
+	case TW_ACT_REPLACE: ap->res->added++; ap->res->destroyed++; break;
+	}
+	fprintf(stderr, "%s%s%s %s: %s%s%s%s\n", tw_color(stderr, TW_C_GREEN), tw_act_symbol(a->type),
+		tw_color(stderr, TW_C_RESET), a->address, past(a->type), sid ? " (" : "", sid ? sid : "", sid ? ")" : "");
+	if (ap->o->interrupted && *ap->o->interrupted && !ap->stopping) {
+		ap->stopping = 1;
+		tw_http_cancel_queued(ap->h);
+	}
+	for (size_t i = 0; i < ap->ndependents[ai]; i++) {
+		size_t d = ap->dependents[ai][i];
+		struct tw_action *da = &ap->p->acts[d];
+		if (--da->waiting == 0 && da->state == TW_ST_PENDING && !ap->stopping)
+			start(ap, d);
+	}
+}
+
+static void fail(struct applier *ap, size_t ai, const struct tw_req *req)
+{
+	struct tw_action *a = &ap->p->acts[ai];
+
+	if (req && req->attempts == 0) {
+		/* cancelled before it was sent: not applied, not failed */
+		a->state = TW_ST_SKIPPED;
+		return;
+	}
+	a->state = TW_ST_FAILED;
+	ap->res->failed++;
+	if (req)
+		a->err = req->err;
+	fprintf(stderr, "%s%s%s %s: %s failed: %s\n", tw_color(stderr, TW_C_RED), tw_act_symbol(a->type),
+		tw_color(stderr, TW_C_RESET), a->address, tw_act_name(a->type), a->err.msg);
+	if (!ap->stopping) {
+		ap->stopping = 1;
+		tw_http_cancel_queued(ap->h);
+	}
+}
+
+static void send_create(struct applier *ap, size_t ai);
+
+struct reconcile {
+	struct applier *ap;
+	size_t ai;
+};
+
+/* After a create may or may not have happened: look for it by identity before re-sending. */
+static void reconciled(struct tw_http *h, json_t *items, const struct tw_err *err, void *ud)
+{
+	struct reconcile *rc = ud;
+	struct applier *ap = rc->ap;
+	size_t ai = rc->ai;
+	struct tw_action *a = &ap->p->acts[ai];
+	struct tw_res *w = a->want;
+	const struct tw_kind *k = a->kind;
+	size_t i;
+	json_t *item;
+
+	(void)h;
+	free(ud);
+	if (!items) {
+		a->err = *err;
+		tw_err_prefix(&a->err, "re-reading after an uncertain create");
+		fail(ap, ai, NULL);
+		return;
+	}
+	json_array_foreach(items, i, item) {
+		struct tw_res probe;
+		const char *want_sid = (k->flags & TW_K_ASSOC) ? sid_of(w, k->assoc_ref, w->id) : NULL;
+		int hit;
+		memset(&probe, 0, sizeof(probe));
+		probe.kind = k;
+		tw_live_set_json(&probe, item);
+		hit = want_sid ? probe.sid && !strcmp(probe.sid, want_sid) : probe.id && !strcmp(probe.id, w->id);
+		if (hit) {
+			free(w->sid);
+			w->sid = probe.sid;
+			probe.sid = NULL;
+		}
+		free(probe.id);
+		free(probe.sid);
+		json_decref(probe.json);
+		if (hit) {
+			json_decref(items);
+			tw_trace(1, "%s: the uncertain create did happen (%s); not sending it again", a->address, w->sid);
+			finish(ap, ai);
+			return;
+		}
+	}
+	json_decref(items);
+	if (++a->attempts > TW_MAX_CREATE_RESENDS) {
+		tw_err_set(&a->err, "create did not complete after %d attempts", a->attempts);
+		fail(ap, ai, NULL);
+		return;
+	}
+	tw_trace(1, "%s: the uncertain create did not happen; sending it again", a->address);
+	send_create(ap, ai);
+}
+
+static void on_done(struct tw_http *h, struct tw_req *req)
+{
+	struct applier *ap = req->ud;
+	size_t ai = (size_t)req->tag;
+	struct tw_action *a = &ap->p->acts[ai];
+	int creating = a->type == TW_ACT_CREATE || (a->type == TW_ACT_REPLACE && a->phase == 1);
+	int deleting = a->type == TW_ACT_DELETE || (a->type == TW_ACT_REPLACE && a->phase == 0);
+
+	if (req->result == TW_REQ_UNSAFE && creating && !ap->stopping) {
+		struct reconcile *ud = tw_xcalloc(1, sizeof(*ud));
+		char *path = tw_path_expand(a->kind->collection, tw_http_account_sid(h), parent_sid(a->want), NULL);
+		ud->ap = ap;
+		ud->ai = ai;
+		tw_trace(1, "%s: create may have happened (%s); re-reading before sending it again", a->address,
+			 req->err.msg);
+		tw_http_list(h, a->kind->product, path, a->kind->list_key, reconciled, ud);
+		free(path);
+		tw_req_free(req);
+		return;
+	}
+	if (req->result != TW_REQ_OK && !(deleting && req->status == 404)) {
+		fail(ap, ai, req);
+		tw_req_free(req);
+		return;
+	}
+	if (creating) {
+		const char *sid = json_string_value(json_object_get(req->json, "sid"));
+		free(a->want->sid);
+		a->want->sid = sid ? tw_xstrdup(sid) : NULL;
+	}
+	tw_req_free(req);
+	if (a->type == TW_ACT_REPLACE && a->phase == 0) {
+		a->phase = 1;
+		send_create(ap, ai);
+		return;
+	}
+	finish(ap, ai);
+}
+
+static void send_create(struct applier *ap, size_t ai)
+{
+	struct tw_action *a = &ap->p->acts[ai];
+	struct tw_req *r = tw_req_new("POST", collection_url(ap, a->want), on_done, ap);
+	r->tag = (long)ai;
+	r->idempotent = 0;
+	tw_apply_form(a, 1, ap->o->sync_passwords, &r->form);
+	tw_http_submit(ap->h, r);
+}
+
+static void start(struct applier *ap, size_t ai)
+{
+	struct tw_action *a = &ap->p->acts[ai];
+	struct tw_req *r;
+
+	a->state = TW_ST_RUNNING;
+	switch (a->type) {
+	case TW_ACT_CREATE:
+		send_create(ap, ai);
+		return;
+	case TW_ACT_UPDATE:
+		r = tw_req_new("POST", item_url(ap, a->have), on_done, ap);
+		r->idempotent = 1;
+		tw_apply_form(a, 0, ap->o->sync_passwords, &r->form);
+		break;
+	case TW_ACT_DELETE:
+	case TW_ACT_REPLACE:
+		a->phase = 0;
+		r = tw_req_new("DELETE", item_url(ap, a->have), on_done, ap);
+		r->idempotent = 1;
+		break;
+	default:
+		return;
+	}
+	r->tag = (long)ai;
+	tw_http_submit(ap->h, r);
+}
+
+int tw_apply(struct tw_http *h, struct tw_plan *p, const struct tw_apply_opts *o,
+	     struct tw_apply_result *res, struct tw_err *err)
+{
+	struct applier ap = { .h = h, .p = p, .o = o, .res = res };
+	size_t i, stuck = 0;
+	int rc = 0;
+
+	memset(res, 0, sizeof(*res));
+	ap.dependents = tw_xcalloc(p->n ? p->n : 1, sizeof(*ap.dependents));
+	ap.ndependents = tw_xcalloc(p->n ? p->n : 1, sizeof(*ap.ndependents));
+	for (i = 0; i < p->n; i++) {
+		struct tw_action *a = &p->acts[i];
+		a->state = TW_ST_PENDING;
+		a->waiting = a->ndeps;
+		for (size_t d = 0; d < a->ndeps; d++) {
+			size_t dep = a->deps[d];
+			ap.dependents[dep] = tw_xrealloc(ap.dependents[dep], (ap.ndependents[dep] + 1) * sizeof(size_t));
+			ap.dependents[dep][ap.ndependents[dep]++] = i;
+		}
+	}
+	for (i = 0; i < p->n; i++)
+		if (!p->acts[i].waiting)
+			start(&ap, i);
+	if (tw_http_run(h, err) < 0)
+		rc = -1;
+
+	for (i = 0; i < p->n; i++) {
+		struct tw_action *a = &p->acts[i];
+		if (a->state == TW_ST_PENDING || a->state == TW_ST_RUNNING) {
+			a->state = TW_ST_SKIPPED;
+			if (!ap.stopping)
+				stuck++;
+		}
+		if (a->state == TW_ST_SKIPPED)
+			res->skipped++;
+		free(ap.dependents[i]);
+	}
+	free(ap.dependents);
+	free(ap.ndependents);
+	if (rc < 0)
+		return -1;
+	if (stuck)
+		return tw_err_set(err, "%zu actions could not start: their dependencies form a cycle", stuck);
+	if (res->failed)
+		return tw_err_set(err, "%zu of %zu actions failed", res->failed, p->n);
+	if (res->skipped)
+		return tw_err_set(err, "interrupted: %zu of %zu actions were not started", res->skipped, p->n);
+	return 0;
+}

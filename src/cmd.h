@@ -1,0 +1,74 @@
+/* cmd.h - the command layer: only main and cmd_* print errors and pick exit codes */
+#ifndef TWPROV_CMD_H
+#define TWPROV_CMD_H
+
+#include <getopt.h>
+
+#include "twprov/model.h"
+#include "twprov/plan.h"
+
+struct tw_http;
+
+/* Options every command accepts, before or after the command name. */
+struct tw_global {
+	const char *file;       /* -f, --file (default twprov.yaml) */
+	const char *cacert;     /* --cacert */
+	int verbose;            /* -v, repeatable */
+	int no_color;           /* --no-color, NO_COLOR */
+};
+
+/* getopt_long values of the global options (beyond single characters). */
+enum {
+	TW_OPT_NO_COLOR = 1000,
+	TW_OPT_CACERT,
+	TW_OPT_VERSION,
+	TW_OPT_FIRST_COMMAND_OPT = 1100,
+};
+
+#define TW_GLOBAL_LONGOPTS \
+	{ "file", required_argument, NULL, 'f' }, \
+	{ "verbose", no_argument, NULL, 'v' }, \
+	{ "no-color", no_argument, NULL, TW_OPT_NO_COLOR }, \
+	{ "cacert", required_argument, NULL, TW_OPT_CACERT }, \
+	{ "help", no_argument, NULL, 'h' }
+#define TW_GLOBAL_SHORTOPTS "+f:vh"
+
+/* Handles a global option; returns 1 if `c` was one. */
+int tw_global_opt(struct tw_global *g, int c, const char *arg);
+/* Applies the output settings (colour, verbosity) to tw_out. */
+void tw_global_apply(const struct tw_global *g);
+
+struct tw_cmd {
+	const char *name;
+	int (*fn)(int argc, char **argv, struct tw_global *g);
+	const char *summary;
+	const char *usage;      /* full --help text */
+};
+
+int cmd_validate(int argc, char **argv, struct tw_global *g);
+int cmd_plan(int argc, char **argv, struct tw_global *g);
+int cmd_apply(int argc, char **argv, struct tw_global *g);
+
+extern const struct tw_cmd tw_commands[];
+const struct tw_cmd *tw_cmd_find(const char *name);
+/* Prints the command's usage to stdout (help) and returns 0, or to stderr and returns 64. */
+int tw_cmd_usage(const char *name, int error);
+
+/* Shared plumbing (cmd_common.c). Each returns an exit code; 0 means go on. */
+int tw_cmd_load(const struct tw_global *g, struct tw_model **out);
+struct tw_plan_args {
+	int parallelism;
+	int sync_passwords;
+	const char **targets;
+	size_t ntargets;
+};
+int tw_cmd_connect(const struct tw_global *g, const struct tw_model *m, int parallelism, struct tw_http **out);
+/* Load, connect, read live state and build the plan. */
+int tw_cmd_plan(const struct tw_global *g, const struct tw_plan_args *a, struct tw_model **want,
+		struct tw_model **have, struct tw_http **h, struct tw_plan **plan);
+/* Parse a positive integer option value; returns -1 if invalid. */
+long tw_cmd_parse_count(const char *opt, const char *arg);
+/* Adds a --target (heap array grows). */
+void tw_cmd_add_target(struct tw_plan_args *a, const char *t);
+
+#endif

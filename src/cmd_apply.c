@@ -1,0 +1,151 @@
+/* cmd_apply.c - make the live account match the file */
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "cmd.h"
+#include "twprov/apply.h"
+#include "twprov/http.h"
+#include "twprov/log.h"
+
+const char tw_usage_apply[] =
+	"usage: twprov apply [-f FILE] [--auto-approve] [--parallelism N] [--target KIND/NAME]...\n"
+	"                    [--sync-passwords]\n"
+	"\n"
+	"Read the live account, print the plan, and carry it out: creates and\n"
+	"updates parents first and referenced resources first, deletes in reverse,\n"
+	"independent actions in parallel.  On a terminal it asks for \"yes\"; when\n"
+	"stdin is not a terminal it refuses unless --auto-approve is given.\n"
+	"If an action fails, work in flight finishes, nothing new starts, and the\n"
+	"report says what was applied; run apply again to finish the job.\n"
+	"\n"
+	"  --auto-approve       do not ask for confirmation\n"
+	"  --parallelism N      requests in flight at once (default 8)\n"
+	"  --target KIND/NAME   apply only this resource (and what it needs); repeatable\n"
+	"  --sync-passwords     set every declared password again (Twilio never\n"
+	"                       returns passwords, so changes cannot be detected)\n";
+
+enum { OPT_AUTO = TW_OPT_FIRST_COMMAND_OPT, OPT_TARGET, OPT_PARALLELISM, OPT_SYNC };
+
+static volatile sig_atomic_t interrupted;
+
+static void on_signal(int sig)
+{
+	interrupted = 1;
+	signal(sig, SIG_DFL);   /* a second signal ends the process */
+}
+
+static int confirm(void)
+{
+	char line[64];
+	if (!isatty(STDIN_FILENO)) {
+		tw_error("refusing to apply: stdin is not a terminal and --auto-approve was not given");
+		return 0;
+	}
+	fprintf(stderr, "Do you want to perform these actions?\n  Only 'yes' will be accepted: ");
+	fflush(stderr);
+	if (!fgets(line, sizeof(line), stdin))
+		return 0;
+	line[strcspn(line, "\r\n")] = '\0';
+	if (strcmp(line, "yes")) {
+		fprintf(stderr, "Apply cancelled.\n");
+		return 0;
+	}
+	return 1;
+}
+
+static void report(const struct tw_plan *p, enum tw_act_state st, const char *title)
+{
+	int any = 0;
+	for (size_t i = 0; i < p->n; i++) {
+		const struct tw_action *a = &p->acts[i];
+		if (a->state != st)
+			continue;
+		if (!any++)
+			fprintf(stderr, "%s:\n", title);
+		fprintf(stderr, "  %s %s", tw_act_symbol(a->type), a->address);
+		if (st == TW_ST_FAILED)
+			fprintf(stderr, ": %s", a->err.msg);
+		fputc('\n', stderr);
+	}
+}
+
+int cmd_apply(int argc, char **argv, struct tw_global *g)
+{
+	static const struct option longopts[] = {
+		TW_GLOBAL_LONGOPTS,
+		{ "auto-approve", no_argument, NULL, OPT_AUTO },
+		{ "target", required_argument, NULL, OPT_TARGET },
+		{ "parallelism", required_argument, NULL, OPT_PARALLELISM },
+		{ "sync-passwords", no_argument, NULL, OPT_SYNC },
+		{ NULL, 0, NULL, 0 },
+	};
+	struct tw_plan_args a = { 0 };
+	struct tw_model *want = NULL, *have = NULL;
+	struct tw_http *h = NULL;
+	struct tw_plan *plan = NULL;
+	struct tw_apply_result res;
+	struct tw_err err = TW_ERR_INIT;
+	int c, autoapprove = 0, rc = TW_EXIT_USAGE;
+
+	while ((c = getopt_long(argc, argv, TW_GLOBAL_SHORTOPTS, longopts, NULL)) != -1) {
+		switch (c) {
+		case 'h': free(a.targets); return tw_cmd_usage("apply", 0);
+		case OPT_AUTO: autoapprove = 1; break;
+		case OPT_TARGET: tw_cmd_add_target(&a, optarg); break;
+		case OPT_SYNC: a.sync_passwords = 1; break;
+		case OPT_PARALLELISM:
+			if ((a.parallelism = (int)tw_cmd_parse_count("--parallelism", optarg)) < 0)
+				goto out;
+			break;
+		default:
+			if (!tw_global_opt(g, c, optarg)) {
+				tw_cmd_usage("apply", 1);
+				goto out;
+			}
+		}
+	}
+	if (optind < argc) {
+		tw_error("apply takes no arguments (use -f FILE)");
+		goto out;
+	}
+	tw_global_apply(g);
+
+	rc = tw_cmd_plan(g, &a, &want, &have, &h, &plan);
+	if (rc != TW_EXIT_OK)
+		goto out;
+	tw_plan_print(plan, stdout);
+	fflush(stdout);
+	if (tw_plan_empty(plan))
+		goto out;
+	if (!autoapprove && !confirm()) {
+		rc = isatty(STDIN_FILENO) ? TW_EXIT_FAIL : TW_EXIT_USAGE;
+		goto out;
+	}
+
+	signal(SIGINT, on_signal);
+	signal(SIGTERM, on_signal);
+	struct tw_apply_opts ao = { .sync_passwords = a.sync_passwords, .interrupted = &interrupted };
+	if (tw_apply(h, plan, &ao, &res, &err) < 0) {
+		tw_error("apply stopped: %s", err.msg);
+		report(plan, TW_ST_DONE, "Applied");
+		report(plan, TW_ST_FAILED, "Failed");
+		report(plan, TW_ST_SKIPPED, "Not applied");
+		fprintf(stderr, "Run twprov apply again to finish: it re-reads the account and plans what is left.\n");
+		rc = TW_EXIT_FAIL;
+	} else {
+		printf("Apply complete: %zu added, %zu changed, %zu destroyed.\n", res.added, res.changed,
+		       res.destroyed);
+	}
+	signal(SIGINT, SIG_DFL);
+	signal(SIGTERM, SIG_DFL);
+out:
+	tw_plan_free(plan);
+	tw_model_free(have);
+	tw_model_free(want);
+	tw_http_free(h);
+	free(a.targets);
+	return rc;
+}

@@ -1,0 +1,196 @@
+/* cmd_common.c - options, the command table and the plumbing shared by commands */
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "cmd.h"
+#include "twprov/config.h"
+#include "twprov/http.h"
+#include "twprov/live.h"
+#include "twprov/log.h"
+
+extern const char tw_usage_validate[], tw_usage_plan[], tw_usage_apply[];
+
+const struct tw_cmd tw_commands[] = {
+	{ "validate", cmd_validate, "check the file offline (types, references, Twilio's rules)", tw_usage_validate },
+	{ "plan", cmd_plan, "show what apply would change in the live account", tw_usage_plan },
+	{ "apply", cmd_apply, "make the live account match the file", tw_usage_apply },
+	{ NULL, NULL, NULL, NULL },
+};
+
+const struct tw_cmd *tw_cmd_find(const char *name)
+{
+	for (const struct tw_cmd *c = tw_commands; c->name; c++)
+		if (!strcmp(c->name, name))
+			return c;
+	return NULL;
+}
+
+int tw_cmd_usage(const char *name, int error)
+{
+	const struct tw_cmd *c = tw_cmd_find(name);
+	fputs(c ? c->usage : "", error ? stderr : stdout);
+	return error ? TW_EXIT_USAGE : TW_EXIT_OK;
+}
+
+int tw_global_opt(struct tw_global *g, int c, const char *arg)
+{
+	switch (c) {
+	case 'f': g->file = arg; return 1;
+	case 'v': g->verbose++; return 1;
+	case TW_OPT_NO_COLOR: g->no_color = 1; return 1;
+	case TW_OPT_CACERT: g->cacert = arg; return 1;
+	default: return 0;
+	}
+}
+
+void tw_global_apply(const struct tw_global *g)
+{
+	const char *nc = getenv("NO_COLOR");
+	int color = !g->no_color && !(nc && *nc);
+	tw_out.verbose = g->verbose;
+	tw_out.color = color && isatty(STDOUT_FILENO);
+	tw_out.color_err = color && isatty(STDERR_FILENO);
+}
+
+long tw_cmd_parse_count(const char *opt, const char *arg)
+{
+	char *end;
+	long n;
+	errno = 0;
+	n = strtol(arg, &end, 10);
+	if (errno || end == arg || *end || n < 1 || n > 1024) {
+		tw_error("%s: expected a number from 1 to 1024, got \"%s\"", opt, arg);
+		return -1;
+	}
+	return n;
+}
+
+void tw_cmd_add_target(struct tw_plan_args *a, const char *t)
+{
+	a->targets = realloc(a->targets, (a->ntargets + 1) * sizeof(*a->targets));
+	if (!a->targets)
+		abort();
+	a->targets[a->ntargets++] = t;
+}
+
+int tw_cmd_load(const struct tw_global *g, struct tw_model **out)
+{
+	struct tw_err err = TW_ERR_INIT;
+	int rc = tw_config_load(g->file, out, &err);
+
+	if (*out)
+		tw_diags_print(&(*out)->diags, stderr);
+	if (rc < 0) {
+		tw_error("%s", err.msg);
+		tw_model_free(*out);
+		*out = NULL;
+		/* a file that cannot be read is invalid input too: nothing was sent */
+		return TW_EXIT_INVALID;
+	}
+	return TW_EXIT_OK;
+}
+
+static int is_sid(const char *s, const char *prefix)
+{
+	if (!s || strncmp(s, prefix, 2) || strlen(s) != 34)
+		return 0;
+	for (size_t i = 2; i < 34; i++)
+		if (!strchr("0123456789abcdefABCDEF", s[i]))
+			return 0;
+	return 1;
+}
+
+static const char *env(const char *name)
+{
+	const char *v = getenv(name);
+	return v && *v ? v : NULL;
+}
+
+int tw_cmd_connect(const struct tw_global *g, const struct tw_model *m, int parallelism, struct tw_http **out)
+{
+	struct tw_http_opts o;
+	struct tw_err err = TW_ERR_INIT;
+	const char *sid = env("TWILIO_ACCOUNT_SID");
+	const char *key = env("TWILIO_API_KEY"), *secret = env("TWILIO_API_SECRET");
+	const char *token = env("TWILIO_AUTH_TOKEN");
+
+	tw_http_opts_init(&o);
+	if (!sid) {
+		tw_error("TWILIO_ACCOUNT_SID is not set: export your account SID (AC...) and "
+			 "TWILIO_AUTH_TOKEN, or TWILIO_API_KEY and TWILIO_API_SECRET");
+		return TW_EXIT_FAIL;
+	}
+	if (!is_sid(sid, "AC")) {
+		tw_error("TWILIO_ACCOUNT_SID is not an account SID: expected AC followed by 32 hex digits");
+		return TW_EXIT_FAIL;
+	}
+	if (key) {
+		if (!secret) {
+			tw_error("TWILIO_API_KEY is set but TWILIO_API_SECRET is not: export the key's secret");
+			return TW_EXIT_FAIL;
+		}
+		o.user = key;
+		o.pass = secret;
+	} else if (token) {
+		o.user = sid;
+		o.pass = token;
+	} else {
+		tw_error("no credentials: export TWILIO_AUTH_TOKEN, or TWILIO_API_KEY and TWILIO_API_SECRET");
+		return TW_EXIT_FAIL;
+	}
+	o.account_sid = sid;
+	o.api_url = env("TWPROV_API_URL");
+	o.region = m && m->region ? m->region : env("TWILIO_REGION");
+	o.edge = m && m->edge ? m->edge : env("TWILIO_EDGE");
+	o.cacert = g->cacert;
+	if (parallelism > 0)
+		o.parallelism = parallelism;
+	*out = tw_http_new(&o, &err);
+	if (!*out) {
+		tw_error("%s", err.msg);
+		return TW_EXIT_FAIL;
+	}
+	return TW_EXIT_OK;
+}
+
+/* Print an API error with advice where the cause is usually on our side. */
+static void report_api_error(const struct tw_err *err)
+{
+	tw_error("%s", err->msg);
+	if (err->status == 401)
+		tw_info("hint: Twilio rejected the credentials: check TWILIO_ACCOUNT_SID and TWILIO_AUTH_TOKEN "
+			"(or TWILIO_API_KEY and TWILIO_API_SECRET), and the region if you set one");
+}
+
+int tw_cmd_plan(const struct tw_global *g, const struct tw_plan_args *a, struct tw_model **want,
+		struct tw_model **have, struct tw_http **h, struct tw_plan **plan)
+{
+	struct tw_plan_opts po = { .sync_passwords = a->sync_passwords, .targets = a->targets,
+				   .ntargets = a->ntargets };
+	struct tw_err err = TW_ERR_INIT;
+	int rc;
+
+	*want = *have = NULL;
+	*h = NULL;
+	*plan = NULL;
+	if ((rc = tw_cmd_load(g, want)))
+		return rc;
+	if ((rc = tw_cmd_connect(g, *want, a->parallelism, h)))
+		return rc;
+	if (tw_live_read(*h, *want, NULL, have, &err) < 0) {
+		report_api_error(&err);
+		return TW_EXIT_FAIL;
+	}
+	if (tw_plan_build(*want, *have, &po, plan, &err) < 0) {
+		size_t i;
+		json_t *v;
+		json_array_foreach((*plan)->problems, i, v)
+			tw_error("%s", json_string_value(v));
+		tw_error("%s", err.msg);
+		return err.kind == TW_ERR_USAGE ? TW_EXIT_USAGE : TW_EXIT_FAIL;
+	}
+	return TW_EXIT_OK;
+}

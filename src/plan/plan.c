@@ -1,0 +1,579 @@
+/* plan.c - diff the declared model against the live one into a plan */
+#include <stdarg.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "twprov/buf.h"
+#include "twprov/checks.h"
+#include "twprov/err.h"
+#include "twprov/plan.h"
+
+struct planner {
+	struct tw_plan *p;
+	struct tw_model *want, *have;
+	const struct tw_plan_opts *o;
+	size_t unsynced;            /* write-only values not compared */
+};
+
+const char *tw_act_name(enum tw_act_type t)
+{
+	static const char *const names[] = { "create", "update", "delete", "replace" };
+	return names[t];
+}
+
+const char *tw_act_symbol(enum tw_act_type t)
+{
+	static const char *const sym[] = { "+", "~", "-", "-/+" };
+	return sym[t];
+}
+
+static struct tw_action *act_of(const struct tw_plan *p, const struct tw_res *r)
+{
+	return r && r->act ? &p->acts[r->act - 1] : NULL;
+}
+
+static size_t add_action(struct tw_plan *p, enum tw_act_type t, struct tw_res *want, struct tw_res *have)
+{
+	struct tw_action *a;
+	TW_ALLOC_GROW(p->acts, p->n + 1, p->alloc);
+	a = &p->acts[p->n];
+	memset(a, 0, sizeof(*a));
+	a->type = t;
+	a->want = want;
+	a->have = have;
+	a->kind = want ? want->kind : have->kind;
+	a->address = tw_res_address(want ? want : have);
+	if (want)
+		want->act = p->n + 1;
+	if (have)
+		have->act = p->n + 1;
+	switch (t) {
+	case TW_ACT_CREATE: p->add++; break;
+	case TW_ACT_UPDATE: p->change++; break;
+	case TW_ACT_DELETE: p->destroy++; break;
+	case TW_ACT_REPLACE: p->add++; p->destroy++; break;
+	}
+	return p->n++;
+}
+
+static void add_change(struct tw_action *a, const struct tw_field *f, json_t *before, json_t *after, int sensitive)
+{
+	struct tw_change *c;
+	TW_ALLOC_GROW(a->changes, a->nchanges + 1, a->changes_alloc);
+	c = &a->changes[a->nchanges++];
+	c->field = f;
+	c->sensitive = sensitive;
+	c->before = before && !json_is_null(before) ? json_incref(before) : NULL;
+	c->after = sensitive ? NULL : json_incref(after);
+}
+
+static void add_dep(struct tw_action *a, size_t dep)
+{
+	for (size_t i = 0; i < a->ndeps; i++)
+		if (a->deps[i] == dep)
+			return;
+	TW_ALLOC_GROW(a->deps, a->ndeps + 1, a->deps_alloc);
+	a->deps[a->ndeps++] = dep;
+}
+
+static void problem(struct tw_plan *p, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+static void problem(struct tw_plan *p, const char *fmt, ...)
+{
+	struct tw_buf b = TW_BUF_INIT;
+	va_list ap;
+	va_start(ap, fmt);
+	tw_buf_vaddf(&b, fmt, ap);
+	va_end(ap);
+	json_array_append_new(p->problems, json_string(b.buf));
+	tw_buf_release(&b);
+}
+
+static void note(struct tw_plan *p, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+static void note(struct tw_plan *p, const char *fmt, ...)
+{
+	struct tw_buf b = TW_BUF_INIT;
+	va_list ap;
+	va_start(ap, fmt);
+	tw_buf_vaddf(&b, fmt, ap);
+	va_end(ap);
+	json_array_append_new(p->notes, json_string(b.buf));
+	tw_buf_release(&b);
+}
+
+static int is_str_empty(const json_t *v)
+{
+	return !v || json_is_null(v) || (json_is_string(v) && !json_string_length(v));
+}
+
+int tw_value_equal(const struct tw_field *f, const json_t *a, const json_t *b)
+{
+	switch (f->type) {
+	case TW_V_BOOL:
+		return json_is_true(a) == json_is_true(b);
+	case TW_V_INT:
+		if (!a || json_is_null(a) || !b || json_is_null(b))
+			return (!a || json_is_null(a)) && (!b || json_is_null(b));
+		return json_integer_value(a) == json_integer_value(b);
+	default:
+		if (is_str_empty(a) || is_str_empty(b))
+			return is_str_empty(a) && is_str_empty(b);
+		return json_equal((json_t *)a, (json_t *)b);
+	}
+}
+
+static int kind_pruned(const struct tw_model *m, const struct tw_kind *k)
+{
+	size_t i;
+	json_t *v;
+	json_array_foreach(m->prune, i, v)
+		if (!strcmp(json_string_value(v), k->name))
+			return 1;
+	return 0;
+}
+
+static int name_ignored(const struct tw_model *m, const char *id)
+{
+	size_t i;
+	json_t *v;
+	json_array_foreach(m->ignore, i, v)
+		if (id && tw_glob_match(json_string_value(v), id))
+			return 1;
+	return 0;
+}
+
+/* Compare the managed fields of a matched pair; returns the action type or -1 for none. */
+static int diff_fields(struct planner *pl, struct tw_res *w, struct tw_res *h, size_t *out)
+{
+	const struct tw_kind *k = w->kind;
+	struct tw_action tmp;
+	int replace = 0;
+
+	memset(&tmp, 0, sizeof(tmp));
+	for (size_t i = 0; i < k->nfields; i++) {
+		const struct tw_field *f = &k->fields[i];
+		json_t *wv = json_object_get(w->fields, f->name);
+		json_t *hv = json_object_get(h->fields, f->name);
+		int sens = (f->flags & TW_F_SECRET) || (w->sensitive >> i & 1);
+
+		if (!wv || !f->param || (f->flags & (TW_F_LOCAL | TW_F_IDENTITY)))
+			continue;
+		if (f->flags & TW_F_SECRET) {
+			if (pl->o->sync_passwords)
+				add_change(&tmp, f, NULL, NULL, 1);
+			else
+				pl->unsynced++;
+			continue;
+		}
+		if (tw_value_equal(f, wv, hv))
+			continue;
+		add_change(&tmp, f, hv, wv, sens);
+		if ((f->flags & TW_F_IMMUTABLE) || (k->flags & TW_K_NO_UPDATE))
+			replace = 1;
+	}
+	if (!tmp.nchanges)
+		return -1;
+	*out = add_action(pl->p, replace ? TW_ACT_REPLACE : TW_ACT_UPDATE, w, h);
+	pl->p->acts[*out].changes = tmp.changes;
+	pl->p->acts[*out].nchanges = tmp.nchanges;
+	pl->p->acts[*out].changes_alloc = tmp.changes_alloc;
+	return 0;
+}
+
+/* The file's values of a resource being created, as changes from nothing. */
+static void create_changes(struct tw_action *a)
+{
+	const struct tw_kind *k = a->kind;
+	for (size_t i = 0; i < k->nfields; i++) {
+		const struct tw_field *f = &k->fields[i];
+		json_t *v = json_object_get(a->want->fields, f->name);
+		if (!v || (f->flags & TW_F_LOCAL))
+			continue;
+		add_change(a, f, NULL, v, (f->flags & TW_F_SECRET) || (a->want->sensitive >> i & 1));
+	}
+}
+
+static void diff_level(struct planner *pl, struct tw_res *wp, struct tw_res *hp);
+
+static void live_children_of(const struct tw_res *hp, const struct tw_kind *k, const char *id,
+			     struct tw_res **first, size_t *count)
+{
+	*first = NULL;
+	*count = 0;
+	for (size_t i = 0; hp && i < hp->nchildren; i++) {
+		struct tw_res *h = hp->children[i];
+		if (h->kind != k || !h->id || strcmp(h->id, id))
+			continue;
+		if (!*first)
+			*first = h;
+		(*count)++;
+	}
+}
+
+static void list_sids(struct tw_buf *b, const struct tw_res *hp, const struct tw_kind *k, const char *id)
+{
+	for (size_t i = 0; i < hp->nchildren; i++) {
+		const struct tw_res *h = hp->children[i];
+		if (h->kind == k && h->id && !strcmp(h->id, id))
+			tw_buf_addf(b, "%s%s", b->len ? ", " : "", h->sid ? h->sid : "?");
+	}
+}
+
+static void diff_kind(struct planner *pl, struct tw_res *wp, struct tw_res *hp, const struct tw_kind *k)
+{
+	struct tw_plan *p = pl->p;
+	int top = !k->parent;
+
+	for (size_t i = 0; i < wp->nchildren; i++) {
+		struct tw_res *w = wp->children[i], *h;
+		size_t count, idx;
+
+		if (w->kind != k)
+			continue;
+		live_children_of(hp, k, w->id, &h, &count);
+		if (count > 1) {
+			struct tw_buf b = TW_BUF_INIT;
+			char *addr = tw_res_address(w);
+			list_sids(&b, hp, k, w->id);
+			problem(p, "%s: %zu resources with this identity exist at Twilio (%s); twprov will not guess "
+				"which one the file means: delete or rename the extra ones", addr, count, b.buf);
+			free(addr);
+			tw_buf_release(&b);
+			for (size_t j = 0; j < hp->nchildren; j++)
+				if (hp->children[j]->kind == k && !strcmp(hp->children[j]->id ? hp->children[j]->id : "", w->id))
+					hp->children[j]->match = w;
+			continue;
+		}
+		if (w->absent) {
+			if (h) {
+				h->match = w;
+				add_action(p, TW_ACT_DELETE, NULL, h);
+			}
+			continue;
+		}
+		if (h) {
+			free(w->sid);
+			w->sid = h->sid ? tw_xstrdup(h->sid) : NULL;
+			w->match = h;
+			h->match = w;
+			if (diff_fields(pl, w, h, &idx) == 0 && p->acts[idx].type == TW_ACT_REPLACE) {
+				diff_level(pl, w, NULL);
+				continue;
+			}
+			diff_level(pl, w, h);
+		} else {
+			idx = add_action(p, TW_ACT_CREATE, w, NULL);
+			create_changes(&p->acts[idx]);
+			diff_level(pl, w, NULL);
+		}
+	}
+	for (size_t i = 0; hp && i < hp->nchildren; i++) {
+		struct tw_res *h = hp->children[i];
+		if (h->kind != k || h->match)
+			continue;
+		if (!top) {
+			add_action(p, TW_ACT_DELETE, NULL, h);
+		} else if (kind_pruned(pl->want, k) && !name_ignored(pl->want, h->id)) {
+			add_action(p, TW_ACT_DELETE, NULL, h);
+		} else if (json_object_get(pl->want->kinds_present, k->yaml_key) || kind_pruned(pl->want, k)) {
+			json_t *u = json_object();
+			char *addr = tw_res_address(h);
+			json_object_set_new(u, "address", json_string(addr));
+			json_object_set_new(u, "kind", json_string(k->name));
+			json_object_set_new(u, "name", h->id ? json_string(h->id) : json_null());
+			json_object_set_new(u, "sid", h->sid ? json_string(h->sid) : json_null());
+			json_object_set_new(u, "ignored", json_boolean(name_ignored(pl->want, h->id)));
+			json_array_append_new(p->unmanaged, u);
+			free(addr);
+		}
+	}
+}
+
+static void diff_level(struct planner *pl, struct tw_res *wp, struct tw_res *hp)
+{
+	const struct tw_kind *kids[32];
+	size_t n = tw_kind_children(wp->kind, kids, 32);
+
+	for (size_t i = 0; i < n; i++) {
+		if (kids[i]->flags & TW_K_LOCAL)
+			continue;
+		diff_kind(pl, wp, hp, kids[i]);
+	}
+}
+
+/* ---- dependencies ---- */
+
+static struct tw_res *declared_top(const struct tw_model *m, const char *kind, const char *id)
+{
+	const struct tw_kind *k = tw_kind_find(kind);
+	return k && id ? tw_res_find(&m->root, k, id) : NULL;
+}
+
+static void dep_on_creation(struct tw_plan *p, size_t ai, const struct tw_res *target)
+{
+	struct tw_action *t = act_of(p, target);
+	if (t && target == t->want && (t->type == TW_ACT_CREATE || t->type == TW_ACT_REPLACE))
+		add_dep(&p->acts[ai], (size_t)(t - p->acts));
+}
+
+/* Creates and updates wait for their parent and for what they reference. */
+static void deps_of_want(struct planner *pl, size_t ai)
+{
+	struct tw_plan *p = pl->p;
+	struct tw_res *w = p->acts[ai].want;
+	const struct tw_kind *k = w->kind;
+
+	if (w->parent && w->parent->kind)
+		dep_on_creation(p, ai, w->parent);
+	for (size_t i = 0; i < k->nfields; i++) {
+		const struct tw_field *f = &k->fields[i];
+		const char *name = json_string_value(json_object_get(w->fields, f->name));
+		if (f->type == TW_V_REF && name && *name && !(f->flags & TW_F_LOCAL))
+			dep_on_creation(p, ai, declared_top(pl->want, f->ref, name));
+	}
+	if (k->flags & TW_K_ASSOC)
+		dep_on_creation(p, ai, declared_top(pl->want, k->assoc_ref, w->id));
+}
+
+/*
+ * Who references whom at Twilio: for every live resource that holds a SID of
+ * another one (a reference field or an association), an edge keyed by that SID.
+ */
+struct ref_edge {
+	const struct tw_res *from;
+	const struct tw_field *via;     /* NULL for an association */
+};
+
+struct ref_index {
+	json_t *by_sid;                 /* sid -> array of indices into v */
+	struct ref_edge *v;
+	size_t n, alloc;
+};
+
+static void index_add(struct ref_index *ix, const char *sid, const struct tw_res *from, const struct tw_field *via)
+{
+	json_t *list = json_object_get(ix->by_sid, sid);
+	if (!list) {
+		list = json_array();
+		json_object_set_new(ix->by_sid, sid, list);
+	}
+	TW_ALLOC_GROW(ix->v, ix->n + 1, ix->alloc);
+	ix->v[ix->n].from = from;
+	ix->v[ix->n].via = via;
+	json_array_append_new(list, json_integer((json_int_t)ix->n++));
+}
+
+static void index_refs(struct ref_index *ix, const struct tw_res *r)
+{
+	for (size_t i = 0; i < r->nchildren; i++) {
+		const struct tw_res *l = r->children[i];
+		const struct tw_kind *k = l->kind;
+		if ((k->flags & TW_K_ASSOC) && l->sid)
+			index_add(ix, l->sid, l, NULL);
+		for (size_t j = 0; j < k->nfields; j++) {
+			const struct tw_field *f = &k->fields[j];
+			const char *sid;
+			if (f->type != TW_V_REF || !f->json)
+				continue;
+			sid = json_string_value(json_object_get(l->json, f->json));
+			if (sid && *sid)
+				index_add(ix, sid, l, f);
+		}
+		index_refs(ix, l);
+	}
+}
+
+/* The action that ends live resource l's reference (through field `via`), if any. */
+static struct tw_action *ender(const struct tw_plan *p, const struct tw_res *l, const struct tw_field *via)
+{
+	for (const struct tw_res *r = l; r && r->kind; r = r->parent) {
+		struct tw_action *a = act_of(p, r);
+		if (!a || a->have != r)
+			continue;
+		if (a->type == TW_ACT_DELETE || a->type == TW_ACT_REPLACE)
+			return a;
+		if (r == l && a->type == TW_ACT_UPDATE && via)
+			for (size_t i = 0; i < a->nchanges; i++)
+				if (a->changes[i].field == via)
+					return a;
+	}
+	return NULL;
+}
+
+/* Deletes wait for every action that stops a live reference to what they delete. */
+static void deps_of_delete(struct planner *pl, const struct ref_index *ix, size_t ai)
+{
+	struct tw_plan *p = pl->p;
+	const struct tw_res *x = p->acts[ai].have;
+	json_t *list = x->sid ? json_object_get(ix->by_sid, x->sid) : NULL;
+	size_t i;
+	json_t *v;
+
+	json_array_foreach(list, i, v) {
+		const struct ref_edge *e = &ix->v[json_integer_value(v)];
+		struct tw_action *end = ender(p, e->from, e->via);
+		if (end && end != &p->acts[ai]) {
+			add_dep(&p->acts[ai], (size_t)(end - p->acts));
+		} else if (!end) {
+			char *la = tw_res_address(e->from);
+			note(p, "%s is still used by %s, which this plan does not change; Twilio may refuse to delete it",
+			     p->acts[ai].address, la);
+			free(la);
+		}
+	}
+}
+
+static void compute_deps(struct planner *pl)
+{
+	struct tw_plan *p = pl->p;
+	struct ref_index ix = { .by_sid = json_object() };
+
+	index_refs(&ix, &pl->have->root);
+	for (size_t i = 0; i < p->n; i++) {
+		struct tw_action *a = &p->acts[i];
+		if (a->want)
+			deps_of_want(pl, i);
+		if (a->type == TW_ACT_DELETE || a->type == TW_ACT_REPLACE)
+			deps_of_delete(pl, &ix, i);
+	}
+	json_decref(ix.by_sid);
+	free(ix.v);
+}
+
+/* ---- --target ---- */
+
+static int under(const char *addr, const char *target)
+{
+	size_t n = strlen(target);
+	return !strncmp(addr, target, n) && (addr[n] == '\0' || addr[n] == '/');
+}
+
+static void keep_with_deps(struct tw_plan *p, size_t i, unsigned char *keep)
+{
+	if (keep[i])
+		return;
+	keep[i] = 1;
+	for (size_t d = 0; d < p->acts[i].ndeps; d++)
+		keep_with_deps(p, p->acts[i].deps[d], keep);
+}
+
+static void free_action(struct tw_action *a)
+{
+	for (size_t j = 0; j < a->nchanges; j++) {
+		json_decref(a->changes[j].before);
+		json_decref(a->changes[j].after);
+	}
+	free(a->changes);
+	free(a->deps);
+	free(a->address);
+}
+
+static int apply_targets(struct planner *pl, struct tw_err *err)
+{
+	struct tw_plan *p = pl->p;
+	unsigned char *keep;
+	size_t *newidx, n = 0;
+
+	if (!pl->o->ntargets)
+		return 0;
+	for (size_t t = 0; t < pl->o->ntargets; t++) {
+		const char *tg = pl->o->targets[t];
+		int found = tw_model_find_address(pl->want, tg) || tw_model_find_address(pl->have, tg);
+		if (!found)
+			return tw_err_setk(err, TW_ERR_USAGE, "--target %s: no such resource in the file or at Twilio "
+					   "(addresses look like credential_lists/office-phones)", tg);
+	}
+	keep = tw_xcalloc(p->n ? p->n : 1, 1);
+	for (size_t i = 0; i < p->n; i++)
+		for (size_t t = 0; t < pl->o->ntargets; t++)
+			if (under(p->acts[i].address, pl->o->targets[t]))
+				keep_with_deps(p, i, keep);
+	newidx = tw_xcalloc(p->n ? p->n : 1, sizeof(*newidx));
+	for (size_t i = 0; i < p->n; i++)
+		newidx[i] = keep[i] ? n++ : (size_t)-1;
+	p->add = p->change = p->destroy = 0;
+	for (size_t i = 0, j = 0; i < p->n; i++) {
+		struct tw_action *a = &p->acts[i];
+		if (!keep[i]) {
+			if (a->want)
+				a->want->act = 0;
+			if (a->have)
+				a->have->act = 0;
+			free_action(a);
+			continue;
+		}
+		for (size_t d = 0; d < a->ndeps; d++)
+			a->deps[d] = newidx[a->deps[d]];
+		p->acts[j] = *a;
+		if (p->acts[j].want)
+			p->acts[j].want->act = j + 1;
+		if (p->acts[j].have)
+			p->acts[j].have->act = j + 1;
+		switch (p->acts[j].type) {
+		case TW_ACT_CREATE: p->add++; break;
+		case TW_ACT_UPDATE: p->change++; break;
+		case TW_ACT_DELETE: p->destroy++; break;
+		case TW_ACT_REPLACE: p->add++; p->destroy++; break;
+		}
+		j++;
+	}
+	p->n = n;
+	free(keep);
+	free(newidx);
+	json_array_clear(p->unmanaged);
+	return 0;
+}
+
+/* Forget the links of an earlier plan over the same models. */
+static void reset_links(struct tw_res *r)
+{
+	r->match = NULL;
+	r->act = 0;
+	for (size_t i = 0; i < r->nchildren; i++)
+		reset_links(r->children[i]);
+}
+
+int tw_plan_build(struct tw_model *want, struct tw_model *have, const struct tw_plan_opts *o,
+		  struct tw_plan **out, struct tw_err *err)
+{
+	static const struct tw_plan_opts defaults;
+	struct planner pl = { .want = want, .have = have, .o = o ? o : &defaults };
+	struct tw_plan *p = tw_xcalloc(1, sizeof(*p));
+
+	p->unmanaged = json_array();
+	p->notes = json_array();
+	p->problems = json_array();
+	pl.p = p;
+	*out = p;
+	reset_links(&want->root);
+	reset_links(&have->root);
+
+	diff_level(&pl, &want->root, &have->root);
+	if (json_array_size(p->problems)) {
+		tw_err_set(err, "the live account cannot be planned against: %zu problem%s",
+			   json_array_size(p->problems), json_array_size(p->problems) == 1 ? "" : "s");
+		return -1;
+	}
+	compute_deps(&pl);
+	if (pl.unsynced)
+		note(p, "%zu existing password%s not compared: Twilio never returns passwords "
+		     "(use --sync-passwords to set them again)", pl.unsynced, pl.unsynced == 1 ? " was" : "s were");
+	return apply_targets(&pl, err);
+}
+
+void tw_plan_free(struct tw_plan *p)
+{
+	if (!p)
+		return;
+	for (size_t i = 0; i < p->n; i++)
+		free_action(&p->acts[i]);
+	free(p->acts);
+	json_decref(p->unmanaged);
+	json_decref(p->notes);
+	json_decref(p->problems);
+	free(p);
+}
+
+int tw_plan_empty(const struct tw_plan *p)
+{
+	return p->n == 0;
+}

@@ -1,0 +1,158 @@
+/* render.c - the plan as text (like Terraform's) and as JSON (a stable schema) */
+#include <stdlib.h>
+#include <string.h>
+
+#include "twprov/buf.h"
+#include "twprov/log.h"
+#include "twprov/plan.h"
+
+#define TW_PLAN_FORMAT_VERSION 1
+
+static void value_text(struct tw_buf *b, const json_t *v, int sensitive)
+{
+	char *s;
+	if (sensitive) {
+		tw_buf_adds(b, "(sensitive)");
+		return;
+	}
+	if (!v || json_is_null(v)) {
+		tw_buf_adds(b, "(none)");
+		return;
+	}
+	s = json_dumps(v, JSON_ENCODE_ANY | JSON_COMPACT);
+	tw_buf_adds(b, s ? s : "?");
+	free(s);
+}
+
+static const char *act_color(enum tw_act_type t)
+{
+	switch (t) {
+	case TW_ACT_CREATE: return TW_C_GREEN;
+	case TW_ACT_UPDATE: return TW_C_YELLOW;
+	default: return TW_C_RED;
+	}
+}
+
+static void print_action(const struct tw_action *a, FILE *f)
+{
+	size_t width = 0;
+	const char *on = tw_color(f, act_color(a->type)), *off = tw_color(f, TW_C_RESET);
+
+	fprintf(f, "  %s%s%s %s", on, tw_act_symbol(a->type), off, a->address);
+	if (a->have && a->have->sid && a->type != TW_ACT_CREATE)
+		fprintf(f, " (%s)", a->have->sid);
+	fputc('\n', f);
+	for (size_t i = 0; i < a->nchanges; i++)
+		if (strlen(a->changes[i].field->name) > width)
+			width = strlen(a->changes[i].field->name);
+	for (size_t i = 0; i < a->nchanges; i++) {
+		const struct tw_change *c = &a->changes[i];
+		struct tw_buf b = TW_BUF_INIT;
+		int forces = a->type == TW_ACT_REPLACE &&
+			     ((c->field->flags & TW_F_IMMUTABLE) || (a->kind->flags & TW_K_NO_UPDATE));
+		if (a->type == TW_ACT_CREATE) {
+			value_text(&b, c->after, c->sensitive);
+			fprintf(f, "      %s+%s %-*s = %s\n", on, off, (int)width, c->field->name, b.buf);
+		} else {
+			value_text(&b, c->before, c->sensitive);
+			tw_buf_adds(&b, " -> ");
+			value_text(&b, c->after, c->sensitive);
+			fprintf(f, "      %s~%s %-*s = %s%s\n", tw_color(f, TW_C_YELLOW), off, (int)width,
+				c->field->name, b.buf, forces ? "  # forces replacement" : "");
+		}
+		tw_buf_release(&b);
+	}
+}
+
+void tw_plan_print(const struct tw_plan *p, FILE *f)
+{
+	size_t i;
+	json_t *v;
+
+	if (p->n) {
+		fprintf(f, "twprov will perform the following actions:\n\n");
+		for (i = 0; i < p->n; i++)
+			print_action(&p->acts[i], f);
+		fputc('\n', f);
+	}
+	if (json_array_size(p->unmanaged)) {
+		fprintf(f, "Unmanaged at Twilio (not in the file; left alone unless their kind is in prune):\n");
+		json_array_foreach(p->unmanaged, i, v) {
+			const char *sid = json_string_value(json_object_get(v, "sid"));
+			fprintf(f, "    %s%s%s%s%s\n", json_string_value(json_object_get(v, "address")),
+				sid ? " (" : "", sid ? sid : "", sid ? ")" : "",
+				json_is_true(json_object_get(v, "ignored")) ? " [ignored]" : "");
+		}
+		fputc('\n', f);
+	}
+	json_array_foreach(p->notes, i, v)
+		fprintf(f, "Note: %s.\n", json_string_value(v));
+	if (json_array_size(p->notes))
+		fputc('\n', f);
+	if (!p->n)
+		fprintf(f, "No changes. The account matches the file.\n");
+	else
+		fprintf(f, "Plan: %zu to add, %zu to change, %zu to destroy.\n", p->add, p->change, p->destroy);
+}
+
+static json_t *value_json(const json_t *v, int sensitive)
+{
+	if (sensitive)
+		return json_string("(sensitive)");
+	return v ? json_deep_copy(v) : json_null();
+}
+
+static json_t *action_json(const struct tw_plan *p, const struct tw_action *a)
+{
+	json_t *o = json_object(), *fields = json_object(), *deps = json_array();
+	const struct tw_res *r = a->want ? a->want : a->have;
+	const char *sid = a->have ? a->have->sid : NULL;
+
+	json_object_set_new(o, "address", json_string(a->address));
+	json_object_set_new(o, "action", json_string(tw_act_name(a->type)));
+	json_object_set_new(o, "kind", json_string(a->kind->name));
+	json_object_set_new(o, "name", r->id ? json_string(r->id) : json_null());
+	if (r->parent && r->parent->kind) {
+		char *pa = tw_res_address(r->parent);
+		json_object_set_new(o, "parent", json_string(pa));
+		free(pa);
+	} else {
+		json_object_set_new(o, "parent", json_null());
+	}
+	json_object_set_new(o, "sid", sid ? json_string(sid) : json_null());
+	for (size_t i = 0; i < a->nchanges; i++) {
+		const struct tw_change *c = &a->changes[i];
+		json_t *ch = json_object();
+		json_object_set_new(ch, "before", value_json(c->before, c->sensitive));
+		json_object_set_new(ch, "after", value_json(c->after, c->sensitive));
+		json_object_set_new(ch, "sensitive", json_boolean(c->sensitive));
+		if (a->type == TW_ACT_REPLACE)
+			json_object_set_new(ch, "forces_replacement",
+					    json_boolean((c->field->flags & TW_F_IMMUTABLE) ||
+							 (a->kind->flags & TW_K_NO_UPDATE)));
+		json_object_set_new(fields, c->field->name, ch);
+	}
+	json_object_set_new(o, "fields", fields);
+	for (size_t i = 0; i < a->ndeps; i++)
+		json_array_append_new(deps, json_string(p->acts[a->deps[i]].address));
+	json_object_set_new(o, "depends_on", deps);
+	return o;
+}
+
+json_t *tw_plan_json(const struct tw_plan *p)
+{
+	json_t *o = json_object(), *changes = json_array(), *sum = json_object();
+
+	json_object_set_new(o, "format_version", json_integer(TW_PLAN_FORMAT_VERSION));
+	json_object_set_new(o, "twprov_version", json_string(TWPROV_VERSION));
+	for (size_t i = 0; i < p->n; i++)
+		json_array_append_new(changes, action_json(p, &p->acts[i]));
+	json_object_set_new(o, "changes", changes);
+	json_object_set(o, "unmanaged", p->unmanaged);
+	json_object_set(o, "notes", p->notes);
+	json_object_set_new(sum, "add", json_integer((json_int_t)p->add));
+	json_object_set_new(sum, "change", json_integer((json_int_t)p->change));
+	json_object_set_new(sum, "destroy", json_integer((json_int_t)p->destroy));
+	json_object_set_new(o, "summary", sum);
+	return o;
+}

@@ -1,0 +1,245 @@
+/* live.c - read the live account: one concurrent list call per collection */
+#include <stdlib.h>
+#include <string.h>
+
+#include "twprov/buf.h"
+#include "twprov/http.h"
+#include "twprov/live.h"
+
+struct live_ctx {
+	struct tw_http *h;
+	const struct tw_live_opts *o;
+	struct tw_model *m;
+	struct tw_err err;
+	int failed;
+};
+
+struct list_job {
+	struct live_ctx *c;
+	const struct tw_kind *k;
+	struct tw_res *parent;          /* live parent (root for top-level kinds) */
+	const struct tw_res *wparent;   /* its declared counterpart, or NULL */
+};
+
+static void submit_list(struct live_ctx *c, const struct tw_kind *k, struct tw_res *parent,
+			const struct tw_res *wparent);
+
+/* Does `want` declare (present) a resource of kind k with this id under wparent? */
+static const struct tw_res *declared(const struct tw_res *wparent, const struct tw_kind *k, const char *id)
+{
+	const struct tw_res *w;
+	if (!wparent || !id)
+		return NULL;
+	w = tw_res_find(wparent, k, id);
+	return w && !w->absent ? w : NULL;
+}
+
+static void list_done(struct tw_http *h, json_t *items, const struct tw_err *err, void *ud)
+{
+	struct list_job *j = ud;
+	struct live_ctx *c = j->c;
+	const struct tw_kind *kids[16];
+	size_t nkids = tw_kind_children(j->k, kids, 16);
+	size_t first = j->parent->nchildren;
+	size_t i;
+	json_t *item;
+
+	(void)h;
+	if (!items) {
+		if (!c->failed) {
+			c->err = *err;
+			if (j->parent->kind) {
+				char *a = tw_res_address(j->parent);
+				tw_err_prefix(&c->err, "reading %s of %s", j->k->name, a);
+				free(a);
+			} else {
+				tw_err_prefix(&c->err, "reading %s", j->k->name);
+			}
+			c->failed = 1;
+			tw_http_cancel_queued(c->h);
+		}
+		free(j);
+		return;
+	}
+	json_array_foreach(items, i, item) {
+		struct tw_res *r = tw_res_new(j->k, j->parent);
+		tw_live_set_json(r, item);
+		tw_res_add_child(j->parent, r);
+	}
+	json_decref(items);
+	j->parent->children_read = 1;
+
+	if (!c->failed && nkids) {
+		for (i = first; i < j->parent->nchildren; i++) {
+			struct tw_res *r = j->parent->children[i];
+			const struct tw_res *w = declared(j->wparent, j->k, r->id);
+			if (!w && !c->o->all_children)
+				continue;
+			for (size_t k = 0; k < nkids; k++)
+				submit_list(c, kids[k], r, w);
+		}
+	}
+	free(j);
+}
+
+static void submit_list(struct live_ctx *c, const struct tw_kind *k, struct tw_res *parent,
+			const struct tw_res *wparent)
+{
+	struct list_job *j;
+	char *path;
+
+	if (k->flags & TW_K_LOCAL)
+		return;
+	j = tw_xcalloc(1, sizeof(*j));
+	j->c = c;
+	j->k = k;
+	j->parent = parent;
+	j->wparent = wparent;
+	path = tw_path_expand(k->collection, tw_http_account_sid(c->h), parent->sid, NULL);
+	tw_http_list(c->h, k->product, path, k->list_key, list_done, j);
+	free(path);
+}
+
+/* Mark kind k, and every kind its fields or associations reference, as needed. */
+static void need_kind(const struct tw_kind *k, unsigned char *need)
+{
+	const struct tw_kind *kids[16];
+	size_t nkids, idx = tw_kind_index(k);
+
+	if (idx >= tw_nkinds)
+		return;
+	/* children's references count for the top-level kind */
+	if (!k->parent) {
+		if (need[idx])
+			return;
+		need[idx] = 1;
+	}
+	for (size_t i = 0; i < k->nfields; i++)
+		if (k->fields[i].ref && !(k->fields[i].flags & TW_F_LOCAL))
+			need_kind(tw_kind_find(k->fields[i].ref), need);
+	if (k->assoc_ref)
+		need_kind(tw_kind_find(k->assoc_ref), need);
+	nkids = tw_kind_children(k, kids, 16);
+	for (size_t i = 0; i < nkids; i++)
+		need_kind(kids[i], need);
+}
+
+int tw_live_read(struct tw_http *h, const struct tw_model *want, const struct tw_live_opts *o,
+		 struct tw_model **out, struct tw_err *err)
+{
+	static const struct tw_live_opts defaults;
+	struct live_ctx c = { .h = h, .o = o ? o : &defaults };
+	unsigned char *need = tw_xcalloc(tw_nkinds, 1);
+	size_t i;
+	json_t *v;
+
+	for (i = 0; i < tw_nkinds; i++) {
+		const struct tw_kind *k = tw_kinds[i];
+		if (k->parent)
+			continue;
+		if (json_object_get(want->kinds_present, k->yaml_key))
+			need_kind(k, need);
+	}
+	json_array_foreach(want->prune, i, v) {
+		const struct tw_kind *k = tw_kind_find(json_string_value(v));
+		if (k)
+			need_kind(k, need);
+	}
+
+	c.m = tw_model_new(1);
+	for (i = 0; i < tw_nkinds; i++)
+		if (need[i] && !(tw_kinds[i]->flags & TW_K_LOCAL))
+			submit_list(&c, tw_kinds[i], &c.m->root, &want->root);
+	free(need);
+
+	if (tw_http_run(h, err) < 0 || c.failed) {
+		if (c.failed && err)
+			*err = c.err;
+		tw_model_free(c.m);
+		*out = NULL;
+		return -1;
+	}
+	for (i = 0; i < c.m->root.nchildren; i++)
+		tw_live_convert(c.m->root.children[i], &c.m->root);
+	*out = c.m;
+	return 0;
+}
+
+void tw_live_set_json(struct tw_res *r, json_t *obj)
+{
+	int id = tw_kind_identity(r->kind);
+	const char *sid = json_string_value(json_object_get(obj, "sid"));
+
+	json_decref(r->json);
+	r->json = json_incref(obj);
+	free(r->sid);
+	r->sid = sid ? tw_xstrdup(sid) : NULL;
+	if (id >= 0) {
+		const char *v = json_string_value(json_object_get(obj, r->kind->fields[id].json));
+		free(r->id);
+		r->id = v ? tw_xstrdup(v) : NULL;
+	}
+}
+
+/* The name of the top-level live resource of kind `kind` with this SID, or NULL. */
+static const char *name_of_sid(const struct tw_res *root, const char *kind, const char *sid)
+{
+	const struct tw_kind *k = tw_kind_find(kind);
+	for (size_t i = 0; sid && i < root->nchildren; i++) {
+		const struct tw_res *r = root->children[i];
+		if (r->kind == k && r->sid && !strcmp(r->sid, sid))
+			return r->id;
+	}
+	return NULL;
+}
+
+static json_t *convert_value(const struct tw_field *f, json_t *v, const struct tw_res *root)
+{
+	const char *s = json_string_value(v);
+
+	switch (f->type) {
+	case TW_V_BOOL:
+		if (s && (!strcmp(s, "true") || !strcmp(s, "false")))
+			return json_boolean(!strcmp(s, "true"));
+		break;
+	case TW_V_INT:
+		if (s && *s) {
+			char *end;
+			long long n = strtoll(s, &end, 10);
+			if (!*end)
+				return json_integer(n);
+		}
+		break;
+	case TW_V_REF:
+		if (s) {
+			const char *name = name_of_sid(root, f->ref, s);
+			return json_string(name ? name : s);
+		}
+		break;
+	default:
+		break;
+	}
+	return json_incref(v);
+}
+
+void tw_live_convert(struct tw_res *r, const struct tw_res *root)
+{
+	const struct tw_kind *k = r->kind;
+
+	if (k->flags & TW_K_ASSOC) {
+		const char *name = name_of_sid(root, k->assoc_ref, r->sid);
+		free(r->id);
+		r->id = tw_xstrdup(name ? name : r->sid ? r->sid : "?");
+	}
+	for (size_t i = 0; r->json && i < k->nfields; i++) {
+		const struct tw_field *f = &k->fields[i];
+		json_t *v;
+		if (!f->json || (f->flags & (TW_F_SECRET | TW_F_LOCAL)))
+			continue;
+		v = json_object_get(r->json, f->json);
+		if (v)
+			json_object_set_new(r->fields, f->name, convert_value(f, v, root));
+	}
+	for (size_t i = 0; i < r->nchildren; i++)
+		tw_live_convert(r->children[i], root);
+}

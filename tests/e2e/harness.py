@@ -1,0 +1,139 @@
+"""Shared plumbing for the end-to-end tests: run the real twprov binary
+against the fake Twilio (tests/fake_twilio) and inspect both."""
+
+import json
+import os
+import subprocess
+import sys
+import tempfile
+import textwrap
+import unittest
+
+HERE = os.path.dirname(os.path.abspath(__file__))
+SOURCE_DIR = os.environ.get("TWPROV_SOURCE_DIR") or os.path.dirname(os.path.dirname(HERE))
+BIN = os.environ.get("TWPROV_BIN") or os.path.join(SOURCE_DIR, "build", "twprov")
+sys.path.insert(0, os.path.join(SOURCE_DIR, "tests", "fake_twilio"))
+
+from fakeclient import FakeTwilio  # noqa: E402
+
+# Passwords the tests declare through ${env:...}; they must never be printed.
+SECRETS = {
+    "SIP_PW_ALICE": "Alice-Desk-Phone-2024",
+    "SIP_PW_BOB": "Bob-Soft-Phone-2024",
+    "SIP_PW_CAROL": "Carol-Mobile-2024x",
+}
+
+
+class Result:
+    def __init__(self, proc):
+        self.rc = proc.returncode
+        self.out = proc.stdout
+        self.err = proc.stderr
+
+    def __repr__(self):
+        return f"<rc={self.rc}\n--- stdout\n{self.out}\n--- stderr\n{self.err}>"
+
+
+OFFICE = """\
+twprov: 1
+credential_lists:
+  - name: office-phones
+    credentials:
+      - username: alice
+        password: ${env:SIP_PW_ALICE}
+      - username: bob
+        password: ${env:SIP_PW_BOB}
+ip_access_control_lists:
+  - name: asterisk-pbx
+    addresses:
+      - {name: pbx, ip: 138.2.68.107}
+      - {name: twilio-pops, ip: 54.172.60.0, cidr: 24}
+sip_domains:
+  - domain_name: office-test.sip.twilio.com
+    friendly_name: Office
+    voice_url: https://example.twil.io/sip-outbound
+    voice_method: POST
+    sip_registration: true
+    auth:
+      calls:
+        credential_lists: [office-phones]
+        ip_access_control_lists: [asterisk-pbx]
+      registrations:
+        credential_lists: [office-phones]
+"""
+
+
+class TwprovCase(unittest.TestCase):
+    """One fake Twilio per test class, reset before each test."""
+
+    fake_options = {}
+    maxDiff = None
+
+    @classmethod
+    def setUpClass(cls):
+        cls.fake = FakeTwilio(**cls.fake_options)
+        cls.fake.__enter__()
+
+    @classmethod
+    def tearDownClass(cls):
+        cls.fake.__exit__(None, None, None)
+
+    def setUp(self):
+        self.fake.reset()
+        self._tmp = tempfile.TemporaryDirectory()
+        self.dir = self._tmp.name
+        self.addCleanup(self._tmp.cleanup)
+
+    def tearDown(self):
+        self.assertEqual(self.fake.violations(), [], "twprov sent a request the OpenAPI spec forbids")
+
+    def env(self, **extra):
+        env = {"PATH": os.environ.get("PATH", "/usr/bin:/bin"), "HOME": self.dir, "LC_ALL": "C"}
+        for k in ("ASAN_OPTIONS", "UBSAN_OPTIONS", "LSAN_OPTIONS"):
+            if k in os.environ:
+                env[k] = os.environ[k]
+        env.update(self.fake.env())
+        env.update(SECRETS)
+        env["TWPROV_RETRY_BASE_MS"] = "20"
+        env["TWPROV_RETRY_CAP_MS"] = "200"
+        env.update({k: v for k, v in extra.items() if v is not None})
+        for k in [k for k, v in extra.items() if v is None]:
+            env.pop(k, None)
+        return env
+
+    def write(self, text, name="twprov.yaml"):
+        path = os.path.join(self.dir, name)
+        with open(path, "w") as f:
+            f.write(textwrap.dedent(text))
+        return path
+
+    def twprov(self, *args, env=None, input="", timeout=300):
+        proc = subprocess.run([BIN, *args], env=env or self.env(), input=input, capture_output=True,
+                              text=True, timeout=timeout, cwd=self.dir)
+        return Result(proc)
+
+    def ok(self, *args, rc=0, **kw):
+        r = self.twprov(*args, **kw)
+        self.assertEqual(r.rc, rc, r)
+        return r
+
+    def plan_json(self, path, *extra):
+        r = self.twprov("plan", "-f", path, "--json", *extra)
+        self.assertEqual(r.rc, 0, r)
+        return json.loads(r.out)
+
+    def converge(self, path, *extra):
+        """apply, then a plan with --detailed-exitcode must exit 0."""
+        self.ok("apply", "-f", path, "--auto-approve", *extra)
+        return self.ok("plan", "-f", path, "--detailed-exitcode")
+
+    def assertNoSecrets(self, *texts):
+        for t in texts:
+            for name, value in SECRETS.items():
+                self.assertNotIn(value, t, f"secret {name} leaked")
+            self.assertNotIn(self.fake.auth_token, t, "auth token leaked")
+
+    # --- views of the fake's state -------------------------------------------------
+
+    def state(self):
+        return self.fake.state()

@@ -1,0 +1,125 @@
+/* test_kinds.c - the registry is consistent and every kind and field is documented */
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <cmocka.h>
+
+#include "twprov/buf.h"
+#include "twprov/kind.h"
+
+static void test_registry_consistent(void **state)
+{
+	(void)state;
+	for (size_t i = 0; i < tw_nkinds; i++) {
+		const struct tw_kind *k = tw_kinds[i];
+		assert_ptr_equal(tw_kind_find(k->name), k);
+		assert_non_null(k->collection);
+		assert_non_null(k->item);
+		assert_non_null(k->list_key);
+		assert_int_equal(strlen(k->sid_prefix), 2);
+		if (k->parent) {
+			const struct tw_kind *p = tw_kind_find(k->parent);
+			assert_non_null(p);
+			/* parents come first in the table */
+			assert_true(tw_kind_index(p) < i);
+			assert_non_null(strstr(k->collection, "{ParentSid}"));
+		} else {
+			assert_null(strstr(k->collection, "{ParentSid}"));
+		}
+		assert_non_null(strstr(k->item, "{Sid}"));
+		if (k->flags & TW_K_ASSOC) {
+			assert_non_null(tw_kind_find(k->assoc_ref));
+			assert_non_null(k->assoc_param);
+			assert_int_equal(tw_kind_identity(k), -1);
+		} else {
+			/* exactly one identity field, readable from the API */
+			int id = tw_kind_identity(k), n = 0;
+			assert_true(id >= 0);
+			for (size_t f = 0; f < k->nfields; f++)
+				n += !!(k->fields[f].flags & TW_F_IDENTITY);
+			assert_int_equal(n, 1);
+			assert_non_null(k->fields[id].json);
+		}
+		for (size_t f = 0; f < k->nfields; f++) {
+			const struct tw_field *fd = &k->fields[f];
+			if (fd->ref)
+				assert_non_null(tw_kind_find(fd->ref));
+			if (fd->flags & TW_F_SECRET)
+				assert_null(fd->json); /* write-only: never read back */
+			if (!(fd->flags & TW_F_LOCAL))
+				assert_non_null(fd->param);
+			assert_true(fd->type != TW_V_BOOL || !fd->check);
+		}
+	}
+}
+
+static void test_path_expand(void **state)
+{
+	char *p = tw_path_expand("/2010-04-01/Accounts/{AccountSid}/SIP/CredentialLists/{ParentSid}/Credentials/{Sid}.json",
+				 "ACx", "CLy", "CRz");
+	(void)state;
+	assert_string_equal(p, "/2010-04-01/Accounts/ACx/SIP/CredentialLists/CLy/Credentials/CRz.json");
+	free(p);
+}
+
+static char *slurp(const char *path)
+{
+	FILE *f = fopen(path, "r");
+	struct tw_buf b = TW_BUF_INIT;
+	char chunk[4096];
+	size_t n;
+	assert_non_null(f);
+	while ((n = fread(chunk, 1, sizeof(chunk), f)) > 0)
+		tw_buf_add(&b, chunk, n);
+	fclose(f);
+	return tw_buf_detach(&b);
+}
+
+/* Is `word` a bold token of the man page (a ".B"/".BR" line naming it)? */
+static int documented(const char *man, const char *word)
+{
+	for (const char *line = man; line && *line; line = strchr(line, '\n'), line = line ? line + 1 : NULL) {
+		const char *end = strchr(line, '\n');
+		size_t len = end ? (size_t)(end - line) : strlen(line);
+		char buf[512];
+		if (strncmp(line, ".B", 2) || len >= sizeof(buf))
+			continue;
+		memcpy(buf, line, len);
+		buf[len] = '\0';
+		for (char *tok = strtok(buf + 3, " \","); tok; tok = strtok(NULL, " \","))
+			if (!strcmp(tok, word))
+				return 1;
+	}
+	return 0;
+}
+
+/* The man page documents every kind and every field in bold, where it is described. */
+static void test_every_field_documented(void **state)
+{
+	char *man = slurp("../../man/twprov.yaml.5");
+	(void)state;
+	for (size_t i = 0; i < tw_nkinds; i++) {
+		const struct tw_kind *k = tw_kinds[i];
+		if (!documented(man, k->name) && !strstr(man, k->name))
+			fail_msg("man/twprov.yaml.5 does not document kind %s", k->name);
+		for (size_t f = 0; f < k->nfields; f++)
+			if (!documented(man, k->fields[f].name))
+				fail_msg("man/twprov.yaml.5 does not document %s.%s", k->name, k->fields[f].name);
+	}
+	assert_false(documented(man, "no_such_field_anywhere"));
+	free(man);
+}
+
+int main(void)
+{
+	const struct CMUnitTest tests[] = {
+		cmocka_unit_test(test_registry_consistent),
+		cmocka_unit_test(test_path_expand),
+		cmocka_unit_test(test_every_field_documented),
+	};
+	return cmocka_run_group_tests(tests, NULL, NULL);
+}

@@ -1,0 +1,483 @@
+/* test_plan.c - the differ, dependency ordering, --target and the renderings */
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <cmocka.h>
+
+#include "twprov/apply.h"
+#include "twprov/buf.h"
+#include "twprov/http.h"
+#include "twprov/live.h"
+#include "twprov/plan.h"
+
+#define SECRET "Sup3rSecretPassw0rd"
+
+static const struct tw_kind *K(const char *name)
+{
+	const struct tw_kind *k = tw_kind_find(name);
+	assert_non_null(k);
+	return k;
+}
+
+/* A declared resource: fields as "name=value" pairs ("b:" prefix = bool, "i:" = int). */
+static struct tw_res *decl(struct tw_res *parent, const char *kind, const char *id, ...)
+{
+	struct tw_res *r = tw_res_new(K(kind), parent);
+	int idf = tw_kind_identity(r->kind);
+	va_list ap;
+	const char *kv;
+
+	r->id = tw_xstrdup(id);
+	if (idf >= 0)
+		json_object_set_new(r->fields, r->kind->fields[idf].name, json_string(id));
+	va_start(ap, id);
+	while ((kv = va_arg(ap, const char *))) {
+		const char *eq = strchr(kv, '=');
+		char *name = tw_xstrndup(kv, (size_t)(eq - kv));
+		const struct tw_field *f = tw_kind_field(r->kind, name);
+		assert_non_null(f);
+		if (f->type == TW_V_BOOL)
+			json_object_set_new(r->fields, name, json_boolean(!strcmp(eq + 1, "true")));
+		else if (f->type == TW_V_INT)
+			json_object_set_new(r->fields, name, json_integer(atoi(eq + 1)));
+		else
+			json_object_set_new(r->fields, name, json_string(eq + 1));
+		free(name);
+	}
+	va_end(ap);
+	tw_res_add_child(parent, r);
+	return r;
+}
+
+/* A live resource from a JSON object text. */
+static struct tw_res *live(struct tw_res *parent, const char *kind, const char *json)
+{
+	struct tw_res *r = tw_res_new(K(kind), parent);
+	json_error_t e;
+	json_t *o = json_loads(json, 0, &e);
+	assert_non_null(o);
+	tw_live_set_json(r, o);
+	json_decref(o);
+	tw_res_add_child(parent, r);
+	parent->children_read = 1;
+	return r;
+}
+
+static void convert_all(struct tw_model *have)
+{
+	for (size_t i = 0; i < have->root.nchildren; i++)
+		tw_live_convert(have->root.children[i], &have->root);
+}
+
+static struct tw_model *want_model(void)
+{
+	struct tw_model *m = tw_model_new(0);
+	json_object_set_new(m->kinds_present, "credential_lists", json_true());
+	json_object_set_new(m->kinds_present, "ip_access_control_lists", json_true());
+	json_object_set_new(m->kinds_present, "sip_domains", json_true());
+	return m;
+}
+
+static struct tw_action *find(struct tw_plan *p, const char *addr)
+{
+	for (size_t i = 0; i < p->n; i++)
+		if (!strcmp(p->acts[i].address, addr))
+			return &p->acts[i];
+	return NULL;
+}
+
+static int depends(struct tw_plan *p, const char *a, const char *b)
+{
+	struct tw_action *x = find(p, a), *y = find(p, b);
+	assert_non_null(x);
+	assert_non_null(y);
+	for (size_t i = 0; i < x->ndeps; i++)
+		if (&p->acts[x->deps[i]] == y)
+			return 1;
+	return 0;
+}
+
+static char *render_text(struct tw_plan *p)
+{
+	char *buf = NULL;
+	size_t len = 0;
+	FILE *f = open_memstream(&buf, &len);
+	tw_plan_print(p, f);
+	fclose(f);
+	return buf;
+}
+
+static void office(struct tw_model *w)
+{
+	struct tw_res *cl = decl(&w->root, "credential_lists", "office", NULL);
+	struct tw_res *cr = decl(cl, "credentials", "alice", "password=" SECRET, NULL);
+	struct tw_res *d;
+	(void)cr;
+	decl(&w->root, "ip_access_control_lists", "pbx", NULL);
+	d = decl(&w->root, "sip_domains", "office.sip.twilio.com", "voice_url=https://a.example/v",
+		 "sip_registration=true", NULL);
+	decl(d, "auth.calls.credential_lists", "office", NULL);
+	decl(d, "auth.calls.ip_access_control_lists", "pbx", NULL);
+	decl(d, "auth.registrations.credential_lists", "office", NULL);
+}
+
+static void test_empty_account_creates_in_order(void **state)
+{
+	struct tw_model *w = want_model(), *h = tw_model_new(1);
+	struct tw_plan *p;
+	struct tw_err err = TW_ERR_INIT;
+	(void)state;
+
+	office(w);
+	assert_int_equal(tw_plan_build(w, h, NULL, &p, &err), 0);
+	assert_int_equal(p->n, 7);
+	assert_int_equal(p->add, 7);
+	assert_int_equal(p->change + p->destroy, 0);
+	assert_true(depends(p, "credential_lists/office/credentials/alice", "credential_lists/office"));
+	assert_true(depends(p, "sip_domains/office.sip.twilio.com/auth.calls.credential_lists/office",
+			    "sip_domains/office.sip.twilio.com"));
+	assert_true(depends(p, "sip_domains/office.sip.twilio.com/auth.calls.credential_lists/office",
+			    "credential_lists/office"));
+	assert_true(depends(p, "sip_domains/office.sip.twilio.com/auth.calls.ip_access_control_lists/pbx",
+			    "ip_access_control_lists/pbx"));
+	assert_int_equal(find(p, "credential_lists/office")->ndeps, 0);
+	assert_int_equal(find(p, "sip_domains/office.sip.twilio.com")->ndeps, 0);
+
+	char *text = render_text(p);
+	assert_non_null(strstr(text, "+ credential_lists/office\n"));
+	assert_non_null(strstr(text, "password = (sensitive)"));
+	assert_non_null(strstr(text, "Plan: 7 to add, 0 to change, 0 to destroy."));
+	assert_null(strstr(text, SECRET));
+	free(text);
+
+	json_t *j = tw_plan_json(p);
+	char *js = json_dumps(j, 0);
+	assert_null(strstr(js, SECRET));
+	assert_non_null(strstr(js, "\"(sensitive)\""));
+	assert_int_equal(json_integer_value(json_object_get(json_object_get(j, "summary"), "add")), 7);
+	free(js);
+	json_decref(j);
+	tw_plan_free(p);
+	tw_model_free(w);
+	tw_model_free(h);
+}
+
+#define CL1 "CL00000000000000000000000000000001"
+#define CL2 "CL00000000000000000000000000000002"
+#define AL1 "AL00000000000000000000000000000001"
+#define SD1 "SD00000000000000000000000000000001"
+
+static struct tw_model *converged_live(void)
+{
+	struct tw_model *h = tw_model_new(1);
+	struct tw_res *cl = live(&h->root, "credential_lists", "{\"sid\":\"" CL1 "\",\"friendly_name\":\"office\"}");
+	struct tw_res *d;
+	live(cl, "credentials", "{\"sid\":\"CR00000000000000000000000000000001\",\"username\":\"alice\"}");
+	live(&h->root, "ip_access_control_lists", "{\"sid\":\"" AL1 "\",\"friendly_name\":\"pbx\"}");
+	d = live(&h->root, "sip_domains", "{\"sid\":\"" SD1 "\",\"domain_name\":\"office.sip.twilio.com\","
+		 "\"voice_url\":\"https://a.example/v\",\"sip_registration\":true,\"voice_fallback_url\":null}");
+	live(d, "auth.calls.credential_lists", "{\"sid\":\"" CL1 "\",\"friendly_name\":\"office\"}");
+	live(d, "auth.calls.ip_access_control_lists", "{\"sid\":\"" AL1 "\",\"friendly_name\":\"pbx\"}");
+	live(d, "auth.registrations.credential_lists", "{\"sid\":\"" CL1 "\",\"friendly_name\":\"office\"}");
+	convert_all(h);
+	return h;
+}
+
+static void test_converged_is_empty(void **state)
+{
+	struct tw_model *w = want_model(), *h = converged_live();
+	struct tw_plan *p;
+	struct tw_err err = TW_ERR_INIT;
+	(void)state;
+
+	office(w);
+	assert_int_equal(tw_plan_build(w, h, NULL, &p, &err), 0);
+	assert_int_equal(p->n, 0);
+	assert_true(tw_plan_empty(p));
+	/* matched resources learn their SIDs */
+	assert_string_equal(w->root.children[0]->sid, CL1);
+	/* the password was not compared, and the plan says so */
+	assert_int_equal(json_array_size(p->notes), 1);
+	assert_non_null(strstr(json_string_value(json_array_get(p->notes, 0)), "--sync-passwords"));
+	char *text = render_text(p);
+	assert_non_null(strstr(text, "No changes."));
+	free(text);
+	tw_plan_free(p);
+	tw_model_free(w);
+	tw_model_free(h);
+}
+
+static void test_sync_passwords_plans_update(void **state)
+{
+	struct tw_model *w = want_model(), *h = converged_live();
+	struct tw_plan_opts o = { .sync_passwords = 1 };
+	struct tw_plan *p;
+	struct tw_err err = TW_ERR_INIT;
+	(void)state;
+
+	office(w);
+	assert_int_equal(tw_plan_build(w, h, &o, &p, &err), 0);
+	assert_int_equal(p->n, 1);
+	assert_int_equal(p->acts[0].type, TW_ACT_UPDATE);
+	assert_string_equal(p->acts[0].address, "credential_lists/office/credentials/alice");
+	assert_true(p->acts[0].changes[0].sensitive);
+	assert_null(p->acts[0].changes[0].after);
+
+	struct tw_form f;
+	tw_form_init(&f);
+	tw_apply_form(&p->acts[0], 0, 1, &f);
+	assert_string_equal(f.body.buf, "Password=" SECRET);
+	assert_null(strstr(f.shown.buf, SECRET));
+	tw_form_release(&f);
+	tw_plan_free(p);
+	tw_model_free(w);
+	tw_model_free(h);
+}
+
+static void test_drift_update_and_owned_delete(void **state)
+{
+	struct tw_model *w = want_model(), *h = converged_live();
+	struct tw_plan *p;
+	struct tw_err err = TW_ERR_INIT;
+	struct tw_res *d = h->root.children[2];
+	(void)state;
+
+	office(w);
+	/* someone changed the URL in the Console and added a credential by hand */
+	json_object_set_new(d->fields, "voice_url", json_string("https://evil.example/"));
+	live(h->root.children[0], "credentials", "{\"sid\":\"CR00000000000000000000000000000009\",\"username\":\"mallory\"}");
+	assert_int_equal(tw_plan_build(w, h, NULL, &p, &err), 0);
+	assert_int_equal(p->n, 2);
+	struct tw_action *u = find(p, "sip_domains/office.sip.twilio.com");
+	assert_non_null(u);
+	assert_int_equal(u->type, TW_ACT_UPDATE);
+	assert_int_equal(u->nchanges, 1);
+	assert_string_equal(u->changes[0].field->name, "voice_url");
+	assert_string_equal(json_string_value(u->changes[0].before), "https://evil.example/");
+	assert_string_equal(json_string_value(u->changes[0].after), "https://a.example/v");
+	struct tw_action *del = find(p, "credential_lists/office/credentials/mallory");
+	assert_non_null(del);
+	assert_int_equal(del->type, TW_ACT_DELETE);
+	char *text = render_text(p);
+	assert_non_null(strstr(text, "voice_url = \"https://evil.example/\" -> \"https://a.example/v\""));
+	assert_non_null(strstr(text, "Plan: 0 to add, 1 to change, 1 to destroy."));
+	free(text);
+
+	struct tw_form f;
+	tw_form_init(&f);
+	tw_apply_form(u, 0, 0, &f);
+	assert_string_equal(f.body.buf, "VoiceUrl=https%3A%2F%2Fa.example%2Fv");
+	tw_form_release(&f);
+	tw_plan_free(p);
+	tw_model_free(w);
+	tw_model_free(h);
+}
+
+static void test_unmanaged_prune_ignore(void **state)
+{
+	struct tw_model *w = want_model(), *h = converged_live();
+	struct tw_plan *p;
+	struct tw_err err = TW_ERR_INIT;
+	(void)state;
+
+	office(w);
+	live(&h->root, "credential_lists", "{\"sid\":\"" CL2 "\",\"friendly_name\":\"old-list\"}");
+	live(&h->root, "credential_lists", "{\"sid\":\"CL00000000000000000000000000000003\",\"friendly_name\":\"legacy-x\"}");
+	live(&h->root, "ip_access_control_lists", "{\"sid\":\"AL00000000000000000000000000000005\",\"friendly_name\":\"other\"}");
+
+	/* no prune: listed, not touched */
+	assert_int_equal(tw_plan_build(w, h, NULL, &p, &err), 0);
+	assert_int_equal(p->n, 0);
+	assert_int_equal(json_array_size(p->unmanaged), 3);
+	tw_plan_free(p);
+
+	/* prune credential lists, ignore legacy-*: only old-list goes */
+	json_array_append_new(w->prune, json_string("credential_lists"));
+	json_array_append_new(w->ignore, json_string("legacy-*"));
+	assert_int_equal(tw_plan_build(w, h, NULL, &p, &err), 0);
+	assert_int_equal(p->n, 1);
+	assert_string_equal(p->acts[0].address, "credential_lists/old-list");
+	assert_int_equal(p->acts[0].type, TW_ACT_DELETE);
+	assert_int_equal(json_array_size(p->unmanaged), 2);
+	tw_plan_free(p);
+	tw_model_free(w);
+	tw_model_free(h);
+}
+
+static void test_delete_waits_for_unmapping(void **state)
+{
+	struct tw_model *w = want_model(), *h = converged_live();
+	struct tw_plan *p;
+	struct tw_err err = TW_ERR_INIT;
+	struct tw_res *d;
+	(void)state;
+
+	/* the file drops the IP ACL and the domain's mapping of it; the ACL is absent */
+	decl(&w->root, "credential_lists", "office", NULL);
+	decl(w->root.children[0], "credentials", "alice", "password=" SECRET, NULL);
+	struct tw_res *acl = decl(&w->root, "ip_access_control_lists", "pbx", NULL);
+	acl->absent = 1;
+	d = decl(&w->root, "sip_domains", "office.sip.twilio.com", NULL);
+	decl(d, "auth.calls.credential_lists", "office", NULL);
+	decl(d, "auth.registrations.credential_lists", "office", NULL);
+
+	assert_int_equal(tw_plan_build(w, h, NULL, &p, &err), 0);
+	assert_int_equal(p->n, 2);
+	assert_true(depends(p, "ip_access_control_lists/pbx",
+			    "sip_domains/office.sip.twilio.com/auth.calls.ip_access_control_lists/pbx"));
+	tw_plan_free(p);
+	tw_model_free(w);
+	tw_model_free(h);
+}
+
+static void test_still_referenced_is_noted(void **state)
+{
+	struct tw_model *w = want_model(), *h = converged_live();
+	struct tw_plan *p;
+	struct tw_err err = TW_ERR_INIT;
+	(void)state;
+
+	/* only the list is declared absent; the domain is unmanaged and still maps it */
+	json_object_del(w->kinds_present, "sip_domains");
+	struct tw_res *cl = decl(&w->root, "credential_lists", "office", NULL);
+	cl->absent = 1;
+	assert_int_equal(tw_plan_build(w, h, NULL, &p, &err), 0);
+	assert_int_equal(p->n, 1);
+	assert_int_equal(p->acts[0].ndeps, 0);
+	assert_true(json_array_size(p->notes) >= 1);
+	assert_non_null(strstr(json_string_value(json_array_get(p->notes, 0)), "still used by sip_domains/"));
+	tw_plan_free(p);
+	tw_model_free(w);
+	tw_model_free(h);
+}
+
+static void test_duplicate_identity_is_an_error(void **state)
+{
+	struct tw_model *w = want_model(), *h = converged_live();
+	struct tw_plan *p;
+	struct tw_err err = TW_ERR_INIT;
+	(void)state;
+
+	office(w);
+	live(&h->root, "credential_lists", "{\"sid\":\"" CL2 "\",\"friendly_name\":\"office\"}");
+	assert_int_equal(tw_plan_build(w, h, NULL, &p, &err), -1);
+	assert_int_equal(json_array_size(p->problems), 1);
+	const char *msg = json_string_value(json_array_get(p->problems, 0));
+	assert_non_null(strstr(msg, "credential_lists/office"));
+	assert_non_null(strstr(msg, CL1));
+	assert_non_null(strstr(msg, CL2));
+	tw_plan_free(p);
+	tw_model_free(w);
+	tw_model_free(h);
+}
+
+static void test_target_pulls_dependencies(void **state)
+{
+	struct tw_model *w = want_model(), *h = tw_model_new(1);
+	const char *targets[] = { "sip_domains/office.sip.twilio.com" };
+	struct tw_plan_opts o = { .targets = targets, .ntargets = 1 };
+	struct tw_plan *p;
+	struct tw_err err = TW_ERR_INIT;
+	(void)state;
+
+	office(w);
+	decl(&w->root, "credential_lists", "unrelated", NULL);
+	assert_int_equal(tw_plan_build(w, h, &o, &p, &err), 0);
+	/* the domain, its three mappings, and the two lists they need; not alice, not unrelated */
+	assert_int_equal(p->n, 6);
+	assert_non_null(find(p, "credential_lists/office"));
+	assert_non_null(find(p, "ip_access_control_lists/pbx"));
+	assert_null(find(p, "credential_lists/unrelated"));
+	assert_null(find(p, "credential_lists/office/credentials/alice"));
+	for (size_t i = 0; i < p->n; i++)
+		for (size_t d = 0; d < p->acts[i].ndeps; d++)
+			assert_true(p->acts[i].deps[d] < p->n);
+	tw_plan_free(p);
+
+	const char *bad[] = { "sip_domains/nosuch.sip.twilio.com" };
+	o.targets = bad;
+	assert_int_equal(tw_plan_build(w, h, &o, &p, &err), -1);
+	assert_int_equal(err.kind, TW_ERR_USAGE);
+	assert_non_null(strstr(err.msg, "nosuch"));
+	tw_plan_free(p);
+	tw_model_free(w);
+	tw_model_free(h);
+}
+
+static void test_value_equal(void **state)
+{
+	const struct tw_field *url = tw_kind_field(K("sip_domains"), "voice_url");
+	const struct tw_field *reg = tw_kind_field(K("sip_domains"), "sip_registration");
+	const struct tw_field *cidr = tw_kind_field(K("addresses"), "cidr");
+	json_t *e = json_string(""), *n = json_null(), *x = json_string("x"), *i32 = json_integer(32);
+	(void)state;
+
+	assert_true(tw_value_equal(url, e, n));
+	assert_true(tw_value_equal(url, e, NULL));
+	assert_false(tw_value_equal(url, x, n));
+	assert_true(tw_value_equal(reg, json_false(), n));
+	assert_false(tw_value_equal(reg, json_true(), n));
+	assert_false(tw_value_equal(cidr, i32, n));
+	assert_true(tw_value_equal(cidr, i32, i32));
+	json_decref(e);
+	json_decref(n);
+	json_decref(x);
+	json_decref(i32);
+}
+
+static void test_create_form(void **state)
+{
+	struct tw_model *w = want_model();
+	struct tw_res *acl = decl(&w->root, "ip_access_control_lists", "pbx", NULL);
+	struct tw_res *ip = decl(acl, "addresses", "pbx host", "ip=10.0.0.1", "cidr=24", NULL);
+	struct tw_res *d = decl(&w->root, "sip_domains", "a.sip.twilio.com", "secure=false", "voice_url=", NULL);
+	struct tw_res *m = decl(d, "auth.calls.ip_access_control_lists", "pbx", NULL);
+	struct tw_action a = { .type = TW_ACT_CREATE };
+	struct tw_form f;
+	(void)state;
+
+	acl->sid = tw_xstrdup(AL1);
+	a.kind = ip->kind;
+	a.want = ip;
+	tw_form_init(&f);
+	tw_apply_form(&a, 1, 0, &f);
+	assert_string_equal(f.body.buf, "FriendlyName=pbx%20host&IpAddress=10.0.0.1&CidrPrefixLength=24");
+	tw_form_release(&f);
+
+	a.kind = d->kind;
+	a.want = d;
+	tw_form_init(&f);
+	tw_apply_form(&a, 1, 0, &f);
+	assert_string_equal(f.body.buf, "DomainName=a.sip.twilio.com&VoiceUrl=&Secure=false");
+	tw_form_release(&f);
+
+	a.kind = m->kind;
+	a.want = m;
+	tw_form_init(&f);
+	tw_apply_form(&a, 1, 0, &f);
+	assert_string_equal(f.body.buf, "IpAccessControlListSid=" AL1);
+	tw_form_release(&f);
+	tw_model_free(w);
+}
+
+int main(void)
+{
+	const struct CMUnitTest tests[] = {
+		cmocka_unit_test(test_empty_account_creates_in_order),
+		cmocka_unit_test(test_converged_is_empty),
+		cmocka_unit_test(test_sync_passwords_plans_update),
+		cmocka_unit_test(test_drift_update_and_owned_delete),
+		cmocka_unit_test(test_unmanaged_prune_ignore),
+		cmocka_unit_test(test_delete_waits_for_unmapping),
+		cmocka_unit_test(test_still_referenced_is_noted),
+		cmocka_unit_test(test_duplicate_identity_is_an_error),
+		cmocka_unit_test(test_target_pulls_dependencies),
+		cmocka_unit_test(test_value_equal),
+		cmocka_unit_test(test_create_form),
+	};
+	return cmocka_run_group_tests(tests, NULL, NULL);
+}
