@@ -774,7 +774,9 @@ int tw_http_run(struct tw_http *h, struct tw_err *err)
 		mc = curl_multi_perform(h->multi, &still);
 		if (mc == CURLM_OK) {
 			drain(h);
-			if (h->cancel || (h->queue && h->ninflight < h->parallelism))
+			/* something to start, cancel, or nothing left to wait for: back to the top */
+			if (h->cancel || (h->queue && h->ninflight < h->parallelism) ||
+			    (!h->ninflight && !h->delayed))
 				continue;
 			mc = curl_multi_poll(h->multi, NULL, 0, poll_timeout(h), NULL);
 		}
