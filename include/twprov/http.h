@@ -30,7 +30,11 @@ struct tw_http_opts {
  * TWPROV_TIMEOUT_MS from the environment when set (documented in twprov(1)). */
 void tw_http_opts_init(struct tw_http_opts *o);
 
+/* Copies everything it needs from `o` (strings included).  Calls curl_global_init,
+ * which libcurl reference-counts; tw_http_free balances it with curl_global_cleanup. */
 struct tw_http *tw_http_new(const struct tw_http_opts *o, struct tw_err *err);
+/* Normally called when tw_http_run has returned (idle).  Requests still queued or in
+ * flight are freed without their callbacks. */
 void tw_http_free(struct tw_http *h);
 
 /*
@@ -43,7 +47,8 @@ struct tw_form {
 };
 void tw_form_init(struct tw_form *f);
 void tw_form_release(struct tw_form *f);   /* wipes the body */
-/* key=value, percent-encoded ('+' as %2B, ' ' as %20 or '+'), joined by '&'. */
+/* key=value, percent-encoded ('+' as %2B, ' ' as %20), joined by '&'; a NULL value is
+ * sent empty.  Call again with the same key for list parameters. */
 void tw_form_add(struct tw_form *f, const char *key, const char *value);
 void tw_form_add_secret(struct tw_form *f, const char *key, const char *value);
 void tw_form_add_bool(struct tw_form *f, const char *key, int value);  /* "true"/"false" */
@@ -73,9 +78,11 @@ struct tw_req {
 	/* set by tw_http when done */
 	enum tw_req_result result;
 	long status;                /* HTTP status of the last attempt, 0 if none */
-	json_t *json;               /* parsed body (object), or NULL */
-	struct tw_err err;          /* set unless TW_REQ_OK: "20404: The requested ... (more_info)" */
-	int attempts;
+	json_t *json;               /* parsed body (object) of a 2xx answer, or NULL (e.g. 204) */
+	struct tw_err err;          /* set unless TW_REQ_OK: "20404: The requested ... (more_info)";
+	                               transport errors: "GET https://...: <what curl said>";
+	                               after the retry budget: "gave up after 7 attempts: ..." */
+	int attempts;               /* attempts made, retries included */
 
 	/* private */
 	struct tw_buf resp;
@@ -87,32 +94,46 @@ struct tw_req {
 	struct tw_req *next;
 };
 
-/* Full URL for `path` on `product`'s host, honouring TWPROV_API_URL, region and edge. */
+/* Full URL for `path` on `product`'s host, honouring TWPROV_API_URL, region and edge
+ * (heap string; NULL only for an invalid product). */
 char *tw_http_url(struct tw_http *h, enum tw_product product, const char *path);
 /* Same host rules for a link returned by the API: an absolute `next_page_url`
- * (its path and query are kept, the host replaced by ours) or a 2010 `next_page_uri`. */
+ * (its path and query are kept, the host replaced by ours) or a 2010 `next_page_uri`.
+ * Returns NULL when the link is neither absolute (scheme://host/...) nor a path. */
 char *tw_http_link(struct tw_http *h, enum tw_product product, const char *link);
 const char *tw_http_account_sid(struct tw_http *h);
 
-/* Allocate a request (url is taken over). */
+/* Allocate a request (url is taken over; `method` must outlive it, e.g. a literal).
+ * `idempotent` starts as 1 for GET, DELETE and HEAD, 0 otherwise: set it for a POST
+ * that is safe to repeat (an update of fixed values). */
 struct tw_req *tw_req_new(const char *method, char *url, tw_req_cb cb, void *ud);
 void tw_req_free(struct tw_req *r);
 
 /* Queue a request; it starts when a slot in the pool is free.  Ownership passes to
- * tw_http until its callback runs; the callback must tw_req_free it (or re-submit it). */
+ * tw_http until its callback runs; the callback must tw_req_free it (or re-submit it:
+ * the result fields and the attempt count start afresh).  With no callback the request
+ * is freed when done. */
 void tw_http_submit(struct tw_http *h, struct tw_req *r);
 
-/* Run until no request is queued, in flight or waiting to retry.  Callbacks may submit more. */
+/* Run until no request is queued, in flight or waiting to retry.  Callbacks may submit more.
+ * Returns -1 only when curl's multi handle itself fails (then every pending request
+ * completes with TW_REQ_TRANSPORT); request failures are reported in each request. */
 int tw_http_run(struct tw_http *h, struct tw_err *err);
 
-/* Ask the loop to stop starting queued requests (in-flight ones finish; queued ones
- * complete with TW_REQ_TRANSPORT "cancelled"). */
+/* Ask the loop to stop starting queued requests (in-flight ones finish; queued ones and
+ * retries waiting for their delay complete with TW_REQ_TRANSPORT "cancelled", and so do
+ * requests submitted later during the same tw_http_run).  May be called from a callback;
+ * the cancellation ends when tw_http_run returns. */
 void tw_http_cancel_queued(struct tw_http *h);
 
 /*
- * Paginated list: GET `url` with PageSize=1000, follow the API's next link
- * (meta.next_page_url or next_page_uri) until null, append every element of
- * `list_key` to one array, then call `done` with it (NULL on failure, err set).
+ * Paginated list: GET `path` on `product` with PageSize=1000 (unless the query
+ * already has a PageSize), follow the API's next link (meta.next_page_url or
+ * next_page_uri, via tw_http_link) until null, append every element of `list_key`
+ * (or of meta.key when the page has no `list_key`) to one array, then call `done`
+ * with it (NULL on failure, err set).  `items` and `err` are borrowed: valid during
+ * the callback only (json_incref the array to keep it).  Lists run concurrently in
+ * the pool like any other request.
  */
 typedef void (*tw_list_cb)(struct tw_http *h, json_t *items, const struct tw_err *err, void *ud);
 void tw_http_list(struct tw_http *h, enum tw_product product, const char *path, const char *list_key,
@@ -130,11 +151,14 @@ void tw_http_stats(struct tw_http *h, struct tw_http_stats *out);
 
 /* Pure helpers, exposed for unit tests. */
 /* Delay before retry number `attempt` (1-based): exponential from base, capped,
- * with full jitter from `rnd` in [0,1); at least retry_after_ms when that is > 0. */
+ * with full jitter from `rnd` in [0,1): rnd * min(cap, base * 2^(attempt-1)), but
+ * never below min(base/2, that ceiling); at least retry_after_ms when that is > 0. */
 long tw_backoff_ms(int attempt, long base_ms, long cap_ms, long retry_after_ms, double rnd);
-/* Parse a Retry-After header value (seconds or HTTP date) into ms; -1 if invalid. */
+/* Parse a Retry-After header value (seconds or HTTP date) into ms; -1 if invalid.
+ * A date in the past gives 0. */
 long tw_parse_retry_after(const char *value, long now_epoch);
-/* Turn a Twilio error body (may be NULL/non-JSON) and status into err. */
+/* Turn a Twilio error body (may be NULL/non-JSON) and status into err:
+ * "CODE: message (more_info)", else "HTTP 502: <first line of the body>" or "HTTP 503". */
 void tw_api_error(struct tw_err *err, long status, const char *body, size_t len);
 /* The next-page link of a list page, or NULL (points into `page`). */
 const char *tw_page_next(const json_t *page);

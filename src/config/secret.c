@@ -1,0 +1,146 @@
+/* secret.c - ${env:NAME} and ${file:PATH} references in secret fields */
+#include <errno.h>
+#include <fcntl.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include "twprov/buf.h"
+#include "internal.h"
+
+enum tw_secref tw_secref_parse(const char *v, size_t len, const char **arg, size_t *arglen)
+{
+	static const struct { const char *prefix; size_t len; enum tw_secref type; } forms[] = {
+		{ "${env:", 6, TW_SECREF_ENV },
+		{ "${file:", 7, TW_SECREF_FILE },
+	};
+
+	for (size_t i = 0; i < sizeof(forms) / sizeof(forms[0]); i++) {
+		if (len < forms[i].len + 1 || memcmp(v, forms[i].prefix, forms[i].len) || v[len - 1] != '}')
+			continue;
+		*arg = v + forms[i].len;
+		*arglen = len - forms[i].len - 1;
+		return forms[i].type;
+	}
+	return TW_SECREF_NONE;
+}
+
+static int valid_env_name(const char *s, size_t n)
+{
+	if (!n || (s[0] >= '0' && s[0] <= '9'))
+		return 0;
+	for (size_t i = 0; i < n; i++) {
+		char c = s[i];
+		if (!((c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') || c == '_'))
+			return 0;
+	}
+	return 1;
+}
+
+static int resolve_env(const char *name, struct tw_buf *out, struct tw_buf *why)
+{
+	const char *v = getenv(name);
+	if (!v) {
+		tw_buf_adds(why, "environment variable ");
+		tw_cfg_quote(why, name);
+		tw_buf_adds(why, " is not set");
+		return -1;
+	}
+	tw_buf_adds(out, v);
+	return 0;
+}
+
+static int read_error(struct tw_buf *why, const char *shown, const char *problem)
+{
+	tw_buf_adds(why, "cannot read ");
+	tw_cfg_quote(why, shown);
+	tw_buf_addf(why, ": %s", problem);
+	return -1;
+}
+
+static int resolve_file(const char *path, const char *dir, struct tw_buf *out, struct tw_buf *why)
+{
+	struct tw_buf full = TW_BUF_INIT;
+	char chunk[4096];
+	struct stat st;
+	int fd, ret = 0;
+
+	if (path[0] != '/' && dir && *dir)
+		tw_buf_addf(&full, "%s/%s", dir, path);
+	else
+		tw_buf_adds(&full, path);
+	fd = open(full.buf, O_RDONLY | O_CLOEXEC | O_NOCTTY);
+	tw_buf_release(&full);
+	if (fd < 0)
+		return read_error(why, path, strerror(errno));
+	if (fstat(fd, &st) == 0 && S_ISDIR(st.st_mode)) {
+		close(fd);
+		return read_error(why, path, strerror(EISDIR));
+	}
+	for (;;) {
+		ssize_t n = read(fd, chunk, sizeof(chunk));
+		if (n < 0 && errno == EINTR)
+			continue;
+		if (n < 0) {
+			ret = read_error(why, path, strerror(errno));
+			break;
+		}
+		if (!n)
+			break;
+		if (out->len + (size_t)n > TW_CFG_MAX_SCALAR) {
+			ret = read_error(why, path, "larger than 64 KiB");
+			break;
+		}
+		tw_buf_add(out, chunk, (size_t)n);
+	}
+	tw_memwipe(chunk, sizeof(chunk));
+	close(fd);
+	if (ret < 0)
+		return ret;
+	if (memchr(out->buf, '\0', out->len))
+		return read_error(why, path, "it holds a NUL byte");
+	/* one trailing newline, as editors and `echo` leave it */
+	if (out->len && out->buf[out->len - 1] == '\n') {
+		out->buf[--out->len] = '\0';
+		if (out->len && out->buf[out->len - 1] == '\r')
+			out->buf[--out->len] = '\0';
+	}
+	return 0;
+}
+
+int tw_secref_resolve(enum tw_secref type, const char *arg, size_t arglen, const char *dir,
+		      struct tw_buf *out, struct tw_buf *why)
+{
+	char *a;
+	int ret;
+
+	if (memchr(arg, '\0', arglen)) {
+		tw_buf_adds(why, "invalid secret reference: it holds a NUL character");
+		return -1;
+	}
+	a = tw_xstrndup(arg, arglen);
+	if (type == TW_SECREF_ENV) {
+		if (!valid_env_name(a, arglen)) {
+			tw_buf_adds(why, "invalid secret reference: ");
+			if (arglen) {
+				tw_cfg_quote(why, a);
+				tw_buf_adds(why, " is not an environment variable name");
+			} else {
+				tw_buf_adds(why, "empty environment variable name in ${env:NAME}");
+			}
+			free(a);
+			return -1;
+		}
+		ret = resolve_env(a, out, why);
+	} else {
+		if (!arglen) {
+			tw_buf_adds(why, "invalid secret reference: empty path in ${file:PATH}");
+			free(a);
+			return -1;
+		}
+		ret = resolve_file(a, dir, out, why);
+	}
+	free(a);
+	return ret;
+}

@@ -1,0 +1,794 @@
+/*
+ * http.c - Twilio REST over one curl multi handle
+ *
+ * A bounded pool: at most `parallelism` requests are in flight; the others
+ * wait in a FIFO queue.  Each in-flight request occupies a slot that owns a
+ * reusable easy handle (connections, DNS and TLS sessions are kept by the
+ * multi handle and the share, so keep-alive works across requests).
+ * Retries wait in the `delayed` list until their due time and then go to the
+ * front of the queue (they are older than anything queued).
+ *
+ * When is a failed request re-sent?
+ *   429                          always: Twilio did not process it
+ *   5xx                          only if the request is idempotent; otherwise
+ *                                TW_REQ_UNSAFE (it may have been processed)
+ *   transport error, transient   if idempotent, or if nothing was sent: curl
+ *                                never called CURLOPT_PREREQFUNCTION, which it
+ *                                does right before it sends a request on a
+ *                                connected (and TLS-established) connection
+ *   other transport errors       never (TLS verification, bad URL, ...)
+ * Note that libcurl itself re-sends a request once, transparently, when a
+ * reused keep-alive connection turns out to have been closed by the server
+ * before any byte of the response arrived (it cannot tell "dead before" from
+ * "died after" either); that is the usual HTTP client behaviour.
+ */
+#include <errno.h>
+#include <limits.h>
+#include <signal.h>
+#include <stdint.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+#include <curl/curl.h>
+#include <openssl/rand.h>
+
+#include "twprov/http.h"
+#include "twprov/log.h"
+
+#define TW_CONNECT_TIMEOUT_MS 10000L
+#define TW_MAX_RESPONSE ((size_t)64 << 20)   /* bytes; a 1000-item page is a few MB */
+#define TW_POLL_MAX_MS 1000
+
+static const char *const product_host[TW_PRODUCT_COUNT] = {
+	[TW_PRODUCT_API] = "api",
+	[TW_PRODUCT_VOICE] = "voice",
+	[TW_PRODUCT_TRUNKING] = "trunking",
+	[TW_PRODUCT_SERVERLESS] = "serverless",
+	[TW_PRODUCT_UPLOAD] = "serverless-upload",
+};
+
+struct tw_slot {
+	CURL *easy;             /* created on first use, reset after each attempt */
+	struct tw_req *req;     /* in flight here, or NULL */
+	int sent;               /* curl got as far as sending the request */
+};
+
+struct tw_http {
+	CURLM *multi;
+	CURLSH *share;
+	struct curl_slist *hdr_plain, *hdr_form;
+	char *account_sid, *user, *pass, *cacert;
+	char *base[TW_PRODUCT_COUNT];
+	int parallelism, max_retries;
+	long retry_base_ms, retry_cap_ms, timeout_ms;
+
+	struct tw_slot *slots;
+	int ninflight;
+	struct tw_req *queue, *queue_tail;      /* ready to start, FIFO */
+	struct tw_req *delayed;                 /* retries waiting for their due time */
+
+	volatile sig_atomic_t cancel;
+	int running;
+	char fatal[256];                        /* set when the multi handle failed */
+	struct tw_http_stats stats;
+};
+
+/* ---- options ---- */
+
+static void env_long(const char *name, long min, long max, long *out)
+{
+	const char *v = getenv(name);
+	char *end;
+	long n;
+
+	if (!v || !*v)
+		return;
+	errno = 0;
+	n = strtol(v, &end, 10);
+	if (errno || *end || n < min || n > max)
+		return;     /* invalid values are ignored, the default stays */
+	*out = n;
+}
+
+void tw_http_opts_init(struct tw_http_opts *o)
+{
+	long retries;
+
+	memset(o, 0, sizeof(*o));
+	o->parallelism = 8;
+	o->max_retries = 6;
+	o->retry_base_ms = 250;
+	o->retry_cap_ms = 8000;
+	o->timeout_ms = 30000;
+
+	retries = o->max_retries;
+	env_long("TWPROV_MAX_RETRIES", 0, 1000, &retries);
+	o->max_retries = (int)retries;
+	env_long("TWPROV_RETRY_BASE_MS", 0, 3600000, &o->retry_base_ms);
+	env_long("TWPROV_RETRY_CAP_MS", 0, 3600000, &o->retry_cap_ms);
+	env_long("TWPROV_TIMEOUT_MS", 1, 86400000, &o->timeout_ms);
+}
+
+/* ---- hosts ---- */
+
+static int set(const char *s)
+{
+	return s && *s;
+}
+
+static char *make_base(const struct tw_http_opts *o, enum tw_product p)
+{
+	const char *name = product_host[p];
+
+	if (set(o->api_url)) {
+		size_t n = strlen(o->api_url);
+		while (n && o->api_url[n - 1] == '/')
+			n--;
+		return tw_xstrndup(o->api_url, n);
+	}
+	if (set(o->edge))
+		return tw_xasprintf("https://%s.%s.%s.twilio.com", name, o->edge,
+				    set(o->region) ? o->region : "us1");
+	if (set(o->region))
+		return tw_xasprintf("https://%s.%s.twilio.com", name, o->region);
+	return tw_xasprintf("https://%s.twilio.com", name);
+}
+
+char *tw_http_url(struct tw_http *h, enum tw_product product, const char *path)
+{
+	if ((int)product < 0 || product >= TW_PRODUCT_COUNT || !path)
+		return NULL;
+	return tw_xasprintf("%s%s%s", h->base[product], path[0] == '/' ? "" : "/", path);
+}
+
+char *tw_http_link(struct tw_http *h, enum tw_product product, const char *link)
+{
+	const char *p;
+
+	if (!link || !*link)
+		return NULL;
+	p = strstr(link, "://");
+	if (p) {
+		/* absolute (v1 next_page_url): keep path and query, use our host */
+		const char *slash = strchr(p + 3, '/');
+		if (!slash)
+			return NULL;
+		p = slash;
+	} else if (link[0] == '/') {
+		p = link;       /* relative (2010 next_page_uri) */
+	} else {
+		return NULL;
+	}
+	return tw_http_url(h, product, p);
+}
+
+const char *tw_http_account_sid(struct tw_http *h)
+{
+	return h->account_sid;
+}
+
+/* ---- life cycle ---- */
+
+static char *dup_or_null(const char *s)
+{
+	return s ? tw_xstrdup(s) : NULL;
+}
+
+struct tw_http *tw_http_new(const struct tw_http_opts *o, struct tw_err *err)
+{
+	struct tw_http *h;
+	struct curl_slist *l;
+	long par;
+
+	if (o->parallelism < 1) {
+		tw_err_set(err, "parallelism must be at least 1, not %d", o->parallelism);
+		return NULL;
+	}
+	/* reference counted by libcurl: balanced by curl_global_cleanup in tw_http_free */
+	if (curl_global_init(CURL_GLOBAL_DEFAULT) != CURLE_OK) {
+		tw_err_set(err, "cannot initialise libcurl");
+		return NULL;
+	}
+
+	h = tw_xcalloc(1, sizeof(*h));
+	par = o->parallelism;
+	h->parallelism = o->parallelism;
+	h->max_retries = o->max_retries < 0 ? 0 : o->max_retries;
+	h->retry_base_ms = o->retry_base_ms;
+	h->retry_cap_ms = o->retry_cap_ms;
+	h->timeout_ms = o->timeout_ms > 0 ? o->timeout_ms : 30000;
+	h->account_sid = dup_or_null(o->account_sid);
+	h->user = dup_or_null(o->user);
+	h->pass = dup_or_null(o->pass);
+	h->cacert = set(o->cacert) ? tw_xstrdup(o->cacert) : NULL;
+	for (int p = 0; p < TW_PRODUCT_COUNT; p++)
+		h->base[p] = make_base(o, (enum tw_product)p);
+	h->slots = tw_xcalloc((size_t)o->parallelism, sizeof(*h->slots));
+
+	h->multi = curl_multi_init();
+	h->share = curl_share_init();
+	if (!h->multi || !h->share)
+		goto fail;
+	if (curl_share_setopt(h->share, CURLSHOPT_SHARE, CURL_LOCK_DATA_SSL_SESSION) != CURLSHE_OK)
+		goto fail;
+	/* never more connections than requests in flight; HTTP/2 multiplexes when offered */
+	if (curl_multi_setopt(h->multi, CURLMOPT_MAX_HOST_CONNECTIONS, par) != CURLM_OK ||
+	    curl_multi_setopt(h->multi, CURLMOPT_MAX_TOTAL_CONNECTIONS, par) != CURLM_OK ||
+	    curl_multi_setopt(h->multi, CURLMOPT_MAXCONNECTS, par) != CURLM_OK ||
+	    curl_multi_setopt(h->multi, CURLMOPT_PIPELINING, (long)CURLPIPE_MULTIPLEX) != CURLM_OK)
+		goto fail;
+
+	/* "Expect:" stops curl from waiting for 100-continue on large forms */
+	l = curl_slist_append(NULL, "Accept: application/json");
+	if (!l)
+		goto fail;
+	h->hdr_plain = l;
+	if (!(l = curl_slist_append(h->hdr_plain, "Expect:")))
+		goto fail;
+	if (!(l = curl_slist_append(NULL, "Accept: application/json")))
+		goto fail;
+	h->hdr_form = l;
+	if (!curl_slist_append(h->hdr_form, "Expect:") ||
+	    !curl_slist_append(h->hdr_form, "Content-Type: application/x-www-form-urlencoded"))
+		goto fail;
+	return h;
+
+fail:
+	tw_err_set(err, "cannot initialise libcurl: out of memory");
+	tw_http_free(h);
+	return NULL;
+}
+
+static void free_list(struct tw_req *r)
+{
+	while (r) {
+		struct tw_req *next = r->next;
+		tw_req_free(r);
+		r = next;
+	}
+}
+
+void tw_http_free(struct tw_http *h)
+{
+	if (!h)
+		return;
+	for (int i = 0; i < h->parallelism; i++) {
+		struct tw_slot *s = &h->slots[i];
+		if (s->req) {
+			curl_multi_remove_handle(h->multi, s->easy);
+			s->req->handle = NULL;
+			tw_req_free(s->req);
+		}
+		if (s->easy)
+			curl_easy_cleanup(s->easy);
+	}
+	free_list(h->queue);
+	free_list(h->delayed);
+	if (h->multi)
+		curl_multi_cleanup(h->multi);
+	if (h->share)
+		curl_share_cleanup(h->share);
+	curl_slist_free_all(h->hdr_plain);
+	curl_slist_free_all(h->hdr_form);
+	for (int p = 0; p < TW_PRODUCT_COUNT; p++)
+		free(h->base[p]);
+	free(h->account_sid);
+	free(h->user);
+	if (h->pass) {
+		tw_memwipe(h->pass, strlen(h->pass));
+		free(h->pass);
+	}
+	free(h->cacert);
+	free(h->slots);
+	free(h);
+	curl_global_cleanup();
+}
+
+/* ---- requests ---- */
+
+struct tw_req *tw_req_new(const char *method, char *url, tw_req_cb cb, void *ud)
+{
+	struct tw_req *r = tw_xcalloc(1, sizeof(*r));
+
+	r->method = method;
+	r->url = url;
+	r->cb = cb;
+	r->ud = ud;
+	r->idempotent = !strcmp(method, "GET") || !strcmp(method, "DELETE") || !strcmp(method, "HEAD");
+	tw_form_init(&r->form);
+	tw_buf_init(&r->resp);
+	return r;
+}
+
+void tw_req_free(struct tw_req *r)
+{
+	if (!r)
+		return;
+	free(r->url);
+	tw_form_release(&r->form);
+	tw_buf_release(&r->resp);
+	json_decref(r->json);
+	free(r);
+}
+
+void tw_http_submit(struct tw_http *h, struct tw_req *r)
+{
+	/* a re-submitted request starts afresh */
+	r->result = TW_REQ_OK;
+	r->status = 0;
+	json_decref(r->json);
+	r->json = NULL;
+	tw_err_clear(&r->err);
+	r->attempts = 0;
+	r->retry_after_ms = 0;
+	r->due = 0;
+	r->handle = NULL;
+	r->next = NULL;
+	if (h->queue_tail)
+		h->queue_tail->next = r;
+	else
+		h->queue = r;
+	h->queue_tail = r;
+}
+
+void tw_http_cancel_queued(struct tw_http *h)
+{
+	h->cancel = 1;
+	curl_multi_wakeup(h->multi);
+}
+
+void tw_http_stats(struct tw_http *h, struct tw_http_stats *out)
+{
+	*out = h->stats;
+}
+
+/* ---- the loop ---- */
+
+static double now_s(void)
+{
+	struct timespec ts;
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
+}
+
+/* Uniform in [0, 1) from OpenSSL's CSPRNG (only jitter: failure is harmless). */
+static double jitter(void)
+{
+	uint32_t u;
+	if (RAND_bytes((unsigned char *)&u, sizeof(u)) != 1)
+		return 0.5;
+	return (double)u / 4294967296.0;
+}
+
+static void complete(struct tw_http *h, struct tw_req *r, enum tw_req_result res)
+{
+	r->result = res;
+	if (res == TW_REQ_OK)
+		tw_err_clear(&r->err);
+	else if (!r->err.kind)
+		r->err.kind = TW_ERR_RUNTIME;
+	tw_buf_release(&r->resp);
+	r->next = NULL;
+	if (r->cb)
+		r->cb(h, r);
+	else
+		tw_req_free(r);
+}
+
+static size_t on_body(char *data, size_t size, size_t n, void *ud)
+{
+	struct tw_req *r = ud;
+	size_t len = size * n;
+
+	if (r->resp.len + len > TW_MAX_RESPONSE)
+		return 0;       /* CURLE_WRITE_ERROR */
+	tw_buf_add(&r->resp, data, len);
+	return len;
+}
+
+static int on_prereq(void *ud, char *ip, char *local_ip, int port, int local_port)
+{
+	struct tw_slot *s = ud;
+	(void)ip;
+	(void)local_ip;
+	(void)port;
+	(void)local_port;
+	s->sent = 1;
+	return CURL_PREREQFUNC_OK;
+}
+
+static int setup(struct tw_http *h, struct tw_slot *s, struct tw_req *r)
+{
+	CURLcode rc = CURLE_OK;
+	CURL *e;
+	int is_get = !strcmp(r->method, "GET"), is_post = !strcmp(r->method, "POST");
+
+	if (!s->easy && !(s->easy = curl_easy_init()))
+		return -1;
+	e = s->easy;
+	s->sent = 0;
+
+#define SET(opt, val) do { if (rc == CURLE_OK) rc = curl_easy_setopt(e, opt, val); } while (0)
+	SET(CURLOPT_URL, r->url);
+	SET(CURLOPT_PRIVATE, (void *)s);
+	SET(CURLOPT_SHARE, h->share);
+	SET(CURLOPT_ERRORBUFFER, r->curl_err);
+	SET(CURLOPT_NOSIGNAL, 1L);
+	SET(CURLOPT_PROTOCOLS_STR, "http,https");
+	SET(CURLOPT_FOLLOWLOCATION, 0L);
+	SET(CURLOPT_SSL_VERIFYPEER, 1L);
+	SET(CURLOPT_SSL_VERIFYHOST, 2L);
+	if (h->cacert)
+		SET(CURLOPT_CAINFO, h->cacert);
+	SET(CURLOPT_TIMEOUT_MS, h->timeout_ms);
+	SET(CURLOPT_CONNECTTIMEOUT_MS, h->timeout_ms < TW_CONNECT_TIMEOUT_MS ? h->timeout_ms : TW_CONNECT_TIMEOUT_MS);
+	SET(CURLOPT_TCP_KEEPALIVE, 1L);
+	SET(CURLOPT_PIPEWAIT, 1L);
+	SET(CURLOPT_ACCEPT_ENCODING, "");
+	SET(CURLOPT_USERAGENT, "twprov/" TWPROV_VERSION);
+	if (h->user) {
+		SET(CURLOPT_HTTPAUTH, (long)CURLAUTH_BASIC);
+		SET(CURLOPT_USERNAME, h->user);
+		SET(CURLOPT_PASSWORD, h->pass ? h->pass : "");
+	}
+	SET(CURLOPT_WRITEFUNCTION, on_body);
+	SET(CURLOPT_WRITEDATA, (void *)r);
+	SET(CURLOPT_PREREQFUNCTION, on_prereq);
+	SET(CURLOPT_PREREQDATA, (void *)s);
+	if (is_get) {
+		SET(CURLOPT_HTTPGET, 1L);
+	} else {
+		if (!is_post)
+			SET(CURLOPT_CUSTOMREQUEST, r->method);
+		if (is_post || r->form.body.len) {
+			SET(CURLOPT_POST, 1L);
+			SET(CURLOPT_POSTFIELDSIZE_LARGE, (curl_off_t)r->form.body.len);
+			SET(CURLOPT_POSTFIELDS, r->form.body.buf);
+		}
+	}
+	SET(CURLOPT_HTTPHEADER, r->form.body.len || is_post ? h->hdr_form : h->hdr_plain);
+#undef SET
+	if (rc != CURLE_OK) {
+		tw_err_set(&r->err, "%s %s: cannot set up the request: %s", r->method, r->url, curl_easy_strerror(rc));
+		return -1;
+	}
+	return 0;
+}
+
+static void release_slot(struct tw_http *h, struct tw_slot *s)
+{
+	if (s->req) {
+		curl_multi_remove_handle(h->multi, s->easy);
+		s->req->handle = NULL;
+		s->req = NULL;
+		h->ninflight--;
+	}
+	/* forget this request's pointers; connections and caches stay */
+	if (s->easy)
+		curl_easy_reset(s->easy);
+}
+
+static void start_ready(struct tw_http *h)
+{
+	while (h->queue && h->ninflight < h->parallelism && !h->cancel) {
+		struct tw_req *r = h->queue;
+		struct tw_slot *s = NULL;
+		CURLMcode mc;
+
+		h->queue = r->next;
+		if (!h->queue)
+			h->queue_tail = NULL;
+		r->next = NULL;
+		for (int i = 0; i < h->parallelism && !s; i++)
+			if (!h->slots[i].req)
+				s = &h->slots[i];
+
+		r->attempts++;
+		r->status = 0;
+		r->retry_after_ms = 0;
+		r->curl_err[0] = '\0';
+		tw_err_clear(&r->err);
+		tw_buf_reset(&r->resp);
+		json_decref(r->json);
+		r->json = NULL;
+
+		if (!r->url) {
+			tw_err_set(&r->err, "%s: no URL", r->method);
+			complete(h, r, TW_REQ_TRANSPORT);
+			continue;
+		}
+		if (setup(h, s, r) < 0) {
+			if (!r->err.msg[0])
+				tw_err_set(&r->err, "%s %s: cannot set up the request: out of memory", r->method, r->url);
+			release_slot(h, s);
+			complete(h, r, TW_REQ_TRANSPORT);
+			continue;
+		}
+		mc = curl_multi_add_handle(h->multi, s->easy);
+		if (mc != CURLM_OK) {
+			tw_err_set(&r->err, "%s %s: %s", r->method, r->url, curl_multi_strerror(mc));
+			release_slot(h, s);
+			complete(h, r, TW_REQ_TRANSPORT);
+			continue;
+		}
+		s->req = r;
+		r->handle = s;
+		h->ninflight++;
+		h->stats.requests++;
+		r->started = now_s();
+		if (r->form.shown.len)
+			tw_trace(1, "> %s %s %s", r->method, r->url, r->form.shown.buf);
+		else
+			tw_trace(1, "> %s %s", r->method, r->url);
+	}
+}
+
+/* Retry `r` after a delay, or complete it with `res` when its budget is spent. */
+static void retry_or_give_up(struct tw_http *h, struct tw_req *r, enum tw_req_result res, const char *why)
+{
+	long d;
+
+	if (r->attempts > h->max_retries) {
+		tw_err_prefix(&r->err, "gave up after %d attempt%s", r->attempts, r->attempts == 1 ? "" : "s");
+		complete(h, r, res);
+		return;
+	}
+	d = tw_backoff_ms(r->attempts, h->retry_base_ms, h->retry_cap_ms, r->retry_after_ms, jitter());
+	r->due = now_s() + (double)d / 1000.0;
+	h->stats.retries++;
+	tw_trace(1, "retry %d/%d %s %s after %s in %ld ms", r->attempts + 1, h->max_retries + 1,
+		 r->method, r->url, why, d);
+	r->next = h->delayed;
+	h->delayed = r;
+}
+
+static int transient(CURLcode rc)
+{
+	switch (rc) {
+	case CURLE_COULDNT_RESOLVE_PROXY:
+	case CURLE_COULDNT_RESOLVE_HOST:
+	case CURLE_COULDNT_CONNECT:
+	case CURLE_OPERATION_TIMEDOUT:
+	case CURLE_SSL_CONNECT_ERROR:
+	case CURLE_GOT_NOTHING:
+	case CURLE_SEND_ERROR:
+	case CURLE_RECV_ERROR:
+	case CURLE_PARTIAL_FILE:
+	case CURLE_HTTP2:
+	case CURLE_HTTP2_STREAM:
+	case CURLE_HTTP3:
+		return 1;
+	default:
+		return 0;
+	}
+}
+
+static void transport_done(struct tw_http *h, struct tw_req *r, CURLcode rc, int sent, double ms)
+{
+	char why[CURL_ERROR_SIZE];
+	size_t n;
+
+	snprintf(why, sizeof(why), "%s", r->curl_err[0] ? r->curl_err : curl_easy_strerror(rc));
+	n = strlen(why);
+	while (n && (why[n - 1] == '\n' || why[n - 1] == '.'))
+		why[--n] = '\0';
+	if (why[0] >= 'A' && why[0] <= 'Z' && !(why[1] >= 'A' && why[1] <= 'Z'))
+		why[0] = (char)(why[0] - 'A' + 'a');
+
+	h->stats.transport_errors++;
+	tw_trace(1, "< error %s %s (%.0f ms): %s", r->method, r->url, ms, why);
+
+	if (!r->idempotent && sent) {
+		tw_err_set(&r->err, "%s %s: %s (the request may have been processed)", r->method, r->url, why);
+		complete(h, r, TW_REQ_UNSAFE);
+		return;
+	}
+	tw_err_set(&r->err, "%s %s: %s", r->method, r->url, why);
+	if (transient(rc))
+		retry_or_give_up(h, r, TW_REQ_TRANSPORT, why);
+	else
+		complete(h, r, TW_REQ_TRANSPORT);
+}
+
+static void response_done(struct tw_http *h, struct tw_req *r, long status, double ms)
+{
+	char why[32];
+
+	if (tw_out.verbose >= 2)
+		tw_trace(2, "< %ld %s %s (%.0f ms, %zu bytes)", status, r->method, r->url, ms, r->resp.len);
+	else
+		tw_trace(1, "< %ld %s %s (%.0f ms)", status, r->method, r->url, ms);
+
+	if (status >= 200 && status < 300) {
+		if (r->resp.len) {
+			json_error_t je;
+			json_t *j = json_loadb(r->resp.buf, r->resp.len, 0, &je);
+			if (!json_is_object(j)) {
+				tw_err_set(&r->err, "%s %s: HTTP %ld: the response is not a JSON object%s%s",
+					   r->method, r->url, status, j ? "" : ": ", j ? "" : je.text);
+				json_decref(j);
+				r->err.status = (int)status;
+				/* a create that succeeded but whose answer we cannot read */
+				complete(h, r, r->idempotent ? TW_REQ_API_ERROR : TW_REQ_UNSAFE);
+				return;
+			}
+			r->json = j;
+		}
+		complete(h, r, TW_REQ_OK);
+		return;
+	}
+
+	tw_api_error(&r->err, status, r->resp.buf, r->resp.len);
+	snprintf(why, sizeof(why), "%ld", status);
+	if (status == 429) {
+		h->stats.throttled++;
+		retry_or_give_up(h, r, TW_REQ_API_ERROR, why);
+	} else if (status >= 500) {
+		h->stats.server_errors++;
+		if (r->idempotent)
+			retry_or_give_up(h, r, TW_REQ_API_ERROR, why);
+		else
+			complete(h, r, TW_REQ_UNSAFE);
+	} else {
+		complete(h, r, TW_REQ_API_ERROR);
+	}
+}
+
+static void attempt_done(struct tw_http *h, struct tw_slot *s, CURLcode rc)
+{
+	struct tw_req *r = s->req;
+	struct curl_header *ra;
+	double ms = (now_s() - r->started) * 1000.0;
+	long status = 0;
+	int sent = s->sent;
+
+	if (rc == CURLE_OK) {
+		curl_easy_getinfo(s->easy, CURLINFO_RESPONSE_CODE, &status);
+		if (curl_easy_header(s->easy, "Retry-After", 0, CURLH_HEADER, -1, &ra) == CURLHE_OK)
+			r->retry_after_ms = tw_parse_retry_after(ra->value, (long)time(NULL));
+	}
+	release_slot(h, s);
+	r->status = status;
+	if (rc != CURLE_OK)
+		transport_done(h, r, rc, sent, ms);
+	else
+		response_done(h, r, status, ms);
+}
+
+static void drain(struct tw_http *h)
+{
+	CURLMsg *m;
+	int left;
+
+	while ((m = curl_multi_info_read(h->multi, &left))) {
+		CURL *e = m->easy_handle;
+		CURLcode rc = m->data.result;
+		char *priv = NULL;
+		struct tw_slot *s;
+
+		if (m->msg != CURLMSG_DONE)
+			continue;
+		curl_easy_getinfo(e, CURLINFO_PRIVATE, &priv);
+		s = (struct tw_slot *)(void *)priv;
+		if (s && s->req)
+			attempt_done(h, s, rc);     /* `m` is invalid from here */
+	}
+}
+
+/* Move retries whose time has come to the front of the queue, keeping their order. */
+static void promote_due(struct tw_http *h)
+{
+	struct tw_req **pp = &h->delayed, *first = NULL, *last = NULL;
+	double now = now_s();
+
+	while (*pp) {
+		struct tw_req *r = *pp;
+		if (r->due > now) {
+			pp = &r->next;
+			continue;
+		}
+		*pp = r->next;
+		r->next = NULL;
+		if (last)
+			last->next = r;
+		else
+			first = r;
+		last = r;
+	}
+	if (!first)
+		return;
+	last->next = h->queue;
+	if (!h->queue)
+		h->queue_tail = last;
+	h->queue = first;
+}
+
+static void cancel_pending(struct tw_http *h, const char *msg)
+{
+	while (h->queue || h->delayed) {
+		struct tw_req *r;
+		if (h->queue) {
+			r = h->queue;
+			h->queue = r->next;
+			if (!h->queue)
+				h->queue_tail = NULL;
+		} else {
+			r = h->delayed;
+			h->delayed = r->next;
+		}
+		tw_err_clear(&r->err);
+		tw_err_set(&r->err, "%s", msg);
+		complete(h, r, TW_REQ_TRANSPORT);
+	}
+}
+
+/* Fail everything in flight after the multi handle itself failed. */
+static void abort_inflight(struct tw_http *h)
+{
+	for (int i = 0; i < h->parallelism; i++) {
+		struct tw_slot *s = &h->slots[i];
+		struct tw_req *r = s->req;
+		if (!r)
+			continue;
+		release_slot(h, s);
+		tw_err_set(&r->err, "%s %s: %s", r->method, r->url, h->fatal);
+		complete(h, r, TW_REQ_TRANSPORT);
+	}
+}
+
+static int poll_timeout(struct tw_http *h)
+{
+	double t = TW_POLL_MAX_MS, now = now_s();
+
+	for (struct tw_req *r = h->delayed; r; r = r->next) {
+		double ms = (r->due - now) * 1000.0;
+		if (ms < t)
+			t = ms;
+	}
+	if (t <= 0)
+		return 0;
+	return (int)t + ((double)(int)t < t);     /* round up: never wake just before */
+}
+
+int tw_http_run(struct tw_http *h, struct tw_err *err)
+{
+	int ret = 0;
+
+	if (h->running)
+		return tw_err_set(err, "tw_http_run called from a request callback");
+	h->running = 1;
+	for (;;) {
+		CURLMcode mc;
+		int still;
+
+		if (h->cancel)
+			cancel_pending(h, h->fatal[0] ? h->fatal : "cancelled");
+		promote_due(h);
+		start_ready(h);
+		if (!h->ninflight && !h->queue && !h->delayed)
+			break;
+		if (h->fatal[0] || (h->cancel && (h->queue || h->delayed)))
+			continue;
+
+		mc = curl_multi_perform(h->multi, &still);
+		if (mc == CURLM_OK) {
+			drain(h);
+			/* something to start, cancel, or nothing left to wait for: back to the top */
+			if (h->cancel || (h->queue && h->ninflight < h->parallelism) ||
+			    (!h->ninflight && !h->delayed))
+				continue;
+			mc = curl_multi_poll(h->multi, NULL, 0, poll_timeout(h), NULL);
+		}
+		if (mc != CURLM_OK) {
+			snprintf(h->fatal, sizeof(h->fatal), "curl: %s", curl_multi_strerror(mc));
+			ret = tw_err_set(err, "%s", h->fatal);
+			h->cancel = 1;
+			abort_inflight(h);
+		}
+	}
+	h->running = 0;
+	h->cancel = 0;
+	h->fatal[0] = '\0';
+	return ret;
+}

@@ -1,0 +1,1179 @@
+#!/usr/bin/env python3
+"""Stateful fake of the Twilio REST API used by twprov's tests (Python 3.11 stdlib only).
+
+One port serves every product (2010 API, Voice v1, Trunking v1): the paths never collide.
+Every API request is checked against the OpenAPI specs in spec/ (twilio/twilio-oai, MIT).
+Resources are rows of the KINDS table below; list/create/fetch/update/delete are generic and
+per-kind hooks carry Twilio's real rules.  See README.md for the flags, the control API
+(/_fake/...) and the sources of every rule that the specs do not state.
+"""
+
+import argparse
+import base64
+import bisect
+import functools
+import http
+import ipaddress
+import json
+import os
+import random
+import re
+import signal
+import socket
+import ssl
+import sys
+import threading
+import time
+from dataclasses import dataclass, field
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from itertools import islice
+from typing import Callable, Optional
+from urllib.parse import parse_qs, urlencode, urlsplit
+
+HERE = os.path.dirname(os.path.abspath(__file__))
+SPEC_FILES = ('twilio_api_v2010.json', 'twilio_voice_v1.json',
+              'twilio_trunking_v1.json', 'twilio_serverless_v1.json')
+DEFAULT_ACCOUNT_SID = 'AC' + 'a' * 32
+DEFAULT_AUTH_TOKEN = 'test-auth-token'
+DEFAULT_API_KEY = 'SK' + 'b' * 32
+DEFAULT_API_SECRET = 'test-api-secret'
+FAULTS = {'latency_ms': int, 'rate_429': float, 'rate_retry_after': float, 'rate_500': float,
+          'rate_drop': float, 'rate_drop_after': float, 'concurrency': int,
+          'fail_all_status': int}
+VIOLATION = 'fake twilio: spec violation: '
+
+
+class ApiError(Exception):
+    def __init__(self, status, code, message, headers=None):
+        super().__init__(message)
+        self.status, self.code, self.message, self.headers = status, code, message, headers or {}
+
+
+def error_body(status, code, message):
+    return {'code': code, 'message': message,
+            'more_info': f'https://www.twilio.com/docs/errors/{code}', 'status': status}
+
+
+def snake(name, _cache={}):
+    if name not in _cache:
+        _cache[name] = re.sub(r'(?<!^)(?=[A-Z])', '_', name).lower()
+    return _cache[name]
+
+
+@functools.lru_cache(maxsize=4096)
+def date_2010(t):
+    return time.strftime('%a, %d %b %Y %H:%M:%S +0000', time.gmtime(t))
+
+
+@functools.lru_cache(maxsize=4096)
+def date_iso(t):
+    return time.strftime('%Y-%m-%dT%H:%M:%SZ', time.gmtime(t))
+
+
+# --------------------------------------------------------------------------- spec check
+
+@dataclass
+class Op:
+    status: int                   # the spec's success status (201 create, 200, 204 delete)
+    path: dict                    # path parameter -> schema
+    query: dict                   # query parameter -> schema
+    body: dict                    # form parameter -> schema
+    required: frozenset
+    response: Optional[dict]      # response schema (items schema for lists)
+
+
+@dataclass
+class Route:
+    template: str
+    host: str                     # https://api.twilio.com, https://voice.twilio.com, ...
+    regex: re.Pattern
+    ops: dict                     # 'GET' -> Op
+
+
+class Spec:
+    """The four OpenAPI files, compiled once into routes and per-operation checks."""
+
+    def __init__(self, spec_dir):
+        self.by_template, self.buckets = {}, {}
+        for name in SPEC_FILES:
+            with open(os.path.join(spec_dir, name), encoding='utf-8') as f:
+                doc = json.load(f)
+            for template, item in doc['paths'].items():
+                host = item.get('servers', doc['servers'])[0]['url']
+                ops = {m.upper(): self._op(doc, op) for m, op in item.items()
+                       if m in ('get', 'post', 'delete', 'put', 'patch')}
+                rx = ''.join(f'(?P<{p[1:-1]}>[^/]+)' if p.startswith('{') else re.escape(p)
+                             for p in re.split(r'(\{\w+\})', template))
+                route = Route(template, host, re.compile(rx + '$'), ops)
+                self.by_template[template] = route
+                self.buckets.setdefault(template.count('/'), []).append(route)
+        for routes in self.buckets.values():     # literal segments win over parameters
+            routes.sort(key=lambda r: -len(re.sub(r'\{\w+\}', '', r.template)))
+
+    @staticmethod
+    def _resolve(doc, s):
+        while '$ref' in s:
+            node = doc
+            for part in s['$ref'][2:].split('/'):
+                node = node[part]
+            s = node
+        if s.get('type') == 'array':
+            s = dict(s, items=Spec._resolve(doc, s['items']))
+        return s
+
+    def _op(self, doc, op):
+        params = {'path': {}, 'query': {}}
+        for p in op.get('parameters', []):
+            params[p['in']][p['name']] = self._resolve(doc, p['schema'])
+        body, required = {}, frozenset()
+        if 'requestBody' in op:
+            schema = self._resolve(doc, op['requestBody']['content']
+                                   ['application/x-www-form-urlencoded']['schema'])
+            body = {k: self._resolve(doc, v) for k, v in schema.get('properties', {}).items()}
+            required = frozenset(schema.get('required', ()))
+        status = int(min(op['responses']))
+        content = op['responses'][str(status)].get('content', {}).get('application/json')
+        response = self._resolve(doc, content['schema']) if content else None
+        props = (response or {}).get('properties', {})
+        if 'meta' in props or 'first_page_uri' in props:     # a list: keep the items' schema
+            response = next(self._resolve(doc, v['items']) for v in props.values()
+                            if v.get('type') == 'array')
+        return Op(status, params['path'], params['query'], body, required, response)
+
+    def match(self, path):
+        for route in self.buckets.get(path.count('/'), ()):
+            m = route.regex.match(path)
+            if m:
+                return route, m.groupdict()
+        return None, None
+
+    def check(self, route, method, pparams, query, form, content_type, has_body):
+        """Return the list of violations of the spec by one request."""
+        op, v = route.ops[method], []
+        for name, value in pparams.items():
+            v += check_value(f'path parameter {name}', value, op.path[name], False)
+        for name, values in query.items():
+            if name not in op.query:
+                v.append(f'unknown query parameter {name}')
+            else:
+                v += check_values(f'query parameter {name}', values, op.query[name], False)
+        if method == 'POST':
+            if content_type.split(';')[0].strip().lower() != 'application/x-www-form-urlencoded':
+                v.append(f'Content-Type must be application/x-www-form-urlencoded, '
+                         f'not {content_type!r}')
+            for name, values in form.items():
+                if name not in op.body:
+                    v.append(f'unknown parameter {name}')
+                else:
+                    v += check_values(f'parameter {name}', values, op.body[name],
+                                      name not in op.required)
+            v += [f'missing required parameter {n}' for n in sorted(op.required - form.keys())]
+            one_of = ONE_OF_REQUIRED.get((route.template, method))
+            if one_of and not any(form.get(n, [''])[0] for n in one_of):
+                v.append(f'one of {", ".join(one_of)} is required')
+        elif has_body:
+            v.append(f'unexpected request body on {method}')
+        return v
+
+
+# REFERENCE.md section 6: the spec does not mark them, its description requires one of them.
+ONE_OF_REQUIRED = {('/2010-04-01/Accounts/{AccountSid}/IncomingPhoneNumbers.json', 'POST'):
+                   ('PhoneNumber', 'AreaCode')}
+
+
+def check_values(label, values, schema, clearable):
+    if schema.get('type') == 'array':
+        return [x for value in values for x in check_value(label, value, schema['items'], False)]
+    if len(values) > 1:
+        return [f'{label} given {len(values)} times but is not an array']
+    return check_value(label, values[0], schema, clearable)
+
+
+def check_value(label, value, s, clearable):
+    """clearable: an optional form parameter, where Twilio takes an empty URL or SID as 'clear'."""
+    t, bad = s.get('type'), None
+    if 'enum' in s and value not in s['enum']:
+        bad = f'not one of {"|".join(s["enum"])}'
+    elif t == 'boolean' and value not in ('true', 'false'):
+        bad = 'not a boolean (true or false)'
+    elif t == 'integer':
+        if not re.fullmatch(r'-?\d+', value):
+            bad = 'not an integer'
+        elif not s.get('minimum', -1e99) <= int(value) <= s.get('maximum', 1e99):
+            bad = f'out of range {s.get("minimum", "")}..{s.get("maximum", "")}'
+    elif t == 'number' and not re.fullmatch(r'-?\d+(\.\d+)?', value):
+        bad = 'not a number'
+    elif t == 'string' and not (value == '' and clearable and
+                                (s.get('format') == 'uri' or 'pattern' in s)):
+        if len(value) < s.get('minLength', 0) or len(value) > s.get('maxLength', 1 << 30):
+            bad = f'length not in {s.get("minLength", 0)}..{s.get("maxLength", "")}'
+        elif 'pattern' in s and not re.search(s['pattern'], value):
+            bad = f'does not match {s["pattern"]}'
+        elif s.get('format') == 'uri' and not re.fullmatch(r'[A-Za-z][A-Za-z0-9+.-]*:\S+', value):
+            bad = 'not an absolute URI'
+        elif s.get('format') == 'iso-country-code' and not re.fullmatch(r'[A-Z]{2}', value):
+            bad = 'not an ISO 3166 alpha-2 country code'
+    return [f'{label}: {value!r} {bad}'] if bad else []
+
+
+def convert(op, form):
+    """Form values (lists of strings) to Python values as typed by the spec."""
+    out = {}
+    for name, values in form.items():
+        s = op.body[name]
+        t = s.get('type')
+        out[name] = (values if t == 'array' else values[0] == 'true' if t == 'boolean'
+                     else int(values[0]) if t == 'integer' else values[0])
+    return out
+
+
+# --------------------------------------------------------------------------- resource kinds
+
+@dataclass
+class Kind:
+    """One Twilio resource: paths as spelled in the spec, SID prefix, list key, rules."""
+    name: str
+    prefix: Optional[str]         # SID prefix; None when the SID is the mapped target's
+    key: str                      # items key of list responses
+    coll: str                     # collection path template (list, create)
+    inst: str                     # instance path template (fetch, update, delete)
+    parent: Optional[str] = None  # parent kind: deleting it deletes this one
+    store: Optional[str] = None   # storage shared with another view (legacy mappings)
+    target: Optional[tuple] = None  # (param, kind, code): the record maps that resource
+    defaults: dict = field(default_factory=dict)
+    unique: tuple = ()            # (field, 'account'|'parent', case-insensitive, code, message)
+    limit: Optional[tuple] = None  # (max per parent, code, message)
+    refs: dict = field(default_factory=dict)  # param -> (kind, code): must exist
+    links: dict = field(default_factory=dict)  # subresource_uris / links: name -> suffix
+    filters: dict = field(default_factory=dict)  # list query param -> field or predicate
+    colls: dict = field(default_factory=dict)  # more collection paths -> number type
+    check: Optional[Callable] = None    # (state, rec, params, ctx): validate, derive
+    after: Optional[Callable] = None    # (state, rec, old): side effects once stored
+    on_delete: Optional[Callable] = None  # (state, rec): refuse, or side effects
+    render: Optional[Callable] = None   # (state, rec, out): derived fields
+    # filled in from the spec at start
+    fields: list = field(default_factory=list)
+    host: str = ''
+    parent_param: Optional[str] = None
+
+    @property
+    def api2010(self):
+        return self.coll.startswith('/2010-04-01/')
+
+
+def bad(code, message, status=400):
+    return ApiError(status, code, message)
+
+
+SIP_DOMAIN_RE = re.compile(r'([A-Za-z0-9-]+\.)+sip\.twilio\.com')
+TRUNK_DOMAIN_RE = re.compile(r'([A-Za-z0-9-]+\.)+pstn\.twilio\.com')
+E164_RE = re.compile(r'\+[1-9]\d{1,14}')
+NUMBER_TYPES = {'Local': 'local', 'Mobile': 'mobile', 'TollFree': 'toll-free',
+                'National': 'national', 'Voip': 'voip', 'SharedCost': 'shared-cost',
+                'MachineToMachine': 'machine-to-machine'}
+COUNTRY_NAMES = {'US': 'United States', 'CA': 'Canada', 'GB': 'United Kingdom',
+                 'DE': 'Germany', 'FR': 'France', 'AU': 'Australia'}
+
+
+def check_sip_domain(st, rec, p, ctx):
+    name = rec['domain_name']
+    if 'DomainName' not in p:
+        return
+    if not SIP_DOMAIN_RE.fullmatch(name):
+        raise bad(21232, f'Invalid Domain: {name!r} must contain only letters, digits and "-" '
+                         f'and end with .sip.twilio.com')
+    parent = name.split('.', 1)[1]
+    if parent != 'sip.twilio.com' and not st.uniq.get(('sip_domain', None, 'domain_name', parent.lower())):
+        raise bad(21232, f'Invalid Domain: {name} is a subdomain of {parent}, '
+                         f'which does not exist or which this account does not control')
+
+
+def delete_sip_domain(st, rec):
+    suffix = '.' + rec['domain_name'].lower()
+    if any(d['domain_name'].lower().endswith(suffix) for d in st.live('sip_domain', None)):
+        raise bad(21233, f'Domain {rec["domain_name"]} still has subdomains')
+
+
+def render_auth_type(calls_al, calls_cl):
+    def render(st, rec, out):
+        types = [t for t, store in (('IP_ACL', calls_al), ('CREDENTIAL_LIST', calls_cl))
+                 if st.count(store, rec['sid'])]
+        out['auth_type'] = ','.join(types)
+        if 'auth_type_set' in out:
+            out['auth_type_set'] = types
+    return render
+
+
+def refuse_if_mapped(code, what):
+    def on_delete(st, rec):
+        if st.refs.get(rec['sid']):
+            raise bad(code, f'{what} Dependencies Violation: {rec["sid"]} is still mapped to '
+                            f'a SIP domain or associated with a trunk; remove those first')
+    return on_delete
+
+
+def check_credential(st, rec, p, ctx):
+    if ctx['new'] and len(rec['username']) > 32:
+        raise bad(21243, 'Credential Validation Error: Username must be 32 characters or fewer')
+    pw = p.get('Password')
+    if pw is not None and (len(pw) < 12 or not re.search(r'\d', pw) or
+                           not re.search(r'[a-z]', pw) or not re.search(r'[A-Z]', pw)):
+        raise bad(21243, 'Credential Validation Error: Password must be at least 12 characters '
+                         'long and contain a digit, an upper case and a lower case letter')
+
+
+def check_ip_address(st, rec, p, ctx):
+    try:
+        ipaddress.IPv4Address(rec['ip_address'])
+    except ValueError:
+        raise bad(21238, f'Address Validation Error: {rec["ip_address"]!r} is not a dotted '
+                         f'decimal IPv4 address') from None
+    if not 0 <= rec['cidr_prefix_length'] <= 32:
+        raise bad(21238, 'Address Validation Error: CidrPrefixLength must be within 0..32')
+
+
+def check_route_entry(url_field):
+    """Connection policy targets and origination URLs: sip: URI, Priority, Weight."""
+    def check(st, rec, p, ctx):
+        if not rec[url_field].startswith('sip:'):
+            raise bad(20001, f'{rec[url_field]!r} is not a sip: URI (sips: is not supported)')
+        if not 0 <= rec['priority'] <= 65535 or not 1 <= rec['weight'] <= 65535:
+            raise bad(20001, 'Priority must be within 0..65535 and Weight within 1..65535')
+    return check
+
+
+def check_trunk(st, rec, p, ctx):
+    name = rec.get('domain_name')
+    if p.get('DomainName') and not TRUNK_DOMAIN_RE.fullmatch(name):
+        raise bad(21245, f'Trunk Validation Error: {name!r} must contain only letters, digits '
+                         f'and "-" and end with .pstn.twilio.com')
+
+
+def national(number):
+    m = re.fullmatch(r'\+1(\d{3})(\d{3})(\d{4})', number)
+    return f'({m[1]}) {m[2]}-{m[3]}' if m else number
+
+
+def check_number(st, rec, p, ctx):
+    if ctx['new']:
+        number, want = p.get('PhoneNumber'), ctx.get('type')
+        if number is not None:
+            if not E164_RE.fullmatch(number):
+                raise bad(21421, f'PhoneNumber {number!r} is not a valid E.164 phone number')
+            entry = st.available.get(number)
+            if not ctx['force'] and (entry is None or want and entry['type'] != want
+                                     or st.uniq.get(('incoming_number', None, 'phone_number', number))):
+                raise bad(21422, f'PhoneNumber {number} is not available')
+        else:
+            area = p['AreaCode']
+            if not re.fullmatch(r'[2-9]\d\d', area):
+                raise bad(21451, f'AreaCode {area!r} is not a valid area code')
+            number = next((n for n, e in st.available.items() if n.startswith('+1' + area)
+                           and e['country'] in ('US', 'CA') and (not want or e['type'] == want)),
+                          None)
+            if number is None:
+                raise bad(21452, f'No phone numbers found in area code {area}')
+        entry = st.available.get(number, {'type': want or 'Local'})
+        rec.update(phone_number=number, type=NUMBER_TYPES[entry['type']])
+        rec.setdefault('friendly_name', national(number))
+    if p.get('AccountSid', st.account) != st.account:
+        raise bad(20404, f'The requested resource /2010-04-01/Accounts/{p["AccountSid"]}.json '
+                         f'was not found', 404)
+    # REFERENCE.md section 6: a trunk takes precedence over an application, and setting
+    # one clears the other.
+    if p.get('VoiceApplicationSid'):
+        rec['trunk_sid'] = None
+    if p.get('TrunkSid'):
+        rec['voice_application_sid'] = ''
+
+
+def after_number(st, rec, old):
+    if old is None:
+        st.available.pop(rec['phone_number'], None)
+    old_trunk = old and old.get('trunk_sid')
+    if old_trunk != rec.get('trunk_sid'):
+        st.set_trunk(rec, rec.get('trunk_sid'), old_trunk)
+
+
+def delete_number(st, rec):
+    if rec.get('trunk_sid'):
+        st.set_trunk(rec, None, rec['trunk_sid'])
+
+
+def after_trunk_number(st, rec, old):
+    number = st.recs[('incoming_number', None, rec['sid'])]
+    st.set_trunk(number, rec['_parent'], number.get('trunk_sid'))
+
+
+def delete_trunk_number(st, rec):
+    number = st.recs.get(('incoming_number', None, rec['sid']))
+    if number:
+        number.update(trunk_sid=None, _updated=time.time())
+
+
+def render_trunk_number(st, rec, out):
+    number = st.recs[('incoming_number', None, rec['sid'])]
+    out.update([(k, number[k]) for k in out if k in number and not k.startswith('date_')])
+    out.update(date_created=date_iso(int(number['_created'])),
+               date_updated=date_iso(int(number['_updated'])),
+               links={'phone_number': 'https://api.twilio.com' +
+                      KIND['incoming_number'].inst.format(**number['_path'])[:-5]})
+
+
+A = '/2010-04-01/Accounts/{AccountSid}'
+D = A + '/SIP/Domains/{DomainSid}'
+METHODS_POST = dict(voice_method='POST', voice_fallback_method='POST')
+NUMBER_DEFAULTS = dict(
+    METHODS_POST, origin='twilio', beta=False, api_version='2010-04-01',
+    capabilities={'voice': True, 'sms': True, 'mms': True, 'fax': False},
+    status_callback='', status_callback_method='POST', sms_url='', sms_method='POST',
+    sms_fallback_url='', sms_fallback_method='POST', sms_application_sid='',
+    voice_application_sid='', voice_caller_id_lookup=False, voice_receive_mode='voice',
+    address_requirements='none', emergency_status='Inactive',
+    emergency_address_status='unregistered', status='in-use')
+
+MAPPING = dict(prefix=None, parent='sip_domain')
+CL_MAP = dict(MAPPING, target=('CredentialListSid', 'credential_list', 21231))
+AL_MAP = dict(MAPPING, target=('IpAccessControlListSid', 'ip_acl', 21231))
+TRUNK_ASSOC = dict(prefix=None, parent='trunk')
+
+KINDS = [
+    Kind('sip_domain', 'SD', 'domains', A + '/SIP/Domains.json', A + '/SIP/Domains/{Sid}.json',
+         defaults=dict(METHODS_POST, api_version='2010-04-01', voice_status_callback_method='POST',
+                       sip_registration=False, emergency_calling_enabled=False, secure=False),
+         unique=(('domain_name', 'account', True, 21232, 'Invalid Domain: {} is already in use'),),
+         limit=(100, 21230, 'Maximum Domains Reached'),
+         refs={'ByocTrunkSid': ('byoc_trunk', 21300)},
+         links={'credential_list_mappings': '/CredentialListMappings.json',
+                'ip_access_control_list_mappings': '/IpAccessControlListMappings.json',
+                'auth': '/Auth.json'},
+         check=check_sip_domain, on_delete=delete_sip_domain,
+         render=render_auth_type('calls_al', 'calls_cl')),
+    Kind('credential_list', 'CL', 'credential_lists', A + '/SIP/CredentialLists.json',
+         A + '/SIP/CredentialLists/{Sid}.json',
+         unique=(('friendly_name', 'account', False, 21240,
+                  'Credential List Validation Error: a Credential List named {!r} already exists'),),
+         limit=(100, 21239, 'Maximum Credential Lists Reached'),
+         links={'credentials': '/Credentials.json'},
+         on_delete=refuse_if_mapped(21241, 'Credential List')),
+    Kind('credential', 'CR', 'credentials',
+         A + '/SIP/CredentialLists/{CredentialListSid}/Credentials.json',
+         A + '/SIP/CredentialLists/{CredentialListSid}/Credentials/{Sid}.json',
+         parent='credential_list',
+         unique=(('username', 'parent', False, 21243,
+                  'Credential Validation Error: Username {!r} already exists in this list'),),
+         limit=(1000, 21242, 'Maximum Credentials Reached for List'),
+         check=check_credential),
+    Kind('ip_acl', 'AL', 'ip_access_control_lists', A + '/SIP/IpAccessControlLists.json',
+         A + '/SIP/IpAccessControlLists/{Sid}.json',
+         limit=(1000, 21255, 'Maximum IP Access Control Lists reached'),
+         links={'ip_addresses': '/IpAddresses.json'},
+         on_delete=refuse_if_mapped(21236, 'IP Access Control List')),
+    Kind('ip_address', 'IP', 'ip_addresses',
+         A + '/SIP/IpAccessControlLists/{IpAccessControlListSid}/IpAddresses.json',
+         A + '/SIP/IpAccessControlLists/{IpAccessControlListSid}/IpAddresses/{Sid}.json',
+         parent='ip_acl', defaults=dict(cidr_prefix_length=32),
+         limit=(100, 21237, 'Maximum IPs per Access Control List reached'),
+         check=check_ip_address),
+    Kind('calls_cl', key='contents', coll=D + '/Auth/Calls/CredentialListMappings.json',
+         inst=D + '/Auth/Calls/CredentialListMappings/{Sid}.json', **CL_MAP),
+    Kind('calls_al', key='contents', coll=D + '/Auth/Calls/IpAccessControlListMappings.json',
+         inst=D + '/Auth/Calls/IpAccessControlListMappings/{Sid}.json', **AL_MAP),
+    Kind('registrations_cl', key='contents',
+         coll=D + '/Auth/Registrations/CredentialListMappings.json',
+         inst=D + '/Auth/Registrations/CredentialListMappings/{Sid}.json', **CL_MAP),
+    # The legacy mappings are the older view of the Calls mappings: same records.
+    Kind('legacy_cl', key='credential_list_mappings', coll=D + '/CredentialListMappings.json',
+         inst=D + '/CredentialListMappings/{Sid}.json', store='calls_cl', **CL_MAP),
+    Kind('legacy_al', key='ip_access_control_list_mappings',
+         coll=D + '/IpAccessControlListMappings.json',
+         inst=D + '/IpAccessControlListMappings/{Sid}.json', store='calls_al', **AL_MAP),
+    Kind('incoming_number', 'PN', 'incoming_phone_numbers', A + '/IncomingPhoneNumbers.json',
+         A + '/IncomingPhoneNumbers/{Sid}.json', defaults=NUMBER_DEFAULTS,
+         unique=(('phone_number', 'account', False, 21422, 'PhoneNumber {} is not available'),),
+         refs={'VoiceApplicationSid': ('application', 21420),
+               'SmsApplicationSid': ('application', 21420), 'TrunkSid': ('trunk', 21245)},
+         links={'assigned_add_ons': '/AssignedAddOns.json'},
+         filters={'FriendlyName': 'friendly_name', 'Origin': 'origin',
+                  'Beta': lambda rec, v: rec['beta'] == (v == 'true'),
+                  'PhoneNumber': lambda rec, v: re.search(
+                      re.escape(v).replace(r'\*', r'\d'), rec['phone_number'])},
+         colls={A + f'/IncomingPhoneNumbers/{t}.json': t for t in ('Local', 'Mobile', 'TollFree')},
+         check=check_number, after=after_number, on_delete=delete_number),
+    Kind('application', 'AP', 'applications', A + '/Applications.json',
+         A + '/Applications/{Sid}.json',
+         defaults=dict(METHODS_POST, api_version='2010-04-01', status_callback_method='POST',
+                       sms_method='POST', sms_fallback_method='POST', voice_caller_id_lookup=False,
+                       public_application_connect_enabled=False),
+         filters={'FriendlyName': 'friendly_name'}),
+    Kind('byoc_trunk', 'BY', 'byoc_trunks', '/v1/ByocTrunks', '/v1/ByocTrunks/{Sid}',
+         defaults=dict(METHODS_POST, status_callback_method='POST', cnam_lookup_enabled=False),
+         refs={'ConnectionPolicySid': ('connection_policy', 20001),
+               'FromDomainSid': ('sip_domain', 20001)}),
+    Kind('connection_policy', 'NY', 'connection_policies', '/v1/ConnectionPolicies',
+         '/v1/ConnectionPolicies/{Sid}', links={'targets': '/Targets'}),
+    Kind('target', 'NE', 'targets', '/v1/ConnectionPolicies/{ConnectionPolicySid}/Targets',
+         '/v1/ConnectionPolicies/{ConnectionPolicySid}/Targets/{Sid}', parent='connection_policy',
+         defaults=dict(priority=10, weight=10, enabled=True), check=check_route_entry('target')),
+    Kind('trunk', 'TK', 'trunks', '/v1/Trunks', '/v1/Trunks/{Sid}',
+         defaults=dict(recording={'mode': 'do-not-record', 'trim': 'do-not-trim'},
+                       transfer_mode='disable-all', transfer_caller_id='from-transferee',
+                       secure=False, cnam_lookup_enabled=False, symmetric_rtp_enabled=False,
+                       disaster_recovery_method='POST'),
+         unique=(('domain_name', 'account', True, 21248, 'Trunk domain name {} is already taken'),),
+         links={'origination_urls': '/OriginationUrls', 'credential_lists': '/CredentialLists',
+                'ip_access_control_lists': '/IpAccessControlLists',
+                'phone_numbers': '/PhoneNumbers'},
+         check=check_trunk, render=render_auth_type('trunk_al', 'trunk_cl')),
+    Kind('origination_url', 'OU', 'origination_urls', '/v1/Trunks/{TrunkSid}/OriginationUrls',
+         '/v1/Trunks/{TrunkSid}/OriginationUrls/{Sid}', parent='trunk',
+         check=check_route_entry('sip_url')),
+    Kind('trunk_cl', key='credential_lists', coll='/v1/Trunks/{TrunkSid}/CredentialLists',
+         inst='/v1/Trunks/{TrunkSid}/CredentialLists/{Sid}',
+         target=('CredentialListSid', 'credential_list', 21245), **TRUNK_ASSOC),
+    Kind('trunk_al', key='ip_access_control_lists', coll='/v1/Trunks/{TrunkSid}/IpAccessControlLists',
+         inst='/v1/Trunks/{TrunkSid}/IpAccessControlLists/{Sid}',
+         target=('IpAccessControlListSid', 'ip_acl', 21245), **TRUNK_ASSOC),
+    Kind('trunk_pn', key='phone_numbers', coll='/v1/Trunks/{TrunkSid}/PhoneNumbers',
+         inst='/v1/Trunks/{TrunkSid}/PhoneNumbers/{Sid}',
+         target=('PhoneNumberSid', 'incoming_number', 21245),
+         after=after_trunk_number, on_delete=delete_trunk_number, render=render_trunk_number,
+         **TRUNK_ASSOC),
+]
+KIND = {k.name: k for k in KINDS}
+AVAILABLE = A + '/AvailablePhoneNumbers/{CountryCode}/%s.json'
+RECORDING = '/v1/Trunks/{TrunkSid}/Recording'
+
+
+# --------------------------------------------------------------------------- storage
+
+SEQ = (lambda rec: rec['_seq'])
+
+
+class Collection:
+    """The records of one kind under one parent, in creation order (deletions are lazy)."""
+    __slots__ = ('recs', 'dead')
+
+    def __init__(self):
+        self.recs, self.dead = [], 0
+
+    def __len__(self):
+        return len(self.recs) - self.dead
+
+    def remove(self, rec):
+        rec['_dead'] = True
+        self.dead += 1
+        if self.dead > 64 and self.dead * 2 > len(self.recs):
+            self.recs, self.dead = [r for r in self.recs if not r['_dead']], 0
+
+    def after(self, seq):
+        recs, i = self.recs, bisect.bisect_right(self.recs, seq, key=SEQ)
+        for i in range(i, len(recs)):
+            if not recs[i]['_dead']:
+                yield recs[i]
+
+    def before(self, seq):
+        recs = self.recs
+        for i in range(bisect.bisect_left(recs, seq, key=SEQ) - 1, -1, -1):
+            if not recs[i]['_dead']:
+                yield recs[i]
+
+
+EMPTY = Collection()
+
+
+class State:
+    """Every resource of the one fake account.  Callers hold Fake.lock."""
+
+    def __init__(self, account, sid_rng, limits):
+        self.account, self.sid_rng, self.limits = account, sid_rng, limits
+        self.recs = {}        # (store, parent sid, sid) -> record
+        self.colls = {}       # (store, parent sid) -> Collection
+        self.uniq = {}        # (store, scope, field, value) -> set of sids
+        self.refs = {}        # mapped SID -> number of mappings/associations
+        self.available = {}   # phone number -> {'country', 'type'}
+        self.seq = 0
+
+    def live(self, store, parent):
+        return self.colls.get((store, parent), EMPTY).after(-1)
+
+    def count(self, store, parent):
+        return len(self.colls.get((store, parent), EMPTY))
+
+    def get(self, kind, parent, sid, path):
+        rec = self.recs.get((kind.store, parent, sid))
+        if rec is None:
+            raise bad(20404, f'The requested resource {path} was not found', 404)
+        return rec
+
+    def _unique_keys(self, kind, rec):
+        for fld, scope, ci, code, msg in kind.unique:
+            value = rec.get(fld)
+            if value:
+                yield (kind.store, rec['_parent'] if scope == 'parent' else None, fld,
+                       value.lower() if ci else value), code, msg.format(value)
+
+    def _index(self, kind, rec, add):
+        for key, _, _ in self._unique_keys(kind, rec):
+            sids = self.uniq.setdefault(key, set())
+            sids.add(rec['sid']) if add else sids.discard(rec['sid'])
+
+    def _insert(self, kind, rec):
+        self.seq += 1
+        rec['_seq'], rec['_dead'] = self.seq, False
+        self.recs[(kind.store, rec['_parent'], rec['sid'])] = rec
+        self.colls.setdefault((kind.store, rec['_parent']), Collection()).recs.append(rec)
+        self._index(kind, rec, True)
+        if kind.target:
+            self.refs[rec['sid']] = self.refs.get(rec['sid'], 0) + 1
+
+    def _remove(self, kind, rec):
+        del self.recs[(kind.store, rec['_parent'], rec['sid'])]
+        self.colls[(kind.store, rec['_parent'])].remove(rec)
+        self._index(kind, rec, False)
+        if kind.target:
+            self.refs[rec['sid']] -= 1
+
+    def _validate(self, kind, rec, p, ctx):
+        for param, (ref, code) in kind.refs.items():
+            if p.get(param) and (KIND[ref].store, None, p[param]) not in self.recs:
+                raise bad(code, f'{param} {p[param]} does not exist in this account')
+        if kind.check:
+            kind.check(self, rec, p, ctx)
+        if not ctx['force']:
+            for key, code, msg in self._unique_keys(kind, rec):
+                if self.uniq.get(key, set()) - {rec['sid']}:
+                    raise bad(code, msg)
+
+    def create(self, kind, pparams, p, force=False, number_type=None):
+        parent = pparams.get(kind.parent_param)
+        if kind.parent:
+            self.get(KIND[kind.parent], None, parent,
+                     KIND[kind.parent].inst.format(**pparams, Sid=parent))
+        if kind.target:
+            param, tkind, code = kind.target
+            sid = p[param]
+            if (KIND[tkind].store, None, sid) not in self.recs:
+                raise bad(code, f'{param} {sid} does not exist in this account')
+            if (kind.store, parent, sid) in self.recs:
+                raise bad(code, f'{sid} is already mapped here')
+        else:
+            sid = kind.prefix + f'{self.sid_rng.getrandbits(128):032x}'
+        now = time.time()
+        rec = {k: dict(v) if isinstance(v, dict) else v for k, v in kind.defaults.items()}
+        rec.update(sid=sid, _parent=parent, _path=dict(pparams, Sid=sid), _created=now,
+                   _updated=now)
+        if kind.parent_param:
+            rec[snake(kind.parent_param)] = parent
+        rec.update((snake(k), v) for k, v in p.items())
+        self._validate(kind, rec, p, {'new': True, 'force': force, 'type': number_type})
+        if kind.limit and self.limits and not force and self.count(kind.store, parent) >= kind.limit[0]:
+            raise bad(kind.limit[1], kind.limit[2])
+        self._insert(kind, rec)
+        if kind.after:
+            kind.after(self, rec, None)
+        return rec
+
+    def update(self, kind, rec, p):
+        new = dict(rec)
+        new.update((snake(k), v) for k, v in p.items())
+        self._validate(kind, new, p, {'new': False, 'force': False})
+        old = dict(rec)
+        self._index(kind, rec, False)
+        rec.update(new, _updated=time.time())
+        self._index(kind, rec, True)
+        if kind.after:
+            kind.after(self, rec, old)
+
+    def delete(self, kind, rec):
+        if kind.on_delete:
+            kind.on_delete(self, rec)
+        for child in KINDS:
+            if child.parent == kind.name and child.store == child.name:
+                for c in list(self.live(child.store, rec['sid'])):
+                    self.delete(child, c)
+        self._remove(kind, rec)
+
+    def set_trunk(self, number, trunk, old_trunk):
+        """Move a phone number between Elastic SIP trunks (both APIs reach this)."""
+        assoc = KIND['trunk_pn']
+        if old_trunk and (assoc.store, old_trunk, number['sid']) in self.recs:
+            self._remove(assoc, self.recs[(assoc.store, old_trunk, number['sid'])])
+        number.update(trunk_sid=trunk or None, _updated=time.time())
+        if trunk:
+            number['voice_application_sid'] = ''
+            if (assoc.store, trunk, number['sid']) not in self.recs:
+                self._insert(assoc, {'sid': number['sid'], '_parent': trunk, 'trunk_sid': trunk,
+                                     '_path': {'TrunkSid': trunk, 'Sid': number['sid']},
+                                     '_created': time.time(), '_updated': time.time()})
+
+    def render(self, kind, rec):
+        out = dict.fromkeys(kind.fields)
+        out.update((k, rec[k]) for k in kind.fields if k in rec)
+        fmt = date_2010 if kind.api2010 else date_iso
+        out.update(account_sid=self.account, date_created=fmt(int(rec['_created'])),
+                   date_updated=fmt(int(rec['_updated'])))
+        path = kind.inst.format(**rec['_path'])
+        if kind.api2010:
+            if 'uri' in out:
+                out['uri'] = path
+            if kind.links:
+                out['subresource_uris'] = {k: path[:-5] + v for k, v in kind.links.items()}
+        else:
+            out['url'] = kind.host + path
+            if kind.links:
+                out['links'] = {k: out['url'] + v for k, v in kind.links.items()}
+        if kind.target and 'friendly_name' in out:
+            mapped = self.recs.get((KIND[kind.target[1]].store, None, rec['sid']))
+            out['friendly_name'] = mapped and mapped.get('friendly_name')
+        if kind.render:
+            kind.render(self, rec, out)
+        return out
+
+
+# --------------------------------------------------------------------------- the fake
+
+class Fake:
+    def __init__(self, args):
+        self.args = args
+        self.spec = Spec(os.path.join(HERE, 'spec'))
+        for kind in KINDS:
+            self._bind(kind)
+        self.handlers = {}
+        for kind in KINDS:
+            self.handlers[kind.coll] = (self.h_collection, kind, None)
+            self.handlers[kind.inst] = (self.h_instance, kind, None)
+            for template, number_type in kind.colls.items():
+                self.handlers[template] = (self.h_collection, kind, number_type)
+        for number_type in NUMBER_TYPES:
+            self.handlers[AVAILABLE % number_type] = (self.h_available, None, number_type)
+        self.handlers[A + '/AvailablePhoneNumbers.json'] = (self.h_countries, None, None)
+        self.handlers[A + '/AvailablePhoneNumbers/{CountryCode}.json'] = (self.h_country, None, None)
+        self.handlers[RECORDING] = (self.h_recording, None, None)
+        missing = [t for t in self.handlers if t not in self.spec.by_template]
+        assert not missing, f'paths not in the spec: {missing}'
+        route = self.spec.by_template[AVAILABLE % 'Local']
+        self.available_fields = list(route.ops['GET'].response['properties'])
+        self.start_faults = {k: getattr(args, k) for k in FAULTS}
+        self.lock = threading.Lock()
+        self.in_flight = 0
+        self.rng = random.Random(args.seed)
+        self.sid_rng = random.Random(args.seed)
+        self.reset()
+
+    def reset(self):
+        """Back to the start: no resources, log, violations or stats; start faults."""
+        self.state = State(self.args.account_sid, self.sid_rng, not self.args.no_limits)
+        self.log, self.violations = [], []
+        self.faults = dict(self.start_faults)
+        self.stats = {'requests': 0, 'by_status': {}, 'max_in_flight': 0, 'throttled': 0}
+
+    def _bind(self, kind):
+        kind.store = kind.store or kind.name
+        route = self.spec.by_template[kind.inst]
+        kind.host = route.host
+        kind.fields = list((route.ops['GET'].response or {}).get('properties', ()))
+        link_field = 'subresource_uris' if kind.api2010 else 'links'
+        if kind.links and link_field not in kind.fields:
+            kind.fields.append(link_field)
+        params = [p for p in re.findall(r'\{(\w+)\}', kind.coll) if p != 'AccountSid']
+        kind.parent_param = params[-1] if kind.parent else None
+
+    # ----------------------------------------------------------------- API requests
+
+    def serve_api(self, h, method, path, query, body):
+        entry = {'method': method, 'path': path, 'query': query,
+                 'form': parse_qs(body.decode('utf-8', 'replace'), keep_blank_values=True),
+                 'status': None, 't_start': time.time(), 't_end': None, 'dropped': False}
+        with self.lock:
+            f = dict(self.faults)
+            admitted = not f['concurrency'] or self.in_flight < f['concurrency']
+            if admitted:
+                self.in_flight += 1
+                self.stats['max_in_flight'] = max(self.stats['max_in_flight'], self.in_flight)
+            else:
+                self.stats['throttled'] += 1
+        status, payload, headers, drop = 429, error_body(429, 20429, 'Too Many Requests'), {}, False
+        if admitted:
+            try:
+                status, payload, headers, drop = self._faulted_api(
+                    h, f, method, path, query, entry['form'], body)
+            finally:
+                with self.lock:
+                    self.in_flight -= 1
+        if drop:
+            h.close_connection = True
+        else:
+            h.reply(status, payload, headers)
+        with self.lock:
+            entry.update(status=None if drop == 'before' else status, dropped=bool(drop),
+                         t_end=time.time())
+            self.log.append(entry)
+            self.stats['requests'] += 1
+            key = 'dropped' if drop else str(status)
+            self.stats['by_status'][key] = self.stats['by_status'].get(key, 0) + 1
+
+    def _roll(self, rate):
+        if not rate:
+            return False
+        with self.lock:
+            return self.rng.random() < rate
+
+    def _faulted_api(self, h, f, method, path, query, form, body):
+        if f['latency_ms']:
+            time.sleep(f['latency_ms'] / 1000)
+        if f['fail_all_status']:
+            s = f['fail_all_status']
+            return s, error_body(s, 20000 + s, http.HTTPStatus(s).phrase), {}, False
+        if self._roll(f['rate_drop']):
+            return None, None, {}, 'before'
+        if self._roll(f['rate_429']):
+            headers = {'Retry-After': '1'} if self._roll(f['rate_retry_after']) else {}
+            return 429, error_body(429, 20429, 'Too Many Requests'), headers, False
+        if self._roll(f['rate_500']):
+            return 500, error_body(500, 20500, 'Internal Server Error'), {}, False
+        try:
+            status, payload = self.api(h, method, path, query, form, body)
+            headers = {}
+        except ApiError as e:
+            status, payload, headers = e.status, error_body(e.status, e.code, e.message), e.headers
+        return status, payload, headers, self._roll(f['rate_drop_after']) and 'after'
+
+    def _auth(self, header):
+        a = self.args
+        try:
+            scheme, token = header.split(None, 1)
+            user, _, secret = base64.b64decode(token).decode().partition(':')
+        except (ValueError, UnicodeDecodeError):
+            user = secret = scheme = None
+        ok = scheme == 'Basic' and ((user, secret) == (a.account_sid, a.auth_token) or
+                                    a.api_key and (user, secret) == (a.api_key, a.api_secret))
+        if not ok:
+            raise ApiError(401, 20003, 'Authenticate',
+                           {'WWW-Authenticate': 'Basic realm="Twilio API"'})
+
+    def violation(self, method, path, detail, status=400, code=20001):
+        message = VIOLATION + detail
+        with self.lock:
+            self.violations.append(f'{method} {path}: {detail}')
+        print(f'{method} {path}: {message}', file=sys.stderr, flush=True)
+        return ApiError(status, code, message)
+
+    def api(self, h, method, path, query, form, body):
+        self._auth(h.headers.get('Authorization', ''))
+        route, pparams = self.spec.match(path)
+        if route is None:
+            raise self.violation(method, path, 'no such path in the Twilio API', 404, 20404)
+        if method not in route.ops:
+            raise self.violation(method, path, f'method {method} not allowed on {route.template}',
+                                 405, 20004)
+        if 'AccountSid' in pparams and pparams['AccountSid'] != self.args.account_sid:
+            raise ApiError(401, 20003, 'Authenticate')
+        v = self.spec.check(route, method, pparams, query, form,
+                            h.headers.get('Content-Type', ''), bool(body))
+        if v:
+            raise self.violation(method, path, '; '.join(v))
+        op = route.ops[method]
+        if route.template not in self.handlers:
+            raise bad(20404, f'fake twilio: {route.template} is not modelled', 404)
+        fn, kind, extra = self.handlers[route.template]
+        with self.lock:
+            payload = fn(method, route, pparams, query, convert(op, form), path, kind, extra)
+        return op.status, payload
+
+    # ----------------------------------------------------------------- handlers (under lock)
+
+    def _parent_of(self, kind, pparams, method, route):
+        parent = pparams.get(kind.parent_param)
+        if kind.parent and method == 'GET':
+            pk = KIND[kind.parent]
+            self.state.get(pk, None, parent, pk.inst.format(**pparams, Sid=parent))
+        return parent
+
+    def h_collection(self, method, route, pparams, query, p, path, kind, number_type):
+        st = self.state
+        parent = self._parent_of(kind, pparams, method, route)
+        if method == 'POST':
+            return st.render(kind, st.create(kind, pparams, p, number_type=number_type))
+        preds = [(kind.filters[k], v[0]) for k, v in query.items() if k in kind.filters]
+        if number_type:
+            preds.append(('type', NUMBER_TYPES[number_type]))
+        match = (lambda r: all(f(r, v) if callable(f) else r.get(f) == v for f, v in preds))
+        return self.page(kind.key, st.colls.get((kind.store, parent), EMPTY), match, query,
+                         path, route.host, lambda r: st.render(kind, r))
+
+    def h_instance(self, method, route, pparams, query, p, path, kind, _):
+        st = self.state
+        rec = st.get(kind, pparams.get(kind.parent_param), pparams['Sid'], path)
+        if method == 'DELETE':
+            st.delete(kind, rec)
+            return None
+        if method == 'POST':
+            st.update(kind, rec, p)
+        return st.render(kind, rec)
+
+    def h_recording(self, method, route, pparams, query, p, path, kind, _):
+        trunk = self.state.get(KIND['trunk'], None, pparams['TrunkSid'], path)
+        trunk['recording'].update((snake(k), v) for k, v in p.items())
+        return dict(trunk['recording'])
+
+    def render_available(self, number, entry):
+        out = dict.fromkeys(self.available_fields)
+        out.update(friendly_name=national(number), phone_number=number,
+                   iso_country=entry['country'], address_requirements='none', beta=False,
+                   capabilities={'voice': True, 'sms': True, 'mms': True, 'fax': False})
+        return out
+
+    def h_available(self, method, route, pparams, query, p, path, kind, number_type):
+        area, contains = query.get('AreaCode', [''])[0], query.get('Contains', [''])[0]
+        keypad = str.maketrans('ABCDEFGHIJKLMNOPQRSTUVWXYZ', '22233344455566677778889999')
+        rx = re.escape(contains.upper().translate(keypad)).replace(r'\*', r'\d')
+        found = (self.render_available(n, e) for n, e in self.state.available.items()
+                 if e['country'] == pparams['CountryCode'] and e['type'] == number_type
+                 and n.startswith('+1' + area if area else '+') and re.search(rx, n))
+        return {'available_phone_numbers': list(islice(found, int(query.get('PageSize', [50])[0]))),
+                'uri': path}
+
+    def _country(self, code):
+        types = sorted({e['type'] for e in self.state.available.values() if e['country'] == code})
+        if not types:
+            raise bad(20404, f'The requested resource {A}/AvailablePhoneNumbers/{code}.json '
+                             f'was not found', 404)
+        base = f'/2010-04-01/Accounts/{self.args.account_sid}/AvailablePhoneNumbers/{code}'
+        return {'country_code': code, 'country': COUNTRY_NAMES.get(code, code),
+                'uri': base + '.json', 'beta': False,
+                'subresource_uris': {snake(t): f'{base}/{t}.json' for t in types}}
+
+    def h_countries(self, method, route, pparams, query, p, path, kind, _):
+        codes = dict.fromkeys(e['country'] for e in self.state.available.values())
+        return {'countries': [self._country(c) for c in codes], 'uri': path}
+
+    def h_country(self, method, route, pparams, query, p, path, kind, _):
+        return self._country(pparams['CountryCode'])
+
+    def page(self, key, coll, match, query, path, host, render):
+        """One page of a list, cursor-paged as Twilio does (PageToken PA<seq> / PB<seq>)."""
+        size = int(query.get('PageSize', [50])[0])
+        page = int(query.get('Page', [0])[0])
+        token = query.get('PageToken', [None])[0]
+        found = (r for r in coll.after(-1) if match(r))
+        if token is None:
+            items = list(islice(found, page * size, page * size + size))
+        else:
+            m = re.fullmatch(r'P([AB])(\d+)', token)
+            if not m:
+                raise bad(21481, f'Invalid PageToken {token!r}')
+            seq = int(m[2])
+            if m[1] == 'A':
+                items = list(islice((r for r in coll.after(seq) if match(r)), size))
+            else:
+                items = list(islice((r for r in coll.before(seq) if match(r)), size))[::-1]
+        more = bool(items) and any(match(r) for r in coll.after(items[-1]['_seq']))
+        filters = [(k, v) for k, vs in query.items() if k not in ('PageSize', 'Page', 'PageToken')
+                   for v in vs]
+
+        def link(pg, tok=None):
+            q = filters + [('PageSize', size), ('Page', pg)] + ([('PageToken', tok)] if tok else [])
+            return (path if path.startswith('/2010-04-01/') else host + path) + '?' + urlencode(q)
+
+        first, current = link(0), link(page, token)
+        nxt = link(page + 1, f'PA{items[-1]["_seq"]}') if more else None
+        prev = link(page - 1, f'PB{items[0]["_seq"]}') if page > 0 and items else None
+        rows = [render(r) for r in items]
+        if path.startswith('/2010-04-01/'):
+            start = page * size
+            return {key: rows, 'start': start, 'end': start + max(len(rows) - 1, 0),
+                    'first_page_uri': first, 'next_page_uri': nxt, 'page': page,
+                    'page_size': size, 'previous_page_uri': prev, 'uri': current}
+        return {key: rows, 'meta': {'page': page, 'page_size': size, 'first_page_url': first,
+                                    'previous_page_url': prev, 'url': current,
+                                    'next_page_url': nxt, 'key': key}}
+
+    # ----------------------------------------------------------------- control API (/_fake/)
+
+    def control(self, method, path, body):
+        fn = {('GET', '/_fake/log'): lambda d: self.log,
+              ('POST', '/_fake/log/clear'): lambda d: self.log.clear(),
+              ('GET', '/_fake/violations'): lambda d: self.violations,
+              ('GET', '/_fake/stats'): lambda d: self.stats,
+              ('GET', '/_fake/faults'): lambda d: self.faults,
+              ('POST', '/_fake/faults'): self.c_faults,
+              ('GET', '/_fake/state'): self.c_state,
+              ('POST', '/_fake/reset'): lambda d: self.reset(),
+              ('POST', '/_fake/available_numbers'): self.c_available,
+              ('POST', '/_fake/owned_numbers'): self.c_owned,
+              ('POST', '/_fake/insert'): self.c_insert}.get((method, path))
+        if fn is None:
+            return 404, {'error': f'no control endpoint {method} {path}'}
+        try:
+            data = json.loads(body or b'{}')
+        except ValueError as e:
+            return 400, {'error': f'bad JSON: {e}'}
+        try:
+            with self.lock:
+                out = fn(data)
+                return 200, json.loads(json.dumps({} if out is None else out))
+        except ApiError as e:
+            return e.status, error_body(e.status, e.code, e.message)
+        except (KeyError, TypeError, ValueError) as e:
+            return 400, {'error': f'bad request: {e!r}'}
+
+    def c_faults(self, data):
+        unknown = set(data) - FAULTS.keys()
+        if unknown:
+            raise ValueError(f'unknown fault keys {sorted(unknown)}')
+        self.faults.update((k, FAULTS[k](v)) for k, v in data.items())
+        return self.faults
+
+    def c_state(self, data):
+        st, out = self.state, {}
+        for kind in KINDS:
+            if kind.store != kind.name:
+                continue
+            rows = out[kind.name] = []
+            for (store, parent), coll in st.colls.items():
+                if store == kind.store:
+                    for rec in coll.after(-1):
+                        row = dict(st.render(kind, rec), parent_sid=parent)
+                        if 'password' in rec:
+                            row['password'] = rec['password']
+                        rows.append((rec['_seq'], row))
+            rows.sort(key=lambda r: r[0])
+            out[kind.name] = [row for _, row in rows]
+        out['available_numbers'] = [dict(e, phone_number=n) for n, e in st.available.items()]
+        return out
+
+    def c_available(self, data):
+        country, number_type = data.get('country', 'US'), data.get('type', 'Local')
+        if number_type not in NUMBER_TYPES:
+            raise ValueError(f'type must be one of {sorted(NUMBER_TYPES)}')
+        for n in data['numbers']:
+            if not E164_RE.fullmatch(n):
+                raise ValueError(f'{n!r} is not an E.164 number')
+            self.state.available[n] = {'country': country, 'type': number_type}
+        return {'available': len(self.state.available)}
+
+    def c_owned(self, data):
+        kind = KIND['incoming_number']
+        path = {'AccountSid': self.args.account_sid}
+        return [self.state.render(kind, self.state.create(
+            kind, path, {'PhoneNumber': n}, force=True, number_type=data.get('type', 'Local')))
+            for n in data['numbers']]
+
+    def c_insert(self, data):
+        path = data['path'].replace('{AccountSid}', self.args.account_sid)
+        route, pparams = self.spec.match(path)
+        handler = route and self.handlers.get(route.template)
+        if not handler or handler[0] != self.h_collection:
+            raise ValueError(f'{path} is not a collection of a modelled resource')
+        form = {k: [str(x).lower() if isinstance(x, bool) else str(x)
+                    for x in (v if isinstance(v, list) else [v])]
+                for k, v in data.get('params', {}).items()}
+        v = self.spec.check(route, 'POST', pparams, {}, form,
+                            'application/x-www-form-urlencoded', False)
+        if v:
+            raise bad(20001, VIOLATION + '; '.join(v))
+        kind = handler[1]
+        return self.state.render(kind, self.state.create(
+            kind, pparams, convert(route.ops['POST'], form), force=True, number_type=handler[2]))
+
+
+class Handler(BaseHTTPRequestHandler):
+    protocol_version = 'HTTP/1.1'
+    server_version = 'fake-twilio/1'
+
+    def setup(self):
+        super().setup()      # small writes must not wait for delayed ACKs (Nagle)
+        self.connection.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
+
+    def do_GET(self):
+        fake = self.server.fake
+        url = urlsplit(self.path)
+        try:
+            body = self.rfile.read(int(self.headers.get('Content-Length') or 0))
+        except ValueError:
+            self.reply(400, {'error': 'bad Content-Length'})
+            return
+        if url.path.startswith('/_fake/'):
+            self.reply(*fake.control(self.command, url.path, body))
+        else:
+            fake.serve_api(self, self.command, url.path,
+                           parse_qs(url.query, keep_blank_values=True), body)
+
+    do_POST = do_DELETE = do_PUT = do_PATCH = do_GET
+
+    def reply(self, status, payload, headers=None):
+        self.send_response(status)
+        for k, v in (headers or {}).items():
+            self.send_header(k, v)
+        if status != 204:
+            data = json.dumps(payload).encode()
+            self.send_header('Content-Type', 'application/json; charset=utf-8')
+            self.send_header('Content-Length', str(len(data)))
+        self.end_headers()
+        if status != 204:
+            self.wfile.write(data)
+
+    def log_message(self, fmt, *args):
+        if not self.server.fake.args.quiet:
+            sys.stderr.write('fake twilio: %s %s\n' % (self.address_string(), fmt % args))
+
+
+def parse_args(argv=None):
+    ap = argparse.ArgumentParser(description='Stateful fake of the Twilio REST API.')
+    ap.add_argument('--host', default='127.0.0.1')
+    ap.add_argument('--port', type=int, default=0, help='0 picks a free port')
+    ap.add_argument('--port-file', help='write the port here once listening')
+    ap.add_argument('--account-sid', default=DEFAULT_ACCOUNT_SID)
+    ap.add_argument('--auth-token', default=DEFAULT_AUTH_TOKEN)
+    ap.add_argument('--api-key', default=DEFAULT_API_KEY, help='empty string: no API key')
+    ap.add_argument('--api-secret', default=DEFAULT_API_SECRET)
+    ap.add_argument('--latency-ms', type=int, default=0)
+    ap.add_argument('--rate-429', type=float, default=0.0)
+    ap.add_argument('--rate-retry-after', type=float, default=0.0)
+    ap.add_argument('--rate-500', type=float, default=0.0)
+    ap.add_argument('--rate-drop', type=float, default=0.0)
+    ap.add_argument('--rate-drop-after', type=float, default=0.0)
+    ap.add_argument('--concurrency', type=int, default=0, help='0: unlimited')
+    ap.add_argument('--fail-all-status', type=int, default=0)
+    ap.add_argument('--seed', type=int, default=None)
+    ap.add_argument('--no-limits', action='store_true',
+                    help="don't enforce Twilio's per-account and per-list maximums")
+    ap.add_argument('--tls-cert')
+    ap.add_argument('--tls-key')
+    ap.add_argument('--quiet', action='store_true', help='no per-request log on stderr')
+    args = ap.parse_args(argv)
+    if not re.fullmatch(r'AC[0-9a-fA-F]{32}', args.account_sid):
+        ap.error('--account-sid must be AC followed by 32 hex digits')
+    return args
+
+
+def main(argv=None):
+    args = parse_args(argv)
+    signal.signal(signal.SIGTERM, lambda *_: sys.exit(0))
+    server = ThreadingHTTPServer((args.host, args.port), Handler)
+    server.daemon_threads = True
+    server.fake = Fake(args)
+    scheme = 'http'
+    if args.tls_cert:
+        ctx = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
+        ctx.load_cert_chain(args.tls_cert, args.tls_key)
+        server.socket = ctx.wrap_socket(server.socket, server_side=True,
+                                        do_handshake_on_connect=False)
+        scheme = 'https'
+    host, port = server.server_address[:2]
+    print(f'listening on {scheme}://{host}:{port}', flush=True)
+    if args.port_file:
+        with open(args.port_file + '.tmp', 'w') as f:
+            f.write(f'{port}\n')
+        os.replace(args.port_file + '.tmp', args.port_file)
+    try:
+        server.serve_forever()
+    except KeyboardInterrupt:
+        pass
+    finally:
+        server.server_close()
+
+
+if __name__ == '__main__':
+    main()

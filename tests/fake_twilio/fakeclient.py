@@ -1,0 +1,155 @@
+"""Test helper: run fake_twilio.py in a subprocess and drive it.
+
+    with FakeTwilio(latency_ms=20) as fake:
+        env = dict(os.environ, **fake.env())        # for the twprov binary
+        fake.seed_available(['+16505550100'])
+        status, body = fake.api('POST', '/2010-04-01/Accounts/{AccountSid}/SIP/Domains.json',
+                                {'DomainName': 'x.sip.twilio.com'})
+        assert fake.violations() == []
+"""
+
+import base64
+import json
+import os
+import shutil
+import ssl
+import subprocess
+import sys
+import tempfile
+import time
+import urllib.error
+import urllib.request
+from urllib.parse import urlencode
+
+HERE = os.path.dirname(os.path.abspath(__file__))
+sys.path.insert(0, HERE)
+from fake_twilio import (DEFAULT_ACCOUNT_SID, DEFAULT_API_KEY, DEFAULT_API_SECRET,  # noqa: E402
+                         DEFAULT_AUTH_TOKEN)
+
+
+class FakeTwilio:
+    """Options are fake_twilio.py's flags with '_' for '-': seed=1, rate_429=0.2, no_limits=True,
+    tls_cert=..., account_sid=...  Flags left out take the server's defaults."""
+
+    def __init__(self, **options):
+        self.options = options
+        self.account_sid = options.get('account_sid', DEFAULT_ACCOUNT_SID)
+        self.auth_token = options.get('auth_token', DEFAULT_AUTH_TOKEN)
+        self.api_key = options.get('api_key', DEFAULT_API_KEY)
+        self.api_secret = options.get('api_secret', DEFAULT_API_SECRET)
+        self.proc = self.url = None
+        cert = options.get('tls_cert')
+        self._ssl = ssl.create_default_context(cafile=cert) if cert else None
+
+    def start(self):
+        self._dir = tempfile.mkdtemp(prefix='fake-twilio-')
+        port_file = os.path.join(self._dir, 'port')
+        cmd = [sys.executable, os.path.join(HERE, 'fake_twilio.py'), '--port', '0',
+               '--port-file', port_file, '--quiet']
+        for k, v in self.options.items():
+            if v is True:
+                cmd.append('--' + k.replace('_', '-'))
+            elif v is not None and v is not False:
+                cmd += ['--' + k.replace('_', '-'), str(v)]
+        self.proc = subprocess.Popen(cmd, stdout=subprocess.DEVNULL)
+        deadline = time.time() + 30
+        while not os.path.exists(port_file):
+            if self.proc.poll() is not None or time.time() > deadline:
+                self.stop()
+                raise RuntimeError(f'fake twilio did not start: {" ".join(cmd)}')
+            time.sleep(0.02)
+        with open(port_file) as f:
+            port = int(f.read())
+        self.url = f'{"https" if self._ssl else "http"}://127.0.0.1:{port}'
+        return self
+
+    def stop(self):
+        if self.proc and self.proc.poll() is None:
+            self.proc.terminate()
+            try:
+                self.proc.wait(10)
+            except subprocess.TimeoutExpired:
+                self.proc.kill()
+                self.proc.wait()
+        shutil.rmtree(getattr(self, '_dir', ''), ignore_errors=True)
+
+    __enter__ = start
+
+    def __exit__(self, *exc):
+        self.stop()
+
+    def env(self):
+        return {'TWPROV_API_URL': self.url, 'TWILIO_ACCOUNT_SID': self.account_sid,
+                'TWILIO_AUTH_TOKEN': self.auth_token}
+
+    # ------------------------------------------------------------------ HTTP
+
+    def _request(self, method, path, body=None, headers=None):
+        req = urllib.request.Request(self.url + path, data=body, method=method,
+                                     headers=headers or {})
+        try:
+            with urllib.request.urlopen(req, timeout=60, context=self._ssl) as r:
+                status, data, hdrs = r.status, r.read(), r.headers
+        except urllib.error.HTTPError as e:
+            status, data, hdrs = e.code, e.read(), e.headers
+        return status, json.loads(data) if data else None, hdrs
+
+    def _control(self, method, path, data=None):
+        body = json.dumps(data).encode() if data is not None else None
+        status, out, _ = self._request(method, '/_fake/' + path, body,
+                                       {'Content-Type': 'application/json'})
+        if status != 200:
+            raise RuntimeError(f'{method} /_fake/{path}: {status} {out}')
+        return out
+
+    def api(self, method, path, params=None, auth=None, headers=None):
+        """An authenticated API call; returns (status, JSON body or None).  path may contain
+        {AccountSid}; params values may be str, int, bool or lists (repeated keys); auth is
+        (user, password), default account SID and auth token.  With headers=True the response
+        headers are returned too."""
+        path = path.replace('{AccountSid}', self.account_sid)
+        pairs = [(k, str(x).lower() if isinstance(x, bool) else str(x))
+                 for k, v in (params or {}).items() for x in (v if isinstance(v, list) else [v])]
+        user, secret = auth or (self.account_sid, self.auth_token)
+        hdrs = {'Authorization': 'Basic ' + base64.b64encode(f'{user}:{secret}'.encode()).decode()}
+        body = None
+        if method == 'POST':
+            body = urlencode(pairs).encode()
+            hdrs['Content-Type'] = 'application/x-www-form-urlencoded'
+        elif pairs:
+            path += ('&' if '?' in path else '?') + urlencode(pairs)
+        status, out, response_headers = self._request(method, path, body, hdrs)
+        return (status, out, response_headers) if headers else (status, out)
+
+    # ------------------------------------------------------------------ control API
+
+    def log(self):
+        return self._control('GET', 'log')
+
+    def clear_log(self):
+        self._control('POST', 'log/clear')
+
+    def violations(self):
+        return self._control('GET', 'violations')
+
+    def stats(self):
+        return self._control('GET', 'stats')
+
+    def state(self):
+        return self._control('GET', 'state')
+
+    def faults(self, **changes):
+        return self._control('POST', 'faults', changes) if changes else self._control('GET', 'faults')
+
+    def reset(self):
+        self._control('POST', 'reset')
+
+    def seed_available(self, numbers, country='US', type='Local'):
+        self._control('POST', 'available_numbers', {'numbers': list(numbers), 'country': country,
+                                                    'type': type})
+
+    def add_owned(self, numbers, type='Local'):
+        return self._control('POST', 'owned_numbers', {'numbers': list(numbers), 'type': type})
+
+    def insert(self, path, params=None):
+        return self._control('POST', 'insert', {'path': path, 'params': params or {}})

@@ -1,0 +1,772 @@
+"""Tests of the fake Twilio server itself: python3 -m unittest -v test_fake"""
+
+import base64
+import http.client
+import os
+import re
+import shutil
+import subprocess
+import sys
+import tempfile
+import threading
+import time
+import unittest
+import urllib.error
+
+from fakeclient import FakeTwilio, HERE
+
+A = '/2010-04-01/Accounts/{AccountSid}'
+SID_RE = r'%s[0-9a-f]{32}'
+RFC2822 = r'[A-Z][a-z]{2}, \d\d [A-Z][a-z]{2} \d{4} \d\d:\d\d:\d\d \+0000'
+ISO8601 = r'\d{4}-\d\d-\d\dT\d\d:\d\d:\d\dZ'
+PASSWORD = 'IWasAtSignal2018'
+ENVELOPE_2010 = {'first_page_uri', 'next_page_uri', 'previous_page_uri', 'uri', 'page',
+                 'page_size', 'start', 'end'}
+META_V1 = {'page', 'page_size', 'key', 'first_page_url', 'previous_page_url', 'next_page_url',
+           'url'}
+FAKE = None
+
+
+def setUpModule():
+    global FAKE
+    FAKE = FakeTwilio(seed=1).start()
+
+
+def tearDownModule():
+    FAKE.stop()
+
+
+def spec_fields(template, method='GET'):
+    """The response fields that the vendored spec lists for one operation."""
+    from fake_twilio import Spec
+    spec = spec_fields.spec = getattr(spec_fields, 'spec', None) or Spec(os.path.join(HERE, 'spec'))
+    return set(spec.by_template[template].ops[method].response['properties'])
+
+
+class FakeCase(unittest.TestCase):
+    violating = False     # tests that send bad requests on purpose set this
+
+    def setUp(self):
+        FAKE.reset()
+
+    def tearDown(self):
+        if not self.violating:
+            self.assertEqual(FAKE.violations(), [])
+
+    def call(self, method, path, params=None, expect=None, **kw):
+        status, body = FAKE.api(method, path, params, **kw)
+        if expect is not None:
+            self.assertEqual(status, expect, body)
+        return body
+
+    def create(self, path, params=None):
+        return self.call('POST', path, params, 201)
+
+    def assert_error(self, status, code, method, path, params=None, **kw):
+        got, body = FAKE.api(method, path, params, **kw)
+        self.assertEqual((got, body and body.get('code')), (status, code), body)
+        self.assertEqual(body, {'code': code, 'message': body['message'], 'status': status,
+                                'more_info': f'https://www.twilio.com/docs/errors/{code}'})
+        return body['message']
+
+    # ------------------------------------------------------------------ fixtures
+
+    def domain(self, name='office.sip.twilio.com', **params):
+        return self.create(A + '/SIP/Domains.json', dict(DomainName=name, **params))
+
+    def clist(self, name='phones'):
+        return self.create(A + '/SIP/CredentialLists.json', {'FriendlyName': name})
+
+    def acl(self, name='pbx'):
+        return self.create(A + '/SIP/IpAccessControlLists.json', {'FriendlyName': name})
+
+    def trunk(self, name='asterisk.pstn.twilio.com'):
+        return self.create('/v1/Trunks', {'FriendlyName': 't', 'DomainName': name})
+
+    def number(self, number='+16505550100'):
+        FAKE.seed_available([number])
+        return self.create(A + '/IncomingPhoneNumbers.json', {'PhoneNumber': number})
+
+
+class EnvelopeTest(FakeCase):
+    def test_2010_lists_have_their_key_and_relative_page_uris(self):
+        dom = self.domain()
+        cl, al = self.clist(), self.acl()
+        self.create(A + '/Applications.json', {'FriendlyName': 'app'})
+        self.number()
+        lists = {'/SIP/Domains.json': 'domains', '/SIP/CredentialLists.json': 'credential_lists',
+                 '/SIP/IpAccessControlLists.json': 'ip_access_control_lists',
+                 '/Applications.json': 'applications',
+                 '/IncomingPhoneNumbers.json': 'incoming_phone_numbers',
+                 f'/SIP/CredentialLists/{cl["sid"]}/Credentials.json': 'credentials',
+                 f'/SIP/IpAccessControlLists/{al["sid"]}/IpAddresses.json': 'ip_addresses'}
+        d = f'/SIP/Domains/{dom["sid"]}'
+        lists.update({d + '/Auth/Calls/CredentialListMappings.json': 'contents',
+                      d + '/Auth/Calls/IpAccessControlListMappings.json': 'contents',
+                      d + '/Auth/Registrations/CredentialListMappings.json': 'contents',
+                      d + '/CredentialListMappings.json': 'credential_list_mappings',
+                      d + '/IpAccessControlListMappings.json': 'ip_access_control_list_mappings'})
+        for path, key in lists.items():
+            body = self.call('GET', A + path, expect=200)
+            self.assertEqual(set(body), ENVELOPE_2010 | {key}, path)
+            full = f'/2010-04-01/Accounts/{FAKE.account_sid}{path}'
+            self.assertEqual(body['first_page_uri'], full + '?PageSize=50&Page=0')
+            self.assertEqual(body['uri'], full + '?PageSize=50&Page=0')
+            self.assertEqual((body['page'], body['page_size'], body['start'], body['end']),
+                             (0, 50, 0, max(len(body[key]) - 1, 0)))
+            self.assertIsNone(body['next_page_uri'])
+            self.assertIsNone(body['previous_page_uri'])
+
+    def test_v1_lists_have_meta_with_absolute_twilio_urls(self):
+        trunk, policy = self.trunk(), self.create('/v1/ConnectionPolicies', {'FriendlyName': 'p'})
+        lists = {'/v1/ByocTrunks': ('voice', 'byoc_trunks'),
+                 '/v1/ConnectionPolicies': ('voice', 'connection_policies'),
+                 f'/v1/ConnectionPolicies/{policy["sid"]}/Targets': ('voice', 'targets'),
+                 '/v1/Trunks': ('trunking', 'trunks')}
+        for sub, key in (('OriginationUrls', 'origination_urls'),
+                         ('CredentialLists', 'credential_lists'),
+                         ('IpAccessControlLists', 'ip_access_control_lists'),
+                         ('PhoneNumbers', 'phone_numbers')):
+            lists[f'/v1/Trunks/{trunk["sid"]}/{sub}'] = ('trunking', key)
+        for path, (host, key) in lists.items():
+            body = self.call('GET', path, expect=200)
+            self.assertEqual(set(body), {key, 'meta'})
+            self.assertEqual(set(body['meta']), META_V1)
+            url = f'https://{host}.twilio.com{path}?PageSize=50&Page=0'
+            self.assertEqual(body['meta'], {'page': 0, 'page_size': 50, 'key': key,
+                                            'first_page_url': url, 'url': url,
+                                            'previous_page_url': None, 'next_page_url': None})
+
+    def test_every_spec_field_is_present_with_formats(self):
+        dom, cl, al = self.domain(), self.clist(), self.acl()
+        app = self.create(A + '/Applications.json', {})
+        policy = self.create('/v1/ConnectionPolicies', {})
+        trunk, num = self.trunk(), self.number()
+        d, t, c = (f'{A}/SIP/Domains/{dom["sid"]}', f'/v1/Trunks/{trunk["sid"]}',
+                   f'/v1/ConnectionPolicies/{policy["sid"]}')
+        cases = [
+            (dom, A + '/SIP/Domains/{Sid}.json', 'SD'),
+            (cl, A + '/SIP/CredentialLists/{Sid}.json', 'CL'),
+            (al, A + '/SIP/IpAccessControlLists/{Sid}.json', 'AL'),
+            (app, A + '/Applications/{Sid}.json', 'AP'),
+            (num, A + '/IncomingPhoneNumbers/{Sid}.json', 'PN'),
+            (self.create(f'{A}/SIP/CredentialLists/{cl["sid"]}/Credentials.json',
+                         {'Username': 'alice', 'Password': PASSWORD}),
+             A + '/SIP/CredentialLists/{CredentialListSid}/Credentials/{Sid}.json', 'CR'),
+            (self.create(f'{A}/SIP/IpAccessControlLists/{al["sid"]}/IpAddresses.json',
+                         {'FriendlyName': 'pbx', 'IpAddress': '10.0.0.1'}),
+             A + '/SIP/IpAccessControlLists/{IpAccessControlListSid}/IpAddresses/{Sid}.json', 'IP'),
+            (self.create(d + '/Auth/Calls/CredentialListMappings.json',
+                         {'CredentialListSid': cl['sid']}),
+             A + '/SIP/Domains/{DomainSid}/Auth/Calls/CredentialListMappings/{Sid}.json', 'CL'),
+            (self.create(d + '/IpAccessControlListMappings.json',
+                         {'IpAccessControlListSid': al['sid']}),
+             A + '/SIP/Domains/{DomainSid}/IpAccessControlListMappings/{Sid}.json', 'AL'),
+            (self.create('/v1/ByocTrunks', {}), '/v1/ByocTrunks/{Sid}', 'BY'),
+            (policy, '/v1/ConnectionPolicies/{Sid}', 'NY'),
+            (self.create(c + '/Targets', {'Target': 'sip:sbc.example.com'}),
+             '/v1/ConnectionPolicies/{ConnectionPolicySid}/Targets/{Sid}', 'NE'),
+            (trunk, '/v1/Trunks/{Sid}', 'TK'),
+            (self.create(t + '/OriginationUrls', {'Weight': 10, 'Priority': 10, 'Enabled': True,
+                                                  'FriendlyName': 'o', 'SipUrl': 'sip:1.2.3.4'}),
+             '/v1/Trunks/{TrunkSid}/OriginationUrls/{Sid}', 'OU'),
+            (self.create(t + '/CredentialLists', {'CredentialListSid': cl['sid']}),
+             '/v1/Trunks/{TrunkSid}/CredentialLists/{Sid}', 'CL'),
+            (self.create(t + '/PhoneNumbers', {'PhoneNumberSid': num['sid']}),
+             '/v1/Trunks/{TrunkSid}/PhoneNumbers/{Sid}', 'PN'),
+        ]
+        parents = {'DomainSid': dom['sid'], 'CredentialListSid': cl['sid'],
+                   'IpAccessControlListSid': al['sid'], 'ConnectionPolicySid': policy['sid'],
+                   'TrunkSid': trunk['sid']}
+        for body, template, prefix in cases:
+            extra = {'subresource_uris'} if prefix == 'PN' and 'uri' in body else set()
+            self.assertEqual(set(body), spec_fields(template) | extra, template)
+            self.assertRegex(body['sid'], SID_RE % prefix)
+            self.assertEqual(body['account_sid'], FAKE.account_sid)
+            if template.startswith('/2010'):
+                self.assertRegex(body['date_created'], RFC2822)
+                self.assertRegex(body['date_updated'], RFC2822)
+                if 'uri' in body:
+                    self.assertTrue(body['uri'].startswith(f'/2010-04-01/Accounts/{FAKE.account_sid}/'))
+                    self.assertTrue(body['uri'].endswith(f'/{body["sid"]}.json'), body['uri'])
+            else:
+                self.assertRegex(body['date_created'], ISO8601)
+                host = 'voice' if template.startswith('/v1/Byoc') or 'Conn' in template else 'trunking'
+                self.assertTrue(body['url'].startswith(f'https://{host}.twilio.com/v1/'), body['url'])
+                self.assertTrue(body['url'].endswith(body['sid']))
+            sids = dict(parents, AccountSid=FAKE.account_sid, Sid=body['sid'])
+            fetched = self.call('GET', re.sub(r'\{(\w+)\}', lambda m: sids[m[1]], template),
+                                expect=200)
+            if prefix in ('SD', 'TK', 'PN'):      # changed since by the mappings made later
+                self.assertEqual((fetched['sid'], set(fetched)), (body['sid'], set(body)))
+            else:
+                self.assertEqual(fetched, body)
+        self.assertEqual(num['subresource_uris'], {'assigned_add_ons': num['uri'][:-5] +
+                                                   '/AssignedAddOns.json'})
+        self.assertEqual(set(dom['subresource_uris']),
+                         {'credential_list_mappings', 'ip_access_control_list_mappings', 'auth'})
+        self.assertEqual(cl['subresource_uris'], {'credentials': cl['uri'][:-5] + '/Credentials.json'})
+        self.assertEqual(policy['links'], {'targets': policy['url'] + '/Targets'})
+        self.assertEqual(trunk['recording'], {'mode': 'do-not-record', 'trim': 'do-not-trim'})
+
+    def test_status_codes_and_empty_delete_body(self):
+        app = self.create(A + '/Applications.json', {'FriendlyName': 'a'})
+        path = f'{A}/Applications/{app["sid"]}.json'
+        self.assertEqual(self.call('POST', path, {'FriendlyName': 'b'}, 200)['friendly_name'], 'b')
+        status, body, headers = FAKE.api('DELETE', path, headers=True)
+        self.assertEqual((status, body, headers.get('Content-Length')), (204, None, None))
+        self.call('GET', path, expect=404)
+
+
+class PaginationTest(FakeCase):
+    def test_2010_pages_of_two_follow_next_links_in_creation_order(self):
+        names = [f'list-{i}' for i in range(5)]
+        for n in names:
+            self.clist(n)
+        body = self.call('GET', A + '/SIP/CredentialLists.json', {'PageSize': 2}, 200)
+        seen, pages = [], []
+        while True:
+            pages.append(body)
+            seen += [c['friendly_name'] for c in body['credential_lists']]
+            if body['next_page_uri'] is None:
+                break
+            self.assertRegex(body['next_page_uri'], r'\?PageSize=2&Page=\d+&PageToken=PA\w+$')
+            body = self.call('GET', body['next_page_uri'], expect=200)
+        self.assertEqual(seen, names)
+        self.assertEqual([(p['page'], p['start'], p['end']) for p in pages],
+                         [(0, 0, 1), (1, 2, 3), (2, 4, 4)])
+        back = self.call('GET', pages[2]['previous_page_uri'], expect=200)
+        self.assertEqual([c['friendly_name'] for c in back['credential_lists']], names[2:4])
+
+    def test_cursor_survives_deletes_and_filters_stay_in_links(self):
+        apps = [self.create(A + '/Applications.json', {'FriendlyName': n}) for n in 'xaxbx']
+        first = self.call('GET', A + '/Applications.json', {'PageSize': 1, 'FriendlyName': 'x'}, 200)
+        self.assertEqual(first['applications'][0]['sid'], apps[0]['sid'])
+        self.assertIn('FriendlyName=x&PageSize=1&Page=1&PageToken=', first['next_page_uri'])
+        self.call('DELETE', f'{A}/Applications/{apps[0]["sid"]}.json', expect=204)
+        second = self.call('GET', first['next_page_uri'], expect=200)
+        self.assertEqual([a['sid'] for a in second['applications']], [apps[2]['sid']])
+
+    def test_v1_pagination_and_bad_page_token(self):
+        sids = [self.create('/v1/ConnectionPolicies', {'FriendlyName': str(i)})['sid']
+                for i in range(3)]
+        body = self.call('GET', '/v1/ConnectionPolicies', {'PageSize': 2}, 200)
+        nxt = body['meta']['next_page_url']
+        self.assertTrue(nxt.startswith('https://voice.twilio.com/v1/ConnectionPolicies?'))
+        rest = self.call('GET', nxt.split('twilio.com', 1)[1], expect=200)
+        self.assertEqual([p['sid'] for p in body['connection_policies'] + rest['connection_policies']],
+                         sids)
+        self.assertIsNone(rest['meta']['next_page_url'])
+        self.assert_error(400, 21481, 'GET', '/v1/ConnectionPolicies', {'PageToken': 'garbage'})
+        self.assert_error(400, 21481, 'GET', A + '/SIP/Domains.json', {'PageToken': 'PAnope'})
+
+
+class RulesTest(FakeCase):
+    def test_credential_rules(self):
+        cl = self.clist()
+        path = f'{A}/SIP/CredentialLists/{cl["sid"]}/Credentials.json'
+        for weak in ('Short1A', 'nodigitsHereAtAll', 'alllowercase123', 'ALLUPPERCASE123'):
+            self.assert_error(400, 21243, 'POST', path, {'Username': 'bob', 'Password': weak})
+        self.assert_error(400, 21243, 'POST', path, {'Username': 'u' * 33, 'Password': PASSWORD})
+        cred = self.create(path, {'Username': 'u' * 32, 'Password': PASSWORD})
+        self.assertNotIn('password', cred)
+        self.assert_error(400, 21243, 'POST', path, {'Username': 'u' * 32, 'Password': PASSWORD})
+        inst = f'{A}/SIP/CredentialLists/{cl["sid"]}/Credentials/{cred["sid"]}.json'
+        self.assert_error(400, 21243, 'POST', inst, {'Password': 'weak'})
+        self.call('POST', inst, {'Password': 'NewPassword2024'}, 200)
+        [row] = FAKE.state()['credential']
+        self.assertEqual((row['password'], row['parent_sid']), ('NewPassword2024', cl['sid']))
+        other = self.clist('other')      # usernames are unique per list only
+        self.create(f'{A}/SIP/CredentialLists/{other["sid"]}/Credentials.json',
+                    {'Username': 'u' * 32, 'Password': PASSWORD})
+
+    def test_sip_domain_names(self):
+        for name in ('office.example.com', 'bad_name.sip.twilio.com', 'sip.twilio.com',
+                     'x.sip.us1.twilio.com'):
+            self.assert_error(400, 21232, 'POST', A + '/SIP/Domains.json', {'DomainName': name})
+        parent = self.domain('acme.sip.twilio.com')
+        self.assert_error(400, 21232, 'POST', A + '/SIP/Domains.json',
+                          {'DomainName': 'ACME.sip.twilio.com'})
+        self.assert_error(400, 21232, 'POST', A + '/SIP/Domains.json',
+                          {'DomainName': 'a.other.sip.twilio.com'})
+        self.domain('branch.acme.sip.twilio.com')
+        self.assert_error(400, 21233, 'DELETE', f'{A}/SIP/Domains/{parent["sid"]}.json')
+        other = self.domain('second.sip.twilio.com')
+        self.assert_error(400, 21232, 'POST', f'{A}/SIP/Domains/{other["sid"]}.json',
+                          {'DomainName': 'acme.sip.twilio.com'})
+        self.assert_error(400, 21300, 'POST', f'{A}/SIP/Domains/{other["sid"]}.json',
+                          {'ByocTrunkSid': 'BY' + '0' * 32})
+
+    def test_friendly_name_uniqueness(self):
+        self.clist('dup')
+        self.assert_error(400, 21240, 'POST', A + '/SIP/CredentialLists.json', {'FriendlyName': 'dup'})
+        FAKE.insert(A + '/SIP/CredentialLists.json', {'FriendlyName': 'dup'})
+        names = [c['friendly_name'] for c in
+                 self.call('GET', A + '/SIP/CredentialLists.json', expect=200)['credential_lists']]
+        self.assertEqual(names, ['dup', 'dup'])
+        for path in (A + '/SIP/IpAccessControlLists.json', A + '/Applications.json',
+                     '/v1/ByocTrunks', '/v1/ConnectionPolicies'):
+            self.create(path, {'FriendlyName': 'same'})
+            self.create(path, {'FriendlyName': 'same'})
+
+    def test_lists_in_use_cannot_be_deleted(self):
+        cl, al, dom, trunk = self.clist(), self.acl(), self.domain(), self.trunk()
+        d, t = f'{A}/SIP/Domains/{dom["sid"]}', f'/v1/Trunks/{trunk["sid"]}'
+        cl_path, al_path = (f'{A}/SIP/CredentialLists/{cl["sid"]}.json',
+                            f'{A}/SIP/IpAccessControlLists/{al["sid"]}.json')
+        for coll, item in ((d + '/Auth/Calls/CredentialListMappings.json', '.json'),
+                           (d + '/Auth/Registrations/CredentialListMappings.json', '.json'),
+                           (d + '/CredentialListMappings.json', '.json'),
+                           (t + '/CredentialLists', '')):
+            self.create(coll, {'CredentialListSid': cl['sid']})
+            msg = self.assert_error(400, 21241, 'DELETE', cl_path)
+            self.assertIn('Credential List Dependencies Violation', msg)
+            self.call('DELETE', coll.replace('.json', '') + '/' + cl['sid'] + item, expect=204)
+        for coll, item in ((d + '/Auth/Calls/IpAccessControlListMappings.json', '.json'),
+                           (d + '/IpAccessControlListMappings.json', '.json'),
+                           (t + '/IpAccessControlLists', '')):
+            self.create(coll, {'IpAccessControlListSid': al['sid']})
+            self.assert_error(400, 21236, 'DELETE', al_path)
+            self.call('DELETE', coll.replace('.json', '') + '/' + al['sid'] + item, expect=204)
+        self.call('DELETE', cl_path, expect=204)
+        self.call('DELETE', al_path, expect=204)
+
+    def test_mappings_duplicate_or_dangling(self):
+        cl, al, dom, trunk = self.clist(), self.acl(), self.domain(), self.trunk()
+        d, t = f'{A}/SIP/Domains/{dom["sid"]}', f'/v1/Trunks/{trunk["sid"]}'
+        self.create(d + '/Auth/Calls/CredentialListMappings.json', {'CredentialListSid': cl['sid']})
+        # the legacy list is the same set as the Calls list
+        self.assert_error(400, 21231, 'POST', d + '/CredentialListMappings.json',
+                          {'CredentialListSid': cl['sid']})
+        self.assert_error(400, 21231, 'POST', d + '/Auth/Calls/IpAccessControlListMappings.json',
+                          {'IpAccessControlListSid': 'AL' + '0' * 32})
+        self.create(t + '/IpAccessControlLists', {'IpAccessControlListSid': al['sid']})
+        self.assert_error(400, 21245, 'POST', t + '/IpAccessControlLists',
+                          {'IpAccessControlListSid': al['sid']})
+        self.assert_error(400, 21245, 'POST', t + '/CredentialLists',
+                          {'CredentialListSid': 'CL' + '0' * 32})
+        self.assert_error(400, 21245, 'POST', t + '/PhoneNumbers',
+                          {'PhoneNumberSid': 'PN' + '0' * 32})
+        [legacy] = self.call('GET', d + '/CredentialListMappings.json',
+                             expect=200)['credential_list_mappings']
+        self.assertEqual((legacy['sid'], legacy['domain_sid'], legacy['friendly_name']),
+                         (cl['sid'], dom['sid'], 'phones'))
+
+    def test_auth_type_is_derived_from_mappings(self):
+        cl, al, dom, trunk = self.clist(), self.acl(), self.domain(), self.trunk()
+        d, t = f'{A}/SIP/Domains/{dom["sid"]}', f'/v1/Trunks/{trunk["sid"]}'
+        self.assertEqual(dom['auth_type'], '')
+        self.create(d + '/Auth/Registrations/CredentialListMappings.json',
+                    {'CredentialListSid': cl['sid']})
+        self.create(d + '/Auth/Calls/IpAccessControlListMappings.json',
+                    {'IpAccessControlListSid': al['sid']})
+        self.assertEqual(self.call('GET', d + '.json', expect=200)['auth_type'], 'IP_ACL')
+        self.create(d + '/Auth/Calls/CredentialListMappings.json', {'CredentialListSid': cl['sid']})
+        self.assertEqual(self.call('GET', d + '.json', expect=200)['auth_type'],
+                         'IP_ACL,CREDENTIAL_LIST')
+        self.create(t + '/CredentialLists', {'CredentialListSid': cl['sid']})
+        got = self.call('GET', t, expect=200)
+        self.assertEqual((got['auth_type'], got['auth_type_set']),
+                         ('CREDENTIAL_LIST', ['CREDENTIAL_LIST']))
+
+    def test_trunk_rules_and_recording(self):
+        trunk = self.trunk('nlpbay.pstn.twilio.com')
+        self.assert_error(400, 21248, 'POST', '/v1/Trunks', {'DomainName': 'NLPBAY.pstn.twilio.com'})
+        self.assert_error(400, 21245, 'POST', '/v1/Trunks', {'DomainName': 'x.sip.twilio.com'})
+        self.create('/v1/Trunks', {})            # a trunk needs no termination URI
+        t = f'/v1/Trunks/{trunk["sid"]}'
+        self.assertEqual(self.call('GET', t + '/Recording', expect=200),
+                         {'mode': 'do-not-record', 'trim': 'do-not-trim'})
+        self.call('POST', t + '/Recording', {'Mode': 'record-from-answer'}, 200)
+        self.assertEqual(self.call('GET', t, expect=200)['recording'],
+                         {'mode': 'record-from-answer', 'trim': 'do-not-trim'})
+        self.assert_error(400, 20001, 'POST', t + '/OriginationUrls',
+                          {'Weight': 0, 'Priority': 1, 'Enabled': True, 'FriendlyName': 'o',
+                           'SipUrl': 'sip:1.2.3.4'})
+        self.assert_error(400, 20001, 'POST', t + '/OriginationUrls',
+                          {'Weight': 1, 'Priority': 1, 'Enabled': True, 'FriendlyName': 'o',
+                           'SipUrl': 'sips:1.2.3.4'})
+
+    def test_ip_addresses_and_limits(self):
+        al = self.acl()
+        path = f'{A}/SIP/IpAccessControlLists/{al["sid"]}/IpAddresses.json'
+        for ip, cidr in (('10.0.0.256', 32), ('10.0.0', 32), ('::1', 32), ('10.0.0.0', 33)):
+            self.assert_error(400, 21238, 'POST', path,
+                              {'FriendlyName': 'x', 'IpAddress': ip, 'CidrPrefixLength': cidr})
+        ip = self.create(path, {'FriendlyName': 'pops', 'IpAddress': '54.172.60.0',
+                                'CidrPrefixLength': 24})
+        self.assertEqual(ip['cidr_prefix_length'], 24)
+        self.assertEqual(self.create(path, {'FriendlyName': 'pbx', 'IpAddress': '1.2.3.4'})
+                         ['cidr_prefix_length'], 32)
+        for i in range(98):
+            self.create(path, {'FriendlyName': str(i), 'IpAddress': f'10.1.0.{i}'})
+        self.assert_error(400, 21237, 'POST', path, {'FriendlyName': 'x', 'IpAddress': '10.2.0.1'})
+
+    def test_update_changes_only_sent_params_and_empty_clears(self):
+        dom = self.domain(VoiceUrl='https://a.example/v', FriendlyName='f', SipRegistration=True)
+        path = f'{A}/SIP/Domains/{dom["sid"]}.json'
+        got = self.call('POST', path, {'VoiceUrl': ''}, 200)
+        self.assertEqual((got['voice_url'], got['friendly_name'], got['sip_registration']),
+                         ('', 'f', True))
+        self.assertEqual({k: v for k, v in got.items() if k not in ('voice_url', 'date_updated')},
+                         {k: v for k, v in dom.items() if k not in ('voice_url', 'date_updated')})
+
+
+class AuthAndNotFoundTest(FakeCase):
+    def test_authentication(self):
+        path = A + '/SIP/Domains.json'
+        for auth in ((FAKE.account_sid, 'wrong'), ('nobody', FAKE.auth_token)):
+            status, body, headers = FAKE.api('GET', path, auth=auth, headers=True)
+            self.assertEqual((status, body['code'], body['message']), (401, 20003, 'Authenticate'))
+            self.assertIn('Basic', headers['WWW-Authenticate'])
+        self.call('GET', path, auth=(FAKE.api_key, FAKE.api_secret), expect=200)
+        self.call('GET', '/v1/Trunks', auth=(FAKE.api_key, FAKE.api_secret), expect=200)
+        self.assert_error(401, 20003, 'GET', path.replace('{AccountSid}', 'AC' + '1' * 32))
+        status, _ = FAKE.api('GET', '/v1/Trunks', headers=None, auth=('', ''))
+        self.assertEqual(status, 401)
+
+    def test_unknown_sid_is_404(self):
+        msg = self.assert_error(404, 20404, 'GET', A + '/SIP/Domains/SD' + '0' * 32 + '.json')
+        self.assertEqual(msg, f'The requested resource /2010-04-01/Accounts/{FAKE.account_sid}'
+                              f'/SIP/Domains/SD{"0" * 32}.json was not found')
+        self.assert_error(404, 20404, 'DELETE', '/v1/Trunks/TK' + '0' * 32)
+        self.assert_error(404, 20404, 'GET', A + '/SIP/CredentialLists/CL' + '0' * 32
+                          + '/Credentials.json')
+
+    def test_unknown_path_and_method(self):
+        self.violating = True
+        self.assert_error(404, 20404, 'GET', A + '/SIP/Domains')
+        self.assert_error(404, 20404, 'GET', '/v2/Nothing')
+        self.assert_error(405, 20004, 'POST', A + '/SIP/Domains/SD' + '0' * 32
+                          + '/CredentialListMappings/CL' + '0' * 32 + '.json')
+        self.assertEqual(len(FAKE.violations()), 3)
+
+
+class CascadeTest(FakeCase):
+    def test_deleting_parents_deletes_children(self):
+        cl, al, dom = self.clist(), self.acl(), self.domain()
+        d = f'{A}/SIP/Domains/{dom["sid"]}'
+        self.create(f'{A}/SIP/CredentialLists/{cl["sid"]}/Credentials.json',
+                    {'Username': 'a', 'Password': PASSWORD})
+        self.create(f'{A}/SIP/IpAccessControlLists/{al["sid"]}/IpAddresses.json',
+                    {'FriendlyName': 'a', 'IpAddress': '1.2.3.4'})
+        for m in ('/Auth/Calls/CredentialListMappings.json',
+                  '/Auth/Registrations/CredentialListMappings.json'):
+            self.create(d + m, {'CredentialListSid': cl['sid']})
+        self.create(d + '/IpAccessControlListMappings.json', {'IpAccessControlListSid': al['sid']})
+        self.call('DELETE', d + '.json', expect=204)
+        state = FAKE.state()
+        self.assertEqual([state[k] for k in ('calls_cl', 'calls_al', 'registrations_cl')],
+                         [[], [], []])
+        self.call('DELETE', f'{A}/SIP/CredentialLists/{cl["sid"]}.json', expect=204)
+        self.call('DELETE', f'{A}/SIP/IpAccessControlLists/{al["sid"]}.json', expect=204)
+        state = FAKE.state()
+        self.assertEqual((state['credential'], state['ip_address']), ([], []))
+        policy = self.create('/v1/ConnectionPolicies', {})
+        self.create(f'/v1/ConnectionPolicies/{policy["sid"]}/Targets', {'Target': 'sip:a.example'})
+        self.call('DELETE', f'/v1/ConnectionPolicies/{policy["sid"]}', expect=204)
+        self.assertEqual(FAKE.state()['target'], [])
+
+    def test_deleting_a_trunk_detaches_its_numbers(self):
+        trunk, num, cl = self.trunk(), self.number(), self.clist()
+        t = f'/v1/Trunks/{trunk["sid"]}'
+        self.create(t + '/OriginationUrls', {'Weight': 1, 'Priority': 1, 'Enabled': True,
+                                             'FriendlyName': 'o', 'SipUrl': 'sip:1.2.3.4'})
+        self.create(t + '/CredentialLists', {'CredentialListSid': cl['sid']})
+        self.create(t + '/PhoneNumbers', {'PhoneNumberSid': num['sid']})
+        self.call('DELETE', t, expect=204)
+        state = FAKE.state()
+        self.assertEqual([state[k] for k in ('origination_url', 'trunk_cl', 'trunk_pn')],
+                         [[], [], []])
+        self.assertIsNone(state['incoming_number'][0]['trunk_sid'])
+        self.call('DELETE', f'{A}/SIP/CredentialLists/{cl["sid"]}.json', expect=204)
+
+
+class NumberTest(FakeCase):
+    def test_search_purchase_and_release(self):
+        FAKE.seed_available(['+16505550100', '+16505550111', '+14155550100'])
+        FAKE.seed_available(['+18005550100'], type='TollFree')
+        found = self.call('GET', A + '/AvailablePhoneNumbers/US/Local.json', {'AreaCode': 650}, 200)
+        self.assertEqual(set(found), {'available_phone_numbers', 'uri'})
+        self.assertEqual([n['phone_number'] for n in found['available_phone_numbers']],
+                         ['+16505550100', '+16505550111'])
+        self.assertEqual(found['available_phone_numbers'][0]['friendly_name'], '(650) 555-0100')
+        self.assertEqual(set(found['available_phone_numbers'][0]),
+                         spec_fields(A + '/AvailablePhoneNumbers/{CountryCode}/Local.json'))
+        found = self.call('GET', A + '/AvailablePhoneNumbers/US/Local.json', {'Contains': '*111'}, 200)
+        self.assertEqual([n['phone_number'] for n in found['available_phone_numbers']],
+                         ['+16505550111'])
+        self.assertEqual([n['phone_number'] for n in self.call(
+            'GET', A + '/AvailablePhoneNumbers/US/TollFree.json', expect=200)
+            ['available_phone_numbers']], ['+18005550100'])
+        country = self.call('GET', A + '/AvailablePhoneNumbers/US.json', expect=200)
+        self.assertEqual(set(country['subresource_uris']), {'local', 'toll_free'})
+
+        num = self.create(A + '/IncomingPhoneNumbers.json', {'PhoneNumber': '+16505550100',
+                                                             'FriendlyName': 'Main line'})
+        self.assertEqual((num['phone_number'], num['friendly_name'], num['type'], num['origin']),
+                         ('+16505550100', 'Main line', 'local', 'twilio'))
+        self.assert_error(400, 21422, 'POST', A + '/IncomingPhoneNumbers.json',
+                          {'PhoneNumber': '+16505550100'})
+        self.assert_error(400, 21422, 'POST', A + '/IncomingPhoneNumbers.json',
+                          {'PhoneNumber': '+16505559999'})
+        self.assert_error(400, 21421, 'POST', A + '/IncomingPhoneNumbers.json',
+                          {'PhoneNumber': '6505559999'})
+        self.assert_error(400, 21422, 'POST', A + '/IncomingPhoneNumbers/Local.json',
+                          {'PhoneNumber': '+18005550100'})
+        self.create(A + '/IncomingPhoneNumbers/TollFree.json', {'PhoneNumber': '+18005550100'})
+        by_area = self.create(A + '/IncomingPhoneNumbers.json', {'AreaCode': '415'})
+        self.assertEqual(by_area['phone_number'], '+14155550100')
+        self.assert_error(400, 21452, 'POST', A + '/IncomingPhoneNumbers.json', {'AreaCode': '212'})
+        self.assertEqual(self.call('GET', A + '/AvailablePhoneNumbers/US/Local.json', expect=200)
+                         ['available_phone_numbers'][0]['phone_number'], '+16505550111')
+
+        listed = self.call('GET', A + '/IncomingPhoneNumbers.json',
+                           {'PhoneNumber': '+16505550100'}, 200)['incoming_phone_numbers']
+        self.assertEqual([n['sid'] for n in listed], [num['sid']])
+        self.assertEqual(len(self.call('GET', A + '/IncomingPhoneNumbers.json',
+                                       {'FriendlyName': 'Main line'}, 200)['incoming_phone_numbers']), 1)
+        self.assertEqual(len(self.call('GET', A + '/IncomingPhoneNumbers/TollFree.json', expect=200)
+                             ['incoming_phone_numbers']), 1)
+        self.call('DELETE', f'{A}/IncomingPhoneNumbers/{num["sid"]}.json', expect=204)
+        self.assertEqual(self.call('GET', A + '/IncomingPhoneNumbers.json',
+                                   {'PhoneNumber': '+16505550100'}, 200)['incoming_phone_numbers'], [])
+
+    def test_trunk_and_application_are_exclusive(self):
+        app = self.create(A + '/Applications.json', {'FriendlyName': 'inbound'})
+        trunk, num = self.trunk(), self.number()
+        path = f'{A}/IncomingPhoneNumbers/{num["sid"]}.json'
+        got = self.call('POST', path, {'VoiceApplicationSid': app['sid']}, 200)
+        self.assertEqual((got['voice_application_sid'], got['trunk_sid']), (app['sid'], None))
+        got = self.call('POST', path, {'TrunkSid': trunk['sid']}, 200)
+        self.assertEqual((got['voice_application_sid'], got['trunk_sid']), ('', trunk['sid']))
+        [assoc] = self.call('GET', f'/v1/Trunks/{trunk["sid"]}/PhoneNumbers',
+                            expect=200)['phone_numbers']
+        self.assertEqual((assoc['sid'], assoc['phone_number'], assoc['trunk_sid']),
+                         (num['sid'], '+16505550100', trunk['sid']))
+        self.assertEqual(assoc['links']['phone_number'],
+                         'https://api.twilio.com' + num['uri'][:-5])
+        got = self.call('POST', path, {'VoiceApplicationSid': app['sid']}, 200)
+        self.assertEqual((got['voice_application_sid'], got['trunk_sid']), (app['sid'], None))
+        self.assertEqual(self.call('GET', f'/v1/Trunks/{trunk["sid"]}/PhoneNumbers',
+                                   expect=200)['phone_numbers'], [])
+        self.create(f'/v1/Trunks/{trunk["sid"]}/PhoneNumbers', {'PhoneNumberSid': num['sid']})
+        got = self.call('GET', path, expect=200)
+        self.assertEqual((got['voice_application_sid'], got['trunk_sid']), ('', trunk['sid']))
+        self.call('DELETE', f'/v1/Trunks/{trunk["sid"]}/PhoneNumbers/{num["sid"]}', expect=204)
+        self.assertIsNone(self.call('GET', path, expect=200)['trunk_sid'])
+        self.assert_error(400, 21420, 'POST', path, {'VoiceApplicationSid': 'AP' + '0' * 32})
+        self.assert_error(400, 21245, 'POST', path, {'TrunkSid': 'TK' + '0' * 32})
+
+    def test_owned_numbers_are_in_the_account(self):
+        [num] = FAKE.add_owned(['+442071838750'])
+        self.assertEqual((num['phone_number'], num['friendly_name']), ('+442071838750', '+442071838750'))
+        listed = self.call('GET', A + '/IncomingPhoneNumbers.json', expect=200)
+        self.assertEqual([n['sid'] for n in listed['incoming_phone_numbers']], [num['sid']])
+
+
+class SpecCheckTest(FakeCase):
+    violating = True
+
+    def assert_violation(self, method, path, params, detail, **kw):
+        message = self.assert_error(400, 20001, method, path, params, **kw)
+        self.assertTrue(message.startswith('fake twilio: spec violation: '), message)
+        self.assertIn(detail, message)
+        self.assertIn(detail, FAKE.violations()[-1])
+
+    def test_violations_are_answered_400_and_recorded(self):
+        dom = self.domain()
+        path = A + '/SIP/Domains.json'
+        self.assert_violation('POST', path, {'DomainName': 'a.sip.twilio.com', 'Bogus': 1},
+                              'unknown parameter Bogus')
+        self.assert_violation('POST', path, {'DomainName': 'a.sip.twilio.com', 'VoiceMethod': 'PUT'},
+                              "parameter VoiceMethod: 'PUT' not one of GET|POST")
+        self.assert_violation('POST', path, {'DomainName': 'a.sip.twilio.com', 'Secure': 'yes'},
+                              "parameter Secure: 'yes' not a boolean")
+        self.assert_violation('POST', path, {'DomainName': 'a.sip.twilio.com', 'Secure': 'True'},
+                              "parameter Secure: 'True' not a boolean")
+        self.assert_violation('POST', path, {'FriendlyName': 'x'},
+                              'missing required parameter DomainName')
+        self.assert_violation('POST', path, {'DomainName': 'a.sip.twilio.com', 'VoiceUrl': 'nope'},
+                              'not an absolute URI')
+        self.assert_violation('POST', path, {'DomainName': 'a.sip.twilio.com',
+                                             'ByocTrunkSid': 'TK' + '0' * 32}, 'does not match')
+        self.assert_violation('POST', path, {'DomainName': ['a.sip.twilio.com', 'b.sip.twilio.com']},
+                              'given 2 times')
+        self.assert_violation('GET', path, {'PageSize': 0}, 'out of range')
+        self.assert_violation('GET', path, {'PageSize': 1001}, 'out of range')
+        self.assert_violation('GET', path, {'Foo': 1}, 'unknown query parameter Foo')
+        self.assert_violation('GET', A + '/SIP/Domains/XX123.json', None, 'path parameter Sid')
+        self.assert_violation('POST', A + '/IncomingPhoneNumbers.json', {'FriendlyName': 'x'},
+                              'one of PhoneNumber, AreaCode is required')
+        self.assert_violation('POST', '/v1/Trunks/' + dom['sid'], {}, 'path parameter Sid')
+        self.assertEqual(len(FAKE.violations()), 14)
+        self.assertEqual(FAKE.state()['sip_domain'][0]['sid'], dom['sid'])   # nothing created
+
+    def test_content_type_and_body_on_get(self):
+        auth = {'Authorization': 'Basic ' + base64.b64encode(
+            f'{FAKE.account_sid}:{FAKE.auth_token}'.encode()).decode()}
+        status, body, _ = FAKE._request('POST', '/v1/Trunks', b'{"FriendlyName": "x"}',
+                                        dict(auth, **{'Content-Type': 'application/json'}))
+        self.assertEqual(status, 400)
+        self.assertIn('Content-Type must be application/x-www-form-urlencoded', body['message'])
+        status, body, _ = FAKE._request('GET', '/v1/Trunks', b'FriendlyName=x', auth)
+        self.assertEqual(status, 400)
+        self.assertIn('unexpected request body on GET', body['message'])
+        self.assertEqual(len(FAKE.violations()), 2)
+
+    def test_empty_values_clear_urls_and_sids_only(self):
+        self.violating = False
+        self.domain(VoiceUrl='', ByocTrunkSid='')
+        self.violating = True
+        self.assert_violation('POST', '/v1/ConnectionPolicies/NY' + '0' * 32 + '/Targets',
+                              {'Target': ''}, "parameter Target: '' not an absolute URI")
+
+
+class FaultTest(FakeCase):
+    def test_latency(self):
+        FAKE.faults(latency_ms=300)
+        t0 = time.time()
+        self.call('GET', '/v1/Trunks', expect=200)
+        self.assertGreaterEqual(time.time() - t0, 0.3)
+        t0 = time.time()
+        FAKE.stats()                      # control endpoints are never delayed
+        self.assertLess(time.time() - t0, 0.25)
+
+    def test_429_and_500_are_not_processed(self):
+        FAKE.faults(rate_429=1.0, rate_retry_after=1.0)
+        status, body, headers = FAKE.api('POST', '/v1/ConnectionPolicies', {}, headers=True)
+        self.assertEqual((status, body['code'], headers.get('Retry-After')), (429, 20429, '1'))
+        FAKE.faults(rate_429=1.0, rate_retry_after=0.0)
+        status, body, headers = FAKE.api('POST', '/v1/ConnectionPolicies', {}, headers=True)
+        self.assertEqual((status, headers.get('Retry-After')), (429, None))
+        FAKE.faults(rate_429=0.0, rate_500=1.0)
+        self.assert_error(500, 20500, 'POST', '/v1/ConnectionPolicies', {})
+        self.assertEqual(FAKE.state()['connection_policy'], [])
+        self.assertEqual(FAKE.stats()['by_status'], {'429': 2, '500': 1})
+
+    def test_drop_before_and_after_processing(self):
+        FAKE.faults(rate_drop=1.0)
+        with self.assertRaises((http.client.RemoteDisconnected, ConnectionError,
+                                urllib.error.URLError)):
+            FAKE.api('POST', '/v1/ConnectionPolicies', {'FriendlyName': 'lost'})
+        self.assertEqual(FAKE.state()['connection_policy'], [])
+        FAKE.faults(rate_drop=0.0, rate_drop_after=1.0)
+        with self.assertRaises((http.client.RemoteDisconnected, ConnectionError,
+                                urllib.error.URLError)):
+            FAKE.api('POST', '/v1/ConnectionPolicies', {'FriendlyName': 'lost'})
+        self.assertEqual([p['friendly_name'] for p in FAKE.state()['connection_policy']], ['lost'])
+        log = FAKE.log()
+        self.assertEqual([(e['status'], e['dropped']) for e in log], [(None, True), (201, True)])
+
+    def test_concurrency_limit_under_parallel_load(self):
+        FAKE.faults(concurrency=2, latency_ms=400)
+        results = []
+
+        def worker():
+            results.append(FAKE.api('GET', '/v1/Trunks')[0])
+        threads = [threading.Thread(target=worker) for _ in range(6)]
+        for t in threads:
+            t.start()
+        for t in threads:
+            t.join()
+        stats = FAKE.stats()
+        self.assertEqual(sorted(results), [200, 200, 429, 429, 429, 429])
+        self.assertEqual((stats['max_in_flight'], stats['throttled'], stats['requests']), (2, 4, 6))
+
+    def test_fail_all_status_spares_control_endpoints(self):
+        FAKE.faults(fail_all_status=503)
+        self.assert_error(503, 20503, 'GET', '/v1/Trunks')
+        self.assertEqual(FAKE.faults()['fail_all_status'], 503)
+        FAKE.reset()
+        self.assertEqual(FAKE.faults()['fail_all_status'], 0)
+        self.call('GET', '/v1/Trunks', expect=200)
+
+    def test_seeded_faults_are_reproducible(self):
+        runs = []
+        for _ in range(2):
+            with FakeTwilio(seed=7, rate_429=0.5) as fake:
+                runs.append([fake.api('GET', '/v1/Trunks')[0] for _ in range(20)])
+        self.assertEqual(runs[0], runs[1])
+        self.assertEqual(set(runs[0]), {200, 429})
+
+
+class ControlTest(FakeCase):
+    def test_log_stats_and_reset(self):
+        self.trunk()
+        self.call('GET', '/v1/Trunks', {'PageSize': 5}, 200)
+        log = FAKE.log()
+        self.assertEqual([(e['method'], e['path'], e['status']) for e in log],
+                         [('POST', '/v1/Trunks', 201), ('GET', '/v1/Trunks', 200)])
+        self.assertEqual(log[0]['form'], {'FriendlyName': ['t'],
+                                          'DomainName': ['asterisk.pstn.twilio.com']})
+        self.assertEqual(log[1]['query'], {'PageSize': ['5']})
+        self.assertLessEqual(log[0]['t_start'], log[0]['t_end'])
+        self.assertEqual(FAKE.stats(), {'requests': 2, 'by_status': {'201': 1, '200': 1},
+                                        'max_in_flight': 1, 'throttled': 0})
+        FAKE.clear_log()
+        self.assertEqual(FAKE.log(), [])
+        FAKE.reset()
+        self.assertEqual((FAKE.state()['trunk'], FAKE.stats()['requests']), ([], 0))
+
+    def test_faults_endpoint(self):
+        self.assertEqual(FAKE.faults(), {'latency_ms': 0, 'rate_429': 0.0, 'rate_retry_after': 0.0,
+                                         'rate_500': 0.0, 'rate_drop': 0.0, 'rate_drop_after': 0.0,
+                                         'concurrency': 0, 'fail_all_status': 0})
+        self.assertEqual(FAKE.faults(rate_500=0.25)['rate_500'], 0.25)
+        self.assertEqual(FAKE.faults()['latency_ms'], 0)
+        with self.assertRaises(RuntimeError):
+            FAKE.faults(nonsense=1)
+
+    def test_insert_bypasses_uniqueness_but_not_the_spec(self):
+        self.domain('dup.sip.twilio.com')
+        made = FAKE.insert(A + '/SIP/Domains.json', {'DomainName': 'dup.sip.twilio.com',
+                                                     'SipRegistration': True})
+        self.assertTrue(made['sip_registration'])
+        self.assertEqual(len(FAKE.state()['sip_domain']), 2)
+        with self.assertRaises(RuntimeError):
+            FAKE.insert(A + '/SIP/Domains.json', {'Nope': 1})
+        self.assertEqual(FAKE.violations(), [])
+
+
+class CommandLineTest(unittest.TestCase):
+    def test_flags_set_credentials_and_start_faults(self):
+        account = 'AC' + '1' * 32
+        with FakeTwilio(account_sid=account, auth_token='tok', api_key='',
+                        fail_all_status=500) as fake:
+            self.assertEqual(fake.env(), {'TWPROV_API_URL': fake.url, 'TWILIO_ACCOUNT_SID': account,
+                                          'TWILIO_AUTH_TOKEN': 'tok'})
+            self.assertEqual(fake.api('GET', A + '/SIP/Domains.json')[0], 500)
+            fake.faults(fail_all_status=0)
+            self.assertEqual(fake.api('GET', A + '/SIP/Domains.json')[0], 200)
+            self.assertEqual(fake.api('GET', '/v1/Trunks', auth=(fake.api_key, fake.api_secret))[0],
+                             401)
+            fake.reset()
+            self.assertEqual(fake.faults()['fail_all_status'], 500)
+
+    def test_listening_line_and_clean_sigterm(self):
+        proc = subprocess.Popen([sys.executable, os.path.join(HERE, 'fake_twilio.py'), '--quiet'],
+                                stdout=subprocess.PIPE, text=True)
+        line = proc.stdout.readline()
+        self.assertRegex(line, r'^listening on http://127\.0\.0\.1:\d+$')
+        proc.terminate()
+        self.assertEqual(proc.wait(10), 0)
+        proc.stdout.close()
+
+    @unittest.skipUnless(shutil.which('openssl'), 'needs openssl to make a certificate')
+    def test_tls(self):
+        d = tempfile.mkdtemp()
+        cert, key = os.path.join(d, 'cert.pem'), os.path.join(d, 'key.pem')
+        subprocess.run(['openssl', 'req', '-x509', '-newkey', 'rsa:2048', '-nodes', '-days', '1',
+                        '-subj', '/CN=127.0.0.1', '-addext', 'subjectAltName=IP:127.0.0.1',
+                        '-keyout', key, '-out', cert], check=True, capture_output=True)
+        try:
+            with FakeTwilio(tls_cert=cert, tls_key=key) as fake:
+                self.assertTrue(fake.url.startswith('https://'))
+                self.assertEqual(fake.api('GET', '/v1/Trunks')[0], 200)
+        finally:
+            shutil.rmtree(d)
+
+
+if __name__ == '__main__':
+    unittest.main()
