@@ -214,13 +214,11 @@ static void reconciled(struct tw_http *h, json_t *items, const struct tw_err *er
 		free(probe.sid);
 		json_decref(probe.json);
 		if (hit) {
-			json_decref(items);
 			tw_trace(1, "%s: the uncertain create did happen (%s); not sending it again", a->address, w->sid);
 			finish(ap, ai);
 			return;
 		}
 	}
-	json_decref(items);
 	if (++a->attempts > TW_MAX_CREATE_RESENDS) {
 		tw_err_set(&a->err, "create did not complete after %d attempts", a->attempts);
 		fail(ap, ai, NULL);

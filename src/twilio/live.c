@@ -66,7 +66,6 @@ static void list_done(struct tw_http *h, json_t *items, const struct tw_err *err
 		tw_live_set_json(r, item);
 		tw_res_add_child(j->parent, r);
 	}
-	json_decref(items);
 	j->parent->children_read = 1;
 
 	if (!c->failed && nkids) {

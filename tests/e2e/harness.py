@@ -137,3 +137,52 @@ class TwprovCase(unittest.TestCase):
 
     def state(self):
         return self.fake.state()
+
+    # --- views of the account through the (fake) API itself ---------------------------
+
+    def acct(self, path):
+        return f"/2010-04-01/Accounts/{self.fake.account_sid}{path}"
+
+    def items(self, path, key):
+        """Every item of a 2010 list, following next_page_uri."""
+        out = []
+        page = self.fake.api("GET", self.acct(path), {"PageSize": "1000"})
+        while True:
+            out.extend(page[key])
+            nxt = page.get("next_page_uri")
+            if not nxt:
+                return out
+            page = self.fake.api("GET", nxt)
+
+    def by_name(self, path, key, name_field="friendly_name"):
+        found = {}
+        for it in self.items(path, key):
+            found.setdefault(it[name_field], []).append(it)
+        return found
+
+    def snapshot(self):
+        """The SIP core of the account as plain data, for comparisons."""
+        snap = {"credential_lists": {}, "ip_access_control_lists": {}, "sip_domains": {}}
+        for cl in self.items("/SIP/CredentialLists.json", "credential_lists"):
+            creds = self.items(f"/SIP/CredentialLists/{cl['sid']}/Credentials.json", "credentials")
+            snap["credential_lists"].setdefault(cl["friendly_name"], []).append(
+                sorted(c["username"] for c in creds))
+        for al in self.items("/SIP/IpAccessControlLists.json", "ip_access_control_lists"):
+            ips = self.items(f"/SIP/IpAccessControlLists/{al['sid']}/IpAddresses.json", "ip_addresses")
+            snap["ip_access_control_lists"].setdefault(al["friendly_name"], []).append(
+                sorted((i["friendly_name"], i["ip_address"], int(i["cidr_prefix_length"])) for i in ips))
+        names = {cl["sid"]: cl["friendly_name"] for cl in self.items("/SIP/CredentialLists.json", "credential_lists")}
+        names.update({al["sid"]: al["friendly_name"]
+                      for al in self.items("/SIP/IpAccessControlLists.json", "ip_access_control_lists")})
+        for d in self.items("/SIP/Domains.json", "domains"):
+            base = f"/SIP/Domains/{d['sid']}/Auth"
+            maps = {
+                "calls.credential_lists": self.items(f"{base}/Calls/CredentialListMappings.json", "contents"),
+                "calls.ip_access_control_lists": self.items(f"{base}/Calls/IpAccessControlListMappings.json", "contents"),
+                "registrations.credential_lists": self.items(f"{base}/Registrations/CredentialListMappings.json", "contents"),
+            }
+            snap["sip_domains"].setdefault(d["domain_name"], []).append({
+                "voice_url": d["voice_url"], "sip_registration": d["sip_registration"],
+                **{k: sorted(names.get(m["sid"], m["sid"]) for m in v) for k, v in maps.items()},
+            })
+        return snap
