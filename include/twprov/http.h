@@ -113,7 +113,6 @@ void tw_http_cancel_queued(struct tw_http *h);
  * Paginated list: GET `url` with PageSize=1000, follow the API's next link
  * (meta.next_page_url or next_page_uri) until null, append every element of
  * `list_key` to one array, then call `done` with it (NULL on failure, err set).
- * `items` is borrowed: tw_http releases it after `done` returns (incref to keep it).
  */
 typedef void (*tw_list_cb)(struct tw_http *h, json_t *items, const struct tw_err *err, void *ud);
 void tw_http_list(struct tw_http *h, enum tw_product product, const char *path, const char *list_key,
