@@ -123,7 +123,7 @@ static json_t *action_json(const struct tw_plan *p, const struct tw_action *a)
 	for (size_t i = 0; i < a->nchanges; i++) {
 		const struct tw_change *c = &a->changes[i];
 		json_t *ch = json_object();
-		json_object_set_new(ch, "before", value_json(c->before, c->sensitive));
+		json_object_set_new(ch, "before", value_json(c->before, c->sensitive && c->before));
 		json_object_set_new(ch, "after", value_json(c->after, c->sensitive));
 		json_object_set_new(ch, "sensitive", json_boolean(c->sensitive));
 		if (a->type == TW_ACT_REPLACE)

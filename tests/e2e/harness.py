@@ -135,10 +135,21 @@ class TwprovCase(unittest.TestCase):
 
     # --- views of the fake's state -------------------------------------------------
 
-    def state(self):
-        return self.fake.state()
+    def log(self, method=None):
+        """API requests the fake received (optionally of one method)."""
+        return [e for e in self.fake.log() if method is None or e["method"] == method]
+
+    def credentials(self):
+        """Every stored SIP credential with its password (the fake keeps them for tests)."""
+        return self.fake.state()["credential"]
 
     # --- views of the account through the (fake) API itself ---------------------------
+
+    def api(self, method, path, params=None):
+        """An authenticated call to the fake's API; fails the test unless it succeeds."""
+        status, body = self.fake.api(method, path, params)
+        self.assertLess(status, 300, f"{method} {path}: {status} {body}")
+        return body
 
     def acct(self, path):
         return f"/2010-04-01/Accounts/{self.fake.account_sid}{path}"
@@ -146,13 +157,13 @@ class TwprovCase(unittest.TestCase):
     def items(self, path, key):
         """Every item of a 2010 list, following next_page_uri."""
         out = []
-        page = self.fake.api("GET", self.acct(path), {"PageSize": "1000"})
+        page = self.api("GET", self.acct(path), {"PageSize": "1000"})
         while True:
             out.extend(page[key])
             nxt = page.get("next_page_uri")
             if not nxt:
                 return out
-            page = self.fake.api("GET", nxt)
+            page = self.api("GET", nxt)
 
     def by_name(self, path, key, name_field="friendly_name"):
         found = {}
