@@ -584,6 +584,8 @@ static void load_assoc(struct ld *ld, struct wctx *c, const struct tw_kind *ck, 
 /* state: present|absent of a top-level item, read before its other keys. */
 static void read_state(struct ld *ld, struct wctx *cc, const struct tw_ynode *map, const char *ipath)
 {
+	if (tw_kind_field(cc->kind, "state"))
+		return;   /* the kind has a field of that name: it wins */
 	for (size_t i = 0; i < map->n / 2; i++) {
 		const struct tw_ynode *k = tw_ynode_deref(map->kids[2 * i]);
 		if (k->type != TW_Y_SCALAR || strcmp(k->str, "state") || (map->dup && map->dup[i]))
@@ -1207,8 +1209,13 @@ int tw_config_load(const char *path, struct tw_model **out, struct tw_err *err)
 	fd = open(path, O_RDONLY | O_CLOEXEC | O_NOCTTY);
 	if (fd < 0)
 		return tw_err_setk(err, TW_ERR_INVALID, "cannot read %s: %s", path, strerror(errno));
-	if (fstat(fd, &st) == 0 && S_ISDIR(st.st_mode))
+	if (fstat(fd, &st) < 0)
+		e = errno;
+	else if (S_ISDIR(st.st_mode))
 		e = EISDIR;
+	else if (st.st_size > 0)
+		/* one allocation: growing would leave copies of literal secrets in freed memory */
+		tw_buf_grow(&b, (size_t)st.st_size < TW_CFG_MAX_FILE ? (size_t)st.st_size + 1 : TW_CFG_MAX_FILE + 1);
 	while (!e && b.len <= TW_CFG_MAX_FILE) {
 		ssize_t n = read(fd, chunk, sizeof(chunk));
 		if (n < 0 && errno == EINTR)

@@ -78,6 +78,8 @@ static int resolve_file(const char *path, const char *dir, struct tw_buf *out, s
 		close(fd);
 		return read_error(why, path, strerror(EISDIR));
 	}
+	/* one allocation: growing would leave copies of the secret in freed memory */
+	tw_buf_grow(out, TW_CFG_MAX_SCALAR + sizeof(chunk));
 	for (;;) {
 		ssize_t n = read(fd, chunk, sizeof(chunk));
 		if (n < 0 && errno == EINTR)
