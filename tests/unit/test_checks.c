@@ -280,6 +280,22 @@ static void test_quote_long_and_control(void **state)
 	free(m);
 }
 
+static void test_null_field(void **state)
+{
+	(void)state;
+	/* checks that need nothing from the field accept NULL */
+	GOOD(tw_check_url, NULL, "https://x");
+	BAD(tw_check_url, NULL, "x", "not a URL: \"x\"");
+	GOOD(tw_check_e164, NULL, "+16505551111");
+	GOOD(tw_check_ipv4, NULL, "1.2.3.4");
+	GOOD(tw_check_username, NULL, "alice");
+	GOOD(tw_check_password, NULL, "IWasAtSignal2018");
+	GOOD(tw_check_sip_uri, NULL, "sip:a.example");
+	GOOD(tw_check_method, NULL, "GET");
+	GOOD(tw_check_name, NULL, "x");
+	GOOD(tw_check_enum, NULL, "x");
+}
+
 static void test_edit_distance(void **state)
 {
 	(void)state;
@@ -399,6 +415,7 @@ int main(void)
 		cmocka_unit_test(test_sip_uri),
 		cmocka_unit_test(test_name),
 		cmocka_unit_test(test_quote_long_and_control),
+		cmocka_unit_test(test_null_field),
 		cmocka_unit_test(test_edit_distance),
 		cmocka_unit_test(test_suggest),
 		cmocka_unit_test(test_suggest_matches_brute_force),
