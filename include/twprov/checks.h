@@ -4,7 +4,14 @@
 
 #include "twprov/kind.h"
 
-/* Each returns 0 if `v` is valid for field `f`, else -1 and a message in `why`. */
+/*
+ * Each returns 0 if `v` is valid for field `f`, else -1 and a message in `why`
+ * such as `not a URL: "htp://x"` (lowercase, no field name, no final period).
+ * When `f->flags` has TW_F_SECRET the message never shows the value; the
+ * loader passes that flag for values that came from ${env:}/${file:} too.
+ * `f` may be NULL for checks that need nothing from it.  The loader skips the
+ * checks for an empty value of an optional field (it clears the field).
+ */
 int tw_check_url(const struct tw_field *f, const char *v, struct tw_buf *why);      /* http(s)://host...; "" allowed (clears) */
 int tw_check_method(const struct tw_field *f, const char *v, struct tw_buf *why);   /* GET or POST */
 int tw_check_e164(const struct tw_field *f, const char *v, struct tw_buf *why);     /* +[1-9][0-9]{1,14} */
@@ -18,10 +25,15 @@ int tw_check_name(const struct tw_field *f, const char *v, struct tw_buf *why); 
 
 /* Damerau-free Levenshtein distance, for "did you mean". */
 size_t tw_edit_distance(const char *a, const char *b);
-/* The closest candidate within a small distance, or NULL. */
+/*
+ * The closest candidate within a small distance, or NULL: at most 1 edit for
+ * words of up to 3 characters, 2 for longer ones, never a candidate the edit
+ * replaces entirely; a candidate equal but for case wins; ties go to the
+ * first.  NULL entries are skipped; words longer than 256 bytes get none.
+ */
 const char *tw_suggest(const char *word, const char *const *cands, size_t n);
 
-/* fnmatch-style glob match for `ignore` (uses fnmatch(3)). */
+/* fnmatch-style glob match for `ignore` (uses fnmatch(3), no flags): 1 on a match, else 0. */
 int tw_glob_match(const char *glob, const char *s);
 
 #endif

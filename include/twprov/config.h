@@ -16,10 +16,32 @@ struct tw_err;
  * many) or when it cannot be read at all (*out may be NULL; err says why).
  * Warnings (e.g. a literal password) are in (*out)->diags either way.
  * The caller frees *out with tw_model_free.
+ *
+ * Details the schema leaves open (twprov.yaml(5) should say the same):
+ *  - limits: 16 MiB of YAML, 64 KiB per scalar and per ${file:} secret,
+ *    100 levels of nesting, 100000 nodes reached through aliases in total;
+ *    at most 1000 diagnostics are kept (a last one says how many more there
+ *    were; `err` counts them all).
+ *  - a null or empty value of an optional field is the empty string (or for
+ *    a list of references the empty list): it clears the field, and no value
+ *    check runs on it.  `kind_key:` with no list declares no items.
+ *  - the children of an item with `state: absent` are checked but left out of
+ *    the model (a warning says so); secret references and references to other
+ *    resources under an absent item are not resolved; required fields other
+ *    than the identity are not required there.
+ *  - integers are decimal (YAML 1.2 core `[-+]?[0-9]+`); booleans are
+ *    true/True/TRUE/false/False/FALSE (or !!bool); a quoted "true" is a string.
+ *  - duplicate keys keep the first value.  A YAML file with a second document
+ *    is an error, but the first document is still checked.
+ *  - kind hooks (validate) run on every declared resource that is not absent,
+ *    after the other checks, even when it has errors.
  */
 int tw_config_load(const char *path, struct tw_model **out, struct tw_err *err);
 
-/* Same, from a buffer; `name` is used in messages and `dir` for ${file:...}. */
+/*
+ * Same, from a buffer; `name` is used in messages and `dir` for ${file:...}
+ * (NULL: "."); *out is always set.
+ */
 int tw_config_load_buf(const char *name, const char *dir, const char *data, size_t len,
 		       struct tw_model **out, struct tw_err *err);
 

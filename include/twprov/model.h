@@ -49,9 +49,11 @@ struct tw_res {
 	struct tw_res *parent;
 	char *id;                       /* identity value; for TW_K_ASSOC the referenced name */
 	json_t *fields;                 /* field name -> value */
-	uint64_t sensitive;             /* bit i: fields[i] came from a secret reference */
+	uint64_t sensitive;             /* bit i: the value of kind->fields[i] came from a secret
+	                                   reference (fields 0..63 only) */
 	struct tw_loc loc;              /* declared: where the item starts */
-	struct tw_loc *flocs;           /* declared: per field of kind->fields (line 0 = absent) */
+	struct tw_loc *flocs;           /* declared: per field of kind->fields, where its value is
+	                                   (line 0 = not in `fields`: absent or invalid) */
 	int absent;                     /* declared with `state: absent` */
 	struct tw_res **children;       /* all child kinds, in file (or API) order */
 	size_t nchildren, children_alloc;
@@ -69,7 +71,8 @@ struct tw_model {
 	long version;                   /* twprov: N */
 	json_t *prune;                  /* array of kind names */
 	json_t *ignore;                 /* array of name globs */
-	json_t *kinds_present;          /* object: top-level kind names whose key appears in the file */
+	json_t *kinds_present;          /* object: top-level kind names whose key appears in the file
+	                                   (values are true; also when the list is empty or null) */
 	char *region, *edge;            /* account: */
 	struct tw_diags diags;
 	int live;                       /* 1 for a model read from Twilio */

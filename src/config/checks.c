@@ -377,6 +377,51 @@ size_t tw_edit_distance(const char *a, const char *b)
 	return d;
 }
 
+/* Longest word tw_suggest looks at. */
+#define SUGGEST_MAX 256
+
+/*
+ * Levenshtein distance if it is at most `limit`, else limit + 1: only the
+ * band |i - j| <= limit is computed and a row whose minimum exceeds the limit
+ * ends it, so scanning many candidates stays cheap.
+ */
+static size_t bounded_distance(const char *a, size_t la, const char *b, size_t lb, size_t limit)
+{
+	size_t big = limit + 1, rows[2 * (SUGGEST_MAX + 3)], *prev = rows, *cur;
+
+	if ((la > lb ? la - lb : lb - la) > limit || lb > SUGGEST_MAX + 2)
+		return big;
+	cur = prev + lb + 1;
+	for (size_t j = 0; j <= lb; j++)
+		prev[j] = j <= limit ? j : big;
+	for (size_t i = 1; i <= la; i++) {
+		size_t lo = i > limit ? i - limit : 1, hi = i + limit < lb ? i + limit : lb, rowmin = big;
+		cur[0] = i <= limit ? i : big;
+		if (lo > 1)
+			cur[lo - 1] = big;
+		for (size_t j = lo; j <= hi; j++) {
+			size_t d = prev[j - 1] + (a[i - 1] != b[j - 1]);
+			if (prev[j] + 1 < d)
+				d = prev[j] + 1;
+			if (cur[j - 1] + 1 < d)
+				d = cur[j - 1] + 1;
+			cur[j] = d > big ? big : d;
+			if (cur[j] < rowmin)
+				rowmin = cur[j];
+		}
+		if (hi < lb)
+			cur[hi + 1] = big;
+		if (i <= limit && cur[0] < rowmin)
+			rowmin = cur[0];
+		if (rowmin > limit)
+			return big;
+		size_t *t = prev;
+		prev = cur;
+		cur = t;
+	}
+	return prev[lb] > limit ? big : prev[lb];
+}
+
 const char *tw_suggest(const char *word, const char *const *cands, size_t n)
 {
 	size_t wl = strlen(word);
@@ -384,19 +429,19 @@ const char *tw_suggest(const char *word, const char *const *cands, size_t n)
 	const char *best = NULL;
 	size_t bestd = (size_t)-1;
 
-	if (!wl || wl > 256)
+	if (!wl || wl > SUGGEST_MAX)
 		return NULL;
-	for (size_t i = 0; i < n; i++) {
+	for (size_t i = 0; i < n && bestd > 0; i++) {
 		const char *c = cands[i];
 		if (!c)
 			continue;
 		size_t cl = strlen(c), d;
-		if (!strcasecmp(c, word)) {
+		if (cl > wl + limit || cl + limit < wl)
+			continue;
+		if (cl == wl && !strcasecmp(c, word)) {
 			d = 0;   /* only the case differs: the best hint there is */
 		} else {
-			if ((cl > wl ? cl - wl : wl - cl) > limit)
-				continue;
-			d = tw_edit_distance(word, c);
+			d = bounded_distance(word, wl, c, cl, limit);
 			if (d > limit || d >= cl)
 				continue;
 		}

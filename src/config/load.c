@@ -43,6 +43,7 @@ struct ld {
 	struct lref *refs;
 	size_t nrefs, arefs;
 	size_t suppressed;          /* diagnostics over TW_CFG_MAX_DIAGS */
+	size_t suppressed_errors;
 	struct tw_loc first_suppressed;
 };
 
@@ -78,6 +79,8 @@ static void vreport(struct ld *ld, int warning, const struct tw_loc *loc, const 
 	if (ld->m->diags.n >= TW_CFG_MAX_DIAGS) {
 		if (!ld->suppressed++)
 			ld->first_suppressed = *loc;
+		if (!warning)
+			ld->suppressed_errors++;
 		return;
 	}
 	if (path && *path)
@@ -581,6 +584,8 @@ static void load_assoc(struct ld *ld, struct wctx *c, const struct tw_kind *ck, 
 /* state: present|absent of a top-level item, read before its other keys. */
 static void read_state(struct ld *ld, struct wctx *cc, const struct tw_ynode *map, const char *ipath)
 {
+	if (tw_kind_field(cc->kind, "state"))
+		return;   /* the kind has a field of that name: it wins */
 	for (size_t i = 0; i < map->n / 2; i++) {
 		const struct tw_ynode *k = tw_ynode_deref(map->kids[2 * i]);
 		if (k->type != TW_Y_SCALAR || strcmp(k->str, "state") || (map->dup && map->dup[i]))
@@ -1013,11 +1018,34 @@ static int decl_cmp(const void *pa, const void *pb)
 	return strcmp(a->id, b->id);
 }
 
+/* First index in d[0..n) not ordered before `key` (by kind, then id when id is set). */
+static size_t decl_lower(const struct decl *d, size_t n, size_t kind, const char *id)
+{
+	size_t lo = 0, hi = n;
+	while (lo < hi) {
+		size_t mid = lo + (hi - lo) / 2;
+		int before = d[mid].kind < kind || (d[mid].kind == kind && id && strcmp(d[mid].id, id) < 0);
+		if (before)
+			lo = mid + 1;
+		else
+			hi = mid;
+	}
+	return lo;
+}
+
+static int capped(const struct ld *ld)
+{
+	return ld->m->diags.n >= TW_CFG_MAX_DIAGS;
+}
+
 static void check_references(struct ld *ld)
 {
 	struct tw_res *root = &ld->m->root;
-	struct decl *d = tw_xcalloc(root->nchildren ? root->nchildren : 1, sizeof(*d));
-	size_t nd = 0;
+	size_t cap = root->nchildren ? root->nchildren : 1;
+	struct decl *d = tw_xcalloc(cap, sizeof(*d));
+	const char **live = tw_xcalloc(cap, sizeof(*live));   /* present names, sorted by kind */
+	size_t *live_start = tw_xcalloc(tw_nkinds + 1, sizeof(*live_start));
+	size_t nd = 0, nlive = 0;
 
 	for (size_t i = 0; i < root->nchildren; i++) {
 		const struct tw_res *r = root->children[i];
@@ -1029,56 +1057,48 @@ static void check_references(struct ld *ld)
 		nd++;
 	}
 	qsort(d, nd, sizeof(*d), decl_cmp);
+	for (size_t k = 0, i = 0; k <= tw_nkinds; k++) {
+		live_start[k] = nlive;
+		for (; i < nd && d[i].kind == k; i++)
+			if (!d[i].absent)
+				live[nlive++] = d[i].id;
+	}
 
 	for (size_t i = 0; i < ld->nrefs; i++) {
 		const struct lref *ref = &ld->refs[i];
 		const struct tw_kind *k = tw_kind_find(ref->kind);
-		char *q = quoted(ref->name);
 		if (!k || k->parent) {
 			err_loc(ld, &ref->loc, ref->path, "internal error: reference to unknown kind \"%s\"", ref->kind);
-			free(q);
 			continue;
 		}
-		size_t ki = tw_kind_index(k), lo = 0, hi = nd;
-		/* first declaration of kind ki */
-		while (lo < hi) {
-			size_t mid = (lo + hi) / 2;
-			if (d[mid].kind < ki)
-				lo = mid + 1;
-			else
-				hi = mid;
-		}
-		size_t start = lo, end = lo;
-		while (end < nd && d[end].kind == ki)
-			end++;
+		size_t ki = tw_kind_index(k);
 		int present = 0, absent = 0;
-		const char **names = tw_xcalloc(end - start + 1, sizeof(*names));
-		size_t nn = 0;
-		for (size_t j = start; j < end; j++) {
-			if (!strcmp(d[j].id, ref->name)) {
-				if (d[j].absent)
-					absent = 1;
-				else
-					present = 1;
-			}
-			if (!d[j].absent)
-				names[nn++] = d[j].id;
+		for (size_t j = decl_lower(d, nd, ki, ref->name); j < nd && d[j].kind == ki &&
+		     !strcmp(d[j].id, ref->name); j++) {
+			if (d[j].absent)
+				absent = 1;
+			else
+				present = 1;
 		}
-		if (!present) {
-			if (absent) {
-				err_loc(ld, &ref->loc, ref->path, "%s %s is declared with state: absent", k->name, q);
-			} else if (!nn) {
-				err_loc(ld, &ref->loc, ref->path, "unknown %s %s (no %s are declared in the file)",
-					k->name, q, k->name);
-			} else {
-				char *dym = did_you_mean(ref->name, names, nn);
-				err_loc(ld, &ref->loc, ref->path, "unknown %s %s%s", k->name, q, dym);
-				free(dym);
-			}
+		if (present)
+			continue;
+		char *q = quoted(ref->name);
+		size_t nn = live_start[ki + 1] - live_start[ki];
+		if (absent) {
+			err_loc(ld, &ref->loc, ref->path, "%s %s is declared with state: absent", k->name, q);
+		} else if (!nn) {
+			err_loc(ld, &ref->loc, ref->path, "unknown %s %s (no %s are declared in the file)",
+				k->name, q, k->name);
+		} else {
+			/* past the cap the message is not kept: spare the search */
+			char *dym = capped(ld) ? tw_xstrdup("") : did_you_mean(ref->name, live + live_start[ki], nn);
+			err_loc(ld, &ref->loc, ref->path, "unknown %s %s%s", k->name, q, dym);
+			free(dym);
 		}
-		free(names);
 		free(q);
 	}
+	free(live_start);
+	free(live);
 	free(d);
 }
 
@@ -1153,6 +1173,7 @@ int tw_config_load_buf(const char *name, const char *dir, const char *data, size
 	} else if (tw_ydoc_parse(&ld.doc, m->file, data ? data : "", data ? len : 0, &m->diags) == 0) {
 		walk_root(&ld);
 	}
+	size_t nerrors = m->diags.nerrors + ld.suppressed_errors;
 	if (ld.suppressed) {
 		tw_diag_add(&m->diags, 0, &ld.first_suppressed, "too many problems: %zu more not shown",
 			    ld.suppressed);
@@ -1160,9 +1181,8 @@ int tw_config_load_buf(const char *name, const char *dir, const char *data, size
 	ld_release(&ld);
 	tw_diags_sort(&m->diags);
 
-	if (m->diags.nerrors) {
-		tw_err_setk(err, TW_ERR_INVALID, "%zu error%s in %s", m->diags.nerrors,
-			    m->diags.nerrors == 1 ? "" : "s", m->file);
+	if (nerrors) {
+		tw_err_setk(err, TW_ERR_INVALID, "%zu error%s in %s", nerrors, nerrors == 1 ? "" : "s", m->file);
 		return -1;
 	}
 	return 0;
@@ -1189,8 +1209,13 @@ int tw_config_load(const char *path, struct tw_model **out, struct tw_err *err)
 	fd = open(path, O_RDONLY | O_CLOEXEC | O_NOCTTY);
 	if (fd < 0)
 		return tw_err_setk(err, TW_ERR_INVALID, "cannot read %s: %s", path, strerror(errno));
-	if (fstat(fd, &st) == 0 && S_ISDIR(st.st_mode))
+	if (fstat(fd, &st) < 0)
+		e = errno;
+	else if (S_ISDIR(st.st_mode))
 		e = EISDIR;
+	else if (st.st_size > 0)
+		/* one allocation: growing would leave copies of literal secrets in freed memory */
+		tw_buf_grow(&b, (size_t)st.st_size < TW_CFG_MAX_FILE ? (size_t)st.st_size + 1 : TW_CFG_MAX_FILE + 1);
 	while (!e && b.len <= TW_CFG_MAX_FILE) {
 		ssize_t n = read(fd, chunk, sizeof(chunk));
 		if (n < 0 && errno == EINTR)

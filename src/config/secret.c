@@ -74,9 +74,15 @@ static int resolve_file(const char *path, const char *dir, struct tw_buf *out, s
 	tw_buf_release(&full);
 	if (fd < 0)
 		return read_error(why, path, strerror(errno));
-	if (fstat(fd, &st) == 0 && S_ISDIR(st.st_mode)) {
-		close(fd);
-		return read_error(why, path, strerror(EISDIR));
+	if (fstat(fd, &st) == 0) {
+		if (S_ISDIR(st.st_mode)) {
+			close(fd);
+			return read_error(why, path, strerror(EISDIR));
+		}
+		/* one allocation: growing would leave copies of the secret in freed memory */
+		if (st.st_size > 0)
+			tw_buf_grow(out, (size_t)st.st_size < TW_CFG_MAX_SCALAR ? (size_t)st.st_size + 1
+										  : TW_CFG_MAX_SCALAR + 1);
 	}
 	for (;;) {
 		ssize_t n = read(fd, chunk, sizeof(chunk));

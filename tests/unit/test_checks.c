@@ -280,6 +280,22 @@ static void test_quote_long_and_control(void **state)
 	free(m);
 }
 
+static void test_null_field(void **state)
+{
+	(void)state;
+	/* checks that need nothing from the field accept NULL */
+	GOOD(tw_check_url, NULL, "https://x");
+	BAD(tw_check_url, NULL, "x", "not a URL: \"x\"");
+	GOOD(tw_check_e164, NULL, "+16505551111");
+	GOOD(tw_check_ipv4, NULL, "1.2.3.4");
+	GOOD(tw_check_username, NULL, "alice");
+	GOOD(tw_check_password, NULL, "IWasAtSignal2018");
+	GOOD(tw_check_sip_uri, NULL, "sip:a.example");
+	GOOD(tw_check_method, NULL, "GET");
+	GOOD(tw_check_name, NULL, "x");
+	GOOD(tw_check_enum, NULL, "x");
+}
+
 static void test_edit_distance(void **state)
 {
 	(void)state;
@@ -326,6 +342,48 @@ static void test_suggest(void **state)
 	assert_null(tw_suggest("b", one, 1));
 }
 
+/* tw_suggest (banded, early exit) agrees with a brute force over tw_edit_distance. */
+static const char *suggest_reference(const char *word, const char *const *cands, size_t n)
+{
+	size_t wl = strlen(word), limit = wl <= 3 ? 1 : 2, bestd = (size_t)-1;
+	const char *best = NULL;
+	for (size_t i = 0; i < n; i++) {
+		size_t d = tw_edit_distance(word, cands[i]);
+		if (d > limit || (d && d >= strlen(cands[i])))
+			continue;
+		if (d < bestd) {
+			bestd = d;
+			best = cands[i];
+		}
+	}
+	return best;
+}
+
+static void random_word(char *w, unsigned *seed)
+{
+	int len = 1 + (int)(rand_r(seed) % 9);
+	for (int i = 0; i < len; i++)
+		w[i] = "abc-"[rand_r(seed) % 4];
+	w[len] = '\0';
+}
+
+static void test_suggest_matches_brute_force(void **state)
+{
+	(void)state;
+	unsigned seed = 12345;
+	char words[9][16];
+	const char *cands[8];
+	for (int round = 0; round < 20000; round++) {
+		for (int i = 0; i < 9; i++)
+			random_word(words[i], &seed);
+		for (int i = 0; i < 8; i++)
+			cands[i] = words[i + 1];
+		const char *got = tw_suggest(words[0], cands, 8), *want = suggest_reference(words[0], cands, 8);
+		if (got != want)
+			fail_msg("tw_suggest(%s) = %s, want %s", words[0], got ? got : "NULL", want ? want : "NULL");
+	}
+}
+
 static void test_glob(void **state)
 {
 	(void)state;
@@ -357,8 +415,10 @@ int main(void)
 		cmocka_unit_test(test_sip_uri),
 		cmocka_unit_test(test_name),
 		cmocka_unit_test(test_quote_long_and_control),
+		cmocka_unit_test(test_null_field),
 		cmocka_unit_test(test_edit_distance),
 		cmocka_unit_test(test_suggest),
+		cmocka_unit_test(test_suggest_matches_brute_force),
 		cmocka_unit_test(test_glob),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);

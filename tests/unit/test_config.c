@@ -1285,7 +1285,11 @@ static void test_error_cap(void **state)
 	tw_buf_adds(&b, "twprov: 1\ncredential_lists:\n");
 	for (int i = 0; i < 1500; i++)
 		tw_buf_adds(&b, "  - x\n");
-	struct tw_model *m = load_bad(b.buf, -1);
+	struct tw_err err = TW_ERR_INIT;
+	int ret;
+	struct tw_model *m = load(b.buf, &ret, &err);
+	assert_int_equal(ret, -1);
+	assert_string_equal(err.msg, "1500 errors in t.yaml");   /* all of them are counted */
 	assert_int_equal(m->diags.n, 1001);
 	assert_sorted(m);
 	assert_string_equal(m->diags.v[1000].msg, "too many problems: 500 more not shown");
