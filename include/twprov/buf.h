@@ -30,7 +30,7 @@ void tw_buf_adds(struct tw_buf *b, const char *s);
 void tw_buf_addc(struct tw_buf *b, char c);
 void tw_buf_addf(struct tw_buf *b, const char *fmt, ...)
 	__attribute__((format(printf, 2, 3)));
-void tw_buf_vaddf(struct tw_buf *b, const char *fmt, va_list ap);
+void tw_buf_vaddf(struct tw_buf *b, const char *fmt, va_list ap) __attribute__((format(printf, 2, 0)));
 /* Returns the heap string and leaves the buffer empty; caller frees. */
 char *tw_buf_detach(struct tw_buf *b);
 

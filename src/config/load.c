@@ -71,6 +71,7 @@ static struct tw_loc loc_of(const struct ld *ld, const struct tw_ynode *n)
 	return l;
 }
 
+__attribute__((format(printf, 5, 0)))
 static void vreport(struct ld *ld, int warning, const struct tw_loc *loc, const char *path,
 		    const char *fmt, va_list ap)
 {

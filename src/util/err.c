@@ -5,6 +5,7 @@
 
 #include "twprov/err.h"
 
+__attribute__((format(printf, 3, 0)))
 static void vset(struct tw_err *err, int kind, const char *fmt, va_list ap)
 {
 	if (!err)

@@ -19,6 +19,7 @@ const char *tw_color(FILE *f, const char *code)
 	return b;
 }
 
+__attribute__((format(printf, 3, 0)))
 static void vreport(const char *prefix, const char *color, const char *fmt, va_list ap)
 {
 	fprintf(stderr, "%s%s:%s ", tw_color(stderr, color), prefix, tw_color(stderr, TW_C_RESET));
