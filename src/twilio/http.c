@@ -424,7 +424,11 @@ static int setup(struct tw_http *h, struct tw_slot *s, struct tw_req *r)
 	SET(CURLOPT_TIMEOUT_MS, h->timeout_ms);
 	SET(CURLOPT_CONNECTTIMEOUT_MS, h->timeout_ms < TW_CONNECT_TIMEOUT_MS ? h->timeout_ms : TW_CONNECT_TIMEOUT_MS);
 	SET(CURLOPT_TCP_KEEPALIVE, 1L);
-	SET(CURLOPT_PIPEWAIT, 1L);
+	/* HTTP/2 is only negotiated over TLS (ALPN): there, waiting for the first
+	 * connection to a host beats opening parallel ones; over plain http the
+	 * wait would last until its first response and serialise the start */
+	if (!strncmp(r->url, "https://", 8))
+		SET(CURLOPT_PIPEWAIT, 1L);
 	SET(CURLOPT_ACCEPT_ENCODING, "");
 	SET(CURLOPT_USERAGENT, "twprov/" TWPROV_VERSION);
 	if (h->user) {
@@ -564,17 +568,25 @@ static int transient(CURLcode rc)
 	}
 }
 
-static void transport_done(struct tw_http *h, struct tw_req *r, CURLcode rc, int sent, double ms)
+/* curl's message as one lowercase clause: "Empty reply from server." -> "empty reply from server" */
+static void clause(char *out, size_t outlen, const char *msg)
 {
-	char why[CURL_ERROR_SIZE];
 	size_t n;
 
-	snprintf(why, sizeof(why), "%s", r->curl_err[0] ? r->curl_err : curl_easy_strerror(rc));
-	n = strlen(why);
-	while (n && (why[n - 1] == '\n' || why[n - 1] == '.'))
-		why[--n] = '\0';
-	if (why[0] >= 'A' && why[0] <= 'Z' && !(why[1] >= 'A' && why[1] <= 'Z'))
-		why[0] = (char)(why[0] - 'A' + 'a');
+	snprintf(out, outlen, "%s", msg);
+	n = strlen(out);
+	while (n && (out[n - 1] == '\n' || out[n - 1] == '.'))
+		out[--n] = '\0';
+	if (out[0] >= 'A' && out[0] <= 'Z' && !(out[1] >= 'A' && out[1] <= 'Z'))
+		out[0] = (char)(out[0] - 'A' + 'a');
+}
+
+static void transport_done(struct tw_http *h, struct tw_req *r, CURLcode rc, int sent, double ms)
+{
+	char why[CURL_ERROR_SIZE], brief[128];
+
+	clause(why, sizeof(why), r->curl_err[0] ? r->curl_err : curl_easy_strerror(rc));
+	clause(brief, sizeof(brief), curl_easy_strerror(rc));
 
 	h->stats.transport_errors++;
 	tw_trace(1, "< error %s %s (%.0f ms): %s", r->method, r->url, ms, why);
@@ -586,7 +598,7 @@ static void transport_done(struct tw_http *h, struct tw_req *r, CURLcode rc, int
 	}
 	tw_err_set(&r->err, "%s %s: %s", r->method, r->url, why);
 	if (transient(rc))
-		retry_or_give_up(h, r, TW_REQ_TRANSPORT, why);
+		retry_or_give_up(h, r, TW_REQ_TRANSPORT, brief);
 	else
 		complete(h, r, TW_REQ_TRANSPORT);
 }
@@ -751,6 +763,20 @@ static int poll_timeout(struct tw_http *h)
 	return (int)t + ((double)(int)t < t);     /* round up: never wake just before */
 }
 
+/*
+ * Can the top of the loop do something without waiting: return (idle), cancel
+ * queued requests, or start one?  (Not while cancelled requests are still in
+ * flight: then the loop must sleep in curl_multi_poll, not spin.)
+ */
+static int work_now(struct tw_http *h)
+{
+	if (!h->ninflight && !h->queue && !h->delayed)
+		return 1;
+	if (h->cancel)
+		return h->queue || h->delayed;
+	return h->queue && h->ninflight < h->parallelism;
+}
+
 int tw_http_run(struct tw_http *h, struct tw_err *err)
 {
 	int ret = 0;
@@ -769,15 +795,14 @@ int tw_http_run(struct tw_http *h, struct tw_err *err)
 		if (!h->ninflight && !h->queue && !h->delayed)
 			break;
 		if (h->fatal[0] || (h->cancel && (h->queue || h->delayed)))
-			continue;
+			continue;       /* callbacks of cancelled requests submitted more */
 
 		mc = curl_multi_perform(h->multi, &still);
 		if (mc == CURLM_OK) {
 			drain(h);
-			/* something to start, cancel, or nothing left to wait for: back to the top */
-			if (h->cancel || (h->queue && h->ninflight < h->parallelism) ||
-			    (!h->ninflight && !h->delayed))
+			if (work_now(h))
 				continue;
+			/* sleep until a socket, a curl timer or our next retry is due */
 			mc = curl_multi_poll(h->multi, NULL, 0, poll_timeout(h), NULL);
 		}
 		if (mc != CURLM_OK) {
