@@ -22,6 +22,7 @@
  * before any byte of the response arrived (it cannot tell "dead before" from
  * "died after" either); that is the usual HTTP client behaviour.
  */
+#include <ctype.h>
 #include <errno.h>
 #include <limits.h>
 #include <signal.h>
@@ -142,25 +143,38 @@ char *tw_http_url(struct tw_http *h, enum tw_product product, const char *path)
 	return tw_xasprintf("%s%s%s", h->base[product], path[0] == '/' ? "" : "/", path);
 }
 
+/* Length of "scheme://" or "//" at the start of `s`, or 0 when `s` has none. */
+static size_t authority_prefix(const char *s)
+{
+	size_t i = 0;
+
+	if (s[0] == '/' && s[1] == '/')
+		return 2;
+	if (!((s[0] >= 'a' && s[0] <= 'z') || (s[0] >= 'A' && s[0] <= 'Z')))
+		return 0;
+	while (s[i] && (isalnum((unsigned char)s[i]) || s[i] == '+' || s[i] == '-' || s[i] == '.'))
+		i++;
+	return strncmp(s + i, "://", 3) ? 0 : i + 3;
+}
+
 char *tw_http_link(struct tw_http *h, enum tw_product product, const char *link)
 {
-	const char *p;
+	const char *path;
+	size_t n;
 
 	if (!link || !*link)
 		return NULL;
-	p = strstr(link, "://");
-	if (p) {
+	if ((n = authority_prefix(link))) {
 		/* absolute (v1 next_page_url): keep path and query, use our host */
-		const char *slash = strchr(p + 3, '/');
-		if (!slash)
+		path = strchr(link + n, '/');
+		if (!path)
 			return NULL;
-		p = slash;
 	} else if (link[0] == '/') {
-		p = link;       /* relative (2010 next_page_uri) */
+		path = link;    /* relative (2010 next_page_uri) */
 	} else {
 		return NULL;
 	}
-	return tw_http_url(h, product, p);
+	return tw_http_url(h, product, path);
 }
 
 const char *tw_http_account_sid(struct tw_http *h)

@@ -459,6 +459,12 @@ static void test_links(void **state)
 	check_link(h, TW_PRODUCT_VOICE, "", NULL);
 	check_link(h, TW_PRODUCT_VOICE, "ByocTrunks?Page=1", NULL);
 	check_link(h, TW_PRODUCT_VOICE, "https://voice.twilio.com", NULL);
+	/* a URL inside the query does not make a relative link absolute */
+	check_link(h, TW_PRODUCT_API, "/2010-04-01/Accounts/AC123/Applications.json?VoiceUrl=https://x.example/y&Page=1",
+		   "http://127.0.0.1:9/2010-04-01/Accounts/AC123/Applications.json?VoiceUrl=https://x.example/y&Page=1");
+	check_link(h, TW_PRODUCT_VOICE, "ByocTrunks?Url=https://x.example/y", NULL);
+	check_link(h, TW_PRODUCT_VOICE, "HTTPS://voice.twilio.com/v1/ByocTrunks?Page=1", "http://127.0.0.1:9/v1/ByocTrunks?Page=1");
+	check_link(h, TW_PRODUCT_VOICE, "//voice.twilio.com/v1/ByocTrunks?Page=1", "http://127.0.0.1:9/v1/ByocTrunks?Page=1");
 	tw_http_free(h);
 
 	h = new_http(NULL, NULL, NULL);
