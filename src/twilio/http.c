@@ -22,6 +22,7 @@
  * before any byte of the response arrived (it cannot tell "dead before" from
  * "died after" either); that is the usual HTTP client behaviour.
  */
+#include <ctype.h>
 #include <errno.h>
 #include <limits.h>
 #include <signal.h>
@@ -142,25 +143,38 @@ char *tw_http_url(struct tw_http *h, enum tw_product product, const char *path)
 	return tw_xasprintf("%s%s%s", h->base[product], path[0] == '/' ? "" : "/", path);
 }
 
+/* Length of "scheme://" or "//" at the start of `s`, or 0 when `s` has none. */
+static size_t authority_prefix(const char *s)
+{
+	size_t i = 0;
+
+	if (s[0] == '/' && s[1] == '/')
+		return 2;
+	if (!((s[0] >= 'a' && s[0] <= 'z') || (s[0] >= 'A' && s[0] <= 'Z')))
+		return 0;
+	while (s[i] && (isalnum((unsigned char)s[i]) || s[i] == '+' || s[i] == '-' || s[i] == '.'))
+		i++;
+	return strncmp(s + i, "://", 3) ? 0 : i + 3;
+}
+
 char *tw_http_link(struct tw_http *h, enum tw_product product, const char *link)
 {
-	const char *p;
+	const char *path;
+	size_t n;
 
 	if (!link || !*link)
 		return NULL;
-	p = strstr(link, "://");
-	if (p) {
+	if ((n = authority_prefix(link))) {
 		/* absolute (v1 next_page_url): keep path and query, use our host */
-		const char *slash = strchr(p + 3, '/');
-		if (!slash)
+		path = strchr(link + n, '/');
+		if (!path)
 			return NULL;
-		p = slash;
 	} else if (link[0] == '/') {
-		p = link;       /* relative (2010 next_page_uri) */
+		path = link;    /* relative (2010 next_page_uri) */
 	} else {
 		return NULL;
 	}
-	return tw_http_url(h, product, p);
+	return tw_http_url(h, product, path);
 }
 
 const char *tw_http_account_sid(struct tw_http *h)
@@ -424,7 +438,11 @@ static int setup(struct tw_http *h, struct tw_slot *s, struct tw_req *r)
 	SET(CURLOPT_TIMEOUT_MS, h->timeout_ms);
 	SET(CURLOPT_CONNECTTIMEOUT_MS, h->timeout_ms < TW_CONNECT_TIMEOUT_MS ? h->timeout_ms : TW_CONNECT_TIMEOUT_MS);
 	SET(CURLOPT_TCP_KEEPALIVE, 1L);
-	SET(CURLOPT_PIPEWAIT, 1L);
+	/* HTTP/2 is only negotiated over TLS (ALPN): there, waiting for the first
+	 * connection to a host beats opening parallel ones; over plain http the
+	 * wait would last until its first response and serialise the start */
+	if (!strncmp(r->url, "https://", 8))
+		SET(CURLOPT_PIPEWAIT, 1L);
 	SET(CURLOPT_ACCEPT_ENCODING, "");
 	SET(CURLOPT_USERAGENT, "twprov/" TWPROV_VERSION);
 	if (h->user) {
@@ -564,17 +582,25 @@ static int transient(CURLcode rc)
 	}
 }
 
-static void transport_done(struct tw_http *h, struct tw_req *r, CURLcode rc, int sent, double ms)
+/* curl's message as one lowercase clause: "Empty reply from server." -> "empty reply from server" */
+static void clause(char *out, size_t outlen, const char *msg)
 {
-	char why[CURL_ERROR_SIZE];
 	size_t n;
 
-	snprintf(why, sizeof(why), "%s", r->curl_err[0] ? r->curl_err : curl_easy_strerror(rc));
-	n = strlen(why);
-	while (n && (why[n - 1] == '\n' || why[n - 1] == '.'))
-		why[--n] = '\0';
-	if (why[0] >= 'A' && why[0] <= 'Z' && !(why[1] >= 'A' && why[1] <= 'Z'))
-		why[0] = (char)(why[0] - 'A' + 'a');
+	snprintf(out, outlen, "%s", msg);
+	n = strlen(out);
+	while (n && (out[n - 1] == '\n' || out[n - 1] == '.'))
+		out[--n] = '\0';
+	if (out[0] >= 'A' && out[0] <= 'Z' && !(out[1] >= 'A' && out[1] <= 'Z'))
+		out[0] = (char)(out[0] - 'A' + 'a');
+}
+
+static void transport_done(struct tw_http *h, struct tw_req *r, CURLcode rc, int sent, double ms)
+{
+	char why[CURL_ERROR_SIZE], brief[128];
+
+	clause(why, sizeof(why), r->curl_err[0] ? r->curl_err : curl_easy_strerror(rc));
+	clause(brief, sizeof(brief), curl_easy_strerror(rc));
 
 	h->stats.transport_errors++;
 	tw_trace(1, "< error %s %s (%.0f ms): %s", r->method, r->url, ms, why);
@@ -586,7 +612,7 @@ static void transport_done(struct tw_http *h, struct tw_req *r, CURLcode rc, int
 	}
 	tw_err_set(&r->err, "%s %s: %s", r->method, r->url, why);
 	if (transient(rc))
-		retry_or_give_up(h, r, TW_REQ_TRANSPORT, why);
+		retry_or_give_up(h, r, TW_REQ_TRANSPORT, brief);
 	else
 		complete(h, r, TW_REQ_TRANSPORT);
 }
@@ -751,6 +777,20 @@ static int poll_timeout(struct tw_http *h)
 	return (int)t + ((double)(int)t < t);     /* round up: never wake just before */
 }
 
+/*
+ * Can the top of the loop do something without waiting: return (idle), cancel
+ * queued requests, or start one?  (Not while cancelled requests are still in
+ * flight: then the loop must sleep in curl_multi_poll, not spin.)
+ */
+static int work_now(struct tw_http *h)
+{
+	if (!h->ninflight && !h->queue && !h->delayed)
+		return 1;
+	if (h->cancel)
+		return h->queue || h->delayed;
+	return h->queue && h->ninflight < h->parallelism;
+}
+
 int tw_http_run(struct tw_http *h, struct tw_err *err)
 {
 	int ret = 0;
@@ -769,15 +809,14 @@ int tw_http_run(struct tw_http *h, struct tw_err *err)
 		if (!h->ninflight && !h->queue && !h->delayed)
 			break;
 		if (h->fatal[0] || (h->cancel && (h->queue || h->delayed)))
-			continue;
+			continue;       /* callbacks of cancelled requests submitted more */
 
 		mc = curl_multi_perform(h->multi, &still);
 		if (mc == CURLM_OK) {
 			drain(h);
-			/* something to start, cancel, or nothing left to wait for: back to the top */
-			if (h->cancel || (h->queue && h->ninflight < h->parallelism) ||
-			    (!h->ninflight && !h->delayed))
+			if (work_now(h))
 				continue;
+			/* sleep until a socket, a curl timer or our next retry is due */
 			mc = curl_multi_poll(h->multi, NULL, 0, poll_timeout(h), NULL);
 		}
 		if (mc != CURLM_OK) {

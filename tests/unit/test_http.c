@@ -459,6 +459,12 @@ static void test_links(void **state)
 	check_link(h, TW_PRODUCT_VOICE, "", NULL);
 	check_link(h, TW_PRODUCT_VOICE, "ByocTrunks?Page=1", NULL);
 	check_link(h, TW_PRODUCT_VOICE, "https://voice.twilio.com", NULL);
+	/* a URL inside the query does not make a relative link absolute */
+	check_link(h, TW_PRODUCT_API, "/2010-04-01/Accounts/AC123/Applications.json?VoiceUrl=https://x.example/y&Page=1",
+		   "http://127.0.0.1:9/2010-04-01/Accounts/AC123/Applications.json?VoiceUrl=https://x.example/y&Page=1");
+	check_link(h, TW_PRODUCT_VOICE, "ByocTrunks?Url=https://x.example/y", NULL);
+	check_link(h, TW_PRODUCT_VOICE, "HTTPS://voice.twilio.com/v1/ByocTrunks?Page=1", "http://127.0.0.1:9/v1/ByocTrunks?Page=1");
+	check_link(h, TW_PRODUCT_VOICE, "//voice.twilio.com/v1/ByocTrunks?Page=1", "http://127.0.0.1:9/v1/ByocTrunks?Page=1");
 	tw_http_free(h);
 
 	h = new_http(NULL, NULL, NULL);
@@ -1492,6 +1498,74 @@ static void test_pool_bounded_and_reused(void **state)
 	assert_true(conns <= 3);
 }
 
+struct resubmit {
+	struct result res;
+	int seen;
+};
+
+/* The first time, re-submit the same request (as a caller re-trying after a re-read). */
+static void resubmit_cb(struct tw_http *h, struct tw_req *r)
+{
+	struct resubmit *rs = r->ud;
+	if (!rs->seen++) {
+		assert_int_equal(r->result, TW_REQ_API_ERROR);
+		assert_int_equal(r->attempts, 1);
+		tw_http_submit(h, r);
+		return;
+	}
+	r->cb = save_cb;
+	r->ud = &rs->res;
+	save_cb(h, r);
+}
+
+static void test_fifo_and_resubmit(void **state)
+{
+	struct stub_resp script[] = {
+		{ "/v1/again", 409, NULL, TWILIO_ERR(20409, 409, "Conflict"), 0, 0, 0 },
+		{ NULL, 200, NULL, "{}", 0, 1, 0 },
+	};
+	struct stub *s = stub_start(script, 2);
+	struct tw_http *h = stub_http(s, 1, 0);
+	struct result res[5];
+	struct resubmit rs;
+	struct stub_req reqs[7];
+	int nreqs;
+	(void)state;
+
+	memset(res, 0, sizeof(res));
+	memset(&rs, 0, sizeof(rs));
+	for (int i = 0; i < 5; i++) {
+		char path[32];
+		snprintf(path, sizeof(path), "/v1/n/%d", i);
+		tw_http_submit(h, req(h, "GET", TW_PRODUCT_VOICE, path, &res[i]));
+	}
+	tw_http_submit(h, tw_req_new("GET", tw_http_url(h, TW_PRODUCT_VOICE, "/v1/again"), resubmit_cb, &rs));
+	run_ok(h);
+	tw_http_free(h);
+	pthread_mutex_lock(&s->mu);
+	nreqs = s->nreqs;
+	memcpy(reqs, s->reqs, sizeof(reqs));
+	pthread_mutex_unlock(&s->mu);
+	stub_stop(s);
+
+	/* one slot: strictly in submission order, the re-submitted request last */
+	assert_int_equal(nreqs, 7);
+	for (int i = 0; i < 5; i++) {
+		char path[32];
+		snprintf(path, sizeof(path), "/v1/n/%d", i);
+		assert_string_equal(reqs[i].target, path);
+		assert_int_equal(res[i].result, TW_REQ_OK);
+		json_decref(res[i].json);
+	}
+	assert_string_equal(reqs[5].target, "/v1/again");
+	assert_string_equal(reqs[6].target, "/v1/again");
+	assert_int_equal(rs.seen, 2);
+	assert_int_equal(rs.res.result, TW_REQ_OK);
+	assert_int_equal(rs.res.attempts, 1);      /* counted afresh */
+	assert_int_equal(rs.res.err.msg[0], '\0');
+	json_decref(rs.res.json);
+}
+
 static void test_auth_headers_and_form(void **state)
 {
 	struct stub_resp script[] = {
@@ -1598,6 +1672,48 @@ static void test_cancel_waiting_retry(void **state)
 	assert_int_equal(slow.attempts, 1);
 }
 
+static double thread_cpu(void)
+{
+	struct timespec ts;
+	clock_gettime(CLOCK_THREAD_CPUTIME_ID, &ts);
+	return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
+}
+
+static void test_cancel_waits_for_inflight_without_spinning(void **state)
+{
+	/* /slow stays in flight for 800 ms after the cancel: the loop must sleep in
+	 * curl_multi_poll meanwhile, not spin (a spin burns ~0.8 s of CPU) */
+	struct stub_resp script[] = {
+		{ "/slow", 200, NULL, "{\"sid\":\"S\"}", 800, 1, 0 },
+		{ "/fast", 200, NULL, "{}", 0, 1, 0 },
+	};
+	struct stub *s = stub_start(script, 2);
+	struct tw_http *h = stub_http(s, 2, 3);
+	struct result slow = { 0 }, fast = { 0 }, queued = { 0 };
+	double cpu;
+	(void)state;
+
+	fast.cancel = h;
+	tw_http_submit(h, req(h, "GET", TW_PRODUCT_VOICE, "/v1/slow", &slow));
+	tw_http_submit(h, req(h, "GET", TW_PRODUCT_VOICE, "/v1/fast", &fast));
+	tw_http_submit(h, req(h, "GET", TW_PRODUCT_VOICE, "/v1/fast", &queued));
+	cpu = thread_cpu();
+	run_ok(h);
+	cpu = thread_cpu() - cpu;
+	tw_http_free(h);
+	stub_stop(s);
+
+	assert_int_equal(fast.result, TW_REQ_OK);
+	assert_int_equal(queued.result, TW_REQ_TRANSPORT);
+	assert_string_equal(queued.err.msg, "cancelled");
+	/* in flight when cancelled: finishes normally */
+	assert_int_equal(slow.result, TW_REQ_OK);
+	assert_string_equal(json_string_value(json_object_get(slow.json, "sid")), "S");
+	assert_true(cpu < 0.4);
+	json_decref(slow.json);
+	json_decref(fast.json);
+}
+
 static char *slurp(FILE *f)
 {
 	struct tw_buf b = TW_BUF_INIT;
@@ -1696,9 +1812,11 @@ int main(void)
 		cmocka_unit_test(test_4xx_not_retried),
 		cmocka_unit_test(test_delete_204_and_bad_json),
 		cmocka_unit_test(test_pool_bounded_and_reused),
+		cmocka_unit_test(test_fifo_and_resubmit),
 		cmocka_unit_test(test_auth_headers_and_form),
 		cmocka_unit_test(test_cancel_queued),
 		cmocka_unit_test(test_cancel_waiting_retry),
+		cmocka_unit_test(test_cancel_waits_for_inflight_without_spinning),
 		cmocka_unit_test(test_trace_redacts),
 	};
 	int rc;
