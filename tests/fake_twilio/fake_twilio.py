@@ -243,6 +243,7 @@ class Kind:
     defaults: dict = field(default_factory=dict)
     unique: tuple = ()            # (field, 'account'|'parent', case-insensitive, code, message)
     limit: Optional[tuple] = None  # (max per parent, code, message)
+    name_max: Optional[int] = None  # longest FriendlyName Twilio takes (REFERENCE.md)
     refs: dict = field(default_factory=dict)  # param -> (kind, code): must exist
     links: dict = field(default_factory=dict)  # subresource_uris / links: name -> suffix
     filters: dict = field(default_factory=dict)  # list query param -> field or predicate
@@ -283,7 +284,8 @@ def check_sip_domain(st, rec, p, ctx):
         raise bad(21232, f'Invalid Domain: {name!r} must contain only letters, digits and "-" '
                          f'and end with .sip.twilio.com')
     parent = name.split('.', 1)[1]
-    if parent != 'sip.twilio.com' and not st.uniq.get(('sip_domain', None, 'domain_name', parent.lower())):
+    owned = st.uniq.get(('sip_domain', None, 'domain_name', parent.lower()))
+    if parent != 'sip.twilio.com' and not owned:
         raise bad(21232, f'Invalid Domain: {name} is a subdomain of {parent}, '
                          f'which does not exist or which this account does not control')
 
@@ -361,8 +363,7 @@ def check_number(st, rec, p, ctx):
             if not E164_RE.fullmatch(number):
                 raise bad(21421, f'PhoneNumber {number!r} is not a valid E.164 phone number')
             entry = st.available.get(number)
-            if not ctx['force'] and (entry is None or want and entry['type'] != want
-                                     or st.uniq.get(('incoming_number', None, 'phone_number', number))):
+            if not ctx['force'] and (entry is None or want and entry['type'] != want):
                 raise bad(21422, f'PhoneNumber {number} is not available')
         else:
             area = p['AreaCode']
@@ -442,7 +443,7 @@ KINDS = [
          defaults=dict(METHODS_POST, api_version='2010-04-01', voice_status_callback_method='POST',
                        sip_registration=False, emergency_calling_enabled=False, secure=False),
          unique=(('domain_name', 'account', True, 21232, 'Invalid Domain: {} is already in use'),),
-         limit=(100, 21230, 'Maximum Domains Reached'),
+         limit=(100, 21230, 'Maximum Domains Reached'), name_max=64,
          refs={'ByocTrunkSid': ('byoc_trunk', 21300)},
          links={'credential_list_mappings': '/CredentialListMappings.json',
                 'ip_access_control_list_mappings': '/IpAccessControlListMappings.json',
@@ -451,9 +452,9 @@ KINDS = [
          render=render_auth_type('calls_al', 'calls_cl')),
     Kind('credential_list', 'CL', 'credential_lists', A + '/SIP/CredentialLists.json',
          A + '/SIP/CredentialLists/{Sid}.json',
-         unique=(('friendly_name', 'account', False, 21240,
-                  'Credential List Validation Error: a Credential List named {!r} already exists'),),
-         limit=(100, 21239, 'Maximum Credential Lists Reached'),
+         unique=(('friendly_name', 'account', False, 21240, 'Credential List Validation Error: '
+                  'a Credential List named {!r} already exists'),),
+         limit=(100, 21239, 'Maximum Credential Lists Reached'), name_max=64,
          links={'credentials': '/Credentials.json'},
          on_delete=refuse_if_mapped(21241, 'Credential List')),
     Kind('credential', 'CR', 'credentials',
@@ -466,14 +467,14 @@ KINDS = [
          check=check_credential),
     Kind('ip_acl', 'AL', 'ip_access_control_lists', A + '/SIP/IpAccessControlLists.json',
          A + '/SIP/IpAccessControlLists/{Sid}.json',
-         limit=(1000, 21255, 'Maximum IP Access Control Lists reached'),
+         limit=(1000, 21255, 'Maximum IP Access Control Lists reached'), name_max=255,
          links={'ip_addresses': '/IpAddresses.json'},
          on_delete=refuse_if_mapped(21236, 'IP Access Control List')),
     Kind('ip_address', 'IP', 'ip_addresses',
          A + '/SIP/IpAccessControlLists/{IpAccessControlListSid}/IpAddresses.json',
          A + '/SIP/IpAccessControlLists/{IpAccessControlListSid}/IpAddresses/{Sid}.json',
          parent='ip_acl', defaults=dict(cidr_prefix_length=32),
-         limit=(100, 21237, 'Maximum IPs per Access Control List reached'),
+         limit=(100, 21237, 'Maximum IPs per Access Control List reached'), name_max=255,
          check=check_ip_address),
     Kind('calls_cl', key='contents', coll=D + '/Auth/Calls/CredentialListMappings.json',
          inst=D + '/Auth/Calls/CredentialListMappings/{Sid}.json', **CL_MAP),
@@ -489,7 +490,7 @@ KINDS = [
          coll=D + '/IpAccessControlListMappings.json',
          inst=D + '/IpAccessControlListMappings/{Sid}.json', store='calls_al', **AL_MAP),
     Kind('incoming_number', 'PN', 'incoming_phone_numbers', A + '/IncomingPhoneNumbers.json',
-         A + '/IncomingPhoneNumbers/{Sid}.json', defaults=NUMBER_DEFAULTS,
+         A + '/IncomingPhoneNumbers/{Sid}.json', defaults=NUMBER_DEFAULTS, name_max=64,
          unique=(('phone_number', 'account', False, 21422, 'PhoneNumber {} is not available'),),
          refs={'VoiceApplicationSid': ('application', 21420),
                'SmsApplicationSid': ('application', 21420), 'TrunkSid': ('trunk', 21245)},
@@ -501,12 +502,13 @@ KINDS = [
          colls={A + f'/IncomingPhoneNumbers/{t}.json': t for t in ('Local', 'Mobile', 'TollFree')},
          check=check_number, after=after_number, on_delete=delete_number),
     Kind('application', 'AP', 'applications', A + '/Applications.json',
-         A + '/Applications/{Sid}.json',
+         A + '/Applications/{Sid}.json', name_max=64,
          defaults=dict(METHODS_POST, api_version='2010-04-01', status_callback_method='POST',
                        sms_method='POST', sms_fallback_method='POST', voice_caller_id_lookup=False,
                        public_application_connect_enabled=False),
          filters={'FriendlyName': 'friendly_name'}),
     Kind('byoc_trunk', 'BY', 'byoc_trunks', '/v1/ByocTrunks', '/v1/ByocTrunks/{Sid}',
+         name_max=255,
          defaults=dict(METHODS_POST, status_callback_method='POST', cnam_lookup_enabled=False),
          refs={'ConnectionPolicySid': ('connection_policy', 20001),
                'FromDomainSid': ('sip_domain', 20001)}),
@@ -515,7 +517,7 @@ KINDS = [
     Kind('target', 'NE', 'targets', '/v1/ConnectionPolicies/{ConnectionPolicySid}/Targets',
          '/v1/ConnectionPolicies/{ConnectionPolicySid}/Targets/{Sid}', parent='connection_policy',
          defaults=dict(priority=10, weight=10, enabled=True), check=check_route_entry('target')),
-    Kind('trunk', 'TK', 'trunks', '/v1/Trunks', '/v1/Trunks/{Sid}',
+    Kind('trunk', 'TK', 'trunks', '/v1/Trunks', '/v1/Trunks/{Sid}', name_max=64,
          defaults=dict(recording={'mode': 'do-not-record', 'trim': 'do-not-trim'},
                        transfer_mode='disable-all', transfer_caller_id='from-transferee',
                        secure=False, cnam_lookup_enabled=False, symmetric_rtp_enabled=False,
@@ -531,7 +533,8 @@ KINDS = [
     Kind('trunk_cl', key='credential_lists', coll='/v1/Trunks/{TrunkSid}/CredentialLists',
          inst='/v1/Trunks/{TrunkSid}/CredentialLists/{Sid}',
          target=('CredentialListSid', 'credential_list', 21245), **TRUNK_ASSOC),
-    Kind('trunk_al', key='ip_access_control_lists', coll='/v1/Trunks/{TrunkSid}/IpAccessControlLists',
+    Kind('trunk_al', key='ip_access_control_lists',
+         coll='/v1/Trunks/{TrunkSid}/IpAccessControlLists',
          inst='/v1/Trunks/{TrunkSid}/IpAccessControlLists/{Sid}',
          target=('IpAccessControlListSid', 'ip_acl', 21245), **TRUNK_ASSOC),
     Kind('trunk_pn', key='phone_numbers', coll='/v1/Trunks/{TrunkSid}/PhoneNumbers',
@@ -638,6 +641,8 @@ class State:
         for param, (ref, code) in kind.refs.items():
             if p.get(param) and (KIND[ref].store, None, p[param]) not in self.recs:
                 raise bad(code, f'{param} {p[param]} does not exist in this account')
+        if kind.name_max and len(p.get('FriendlyName', '')) > kind.name_max:
+            raise bad(20002, f'Invalid FriendlyName: longer than {kind.name_max} characters')
         if kind.check:
             kind.check(self, rec, p, ctx)
         if not ctx['force']:
@@ -645,11 +650,16 @@ class State:
                 if self.uniq.get(key, set()) - {rec['sid']}:
                     raise bad(code, msg)
 
-    def create(self, kind, pparams, p, force=False, number_type=None):
-        parent = pparams.get(kind.parent_param)
+    def parent(self, kind, pparams):
+        """The parent SID in the path of a collection; 404 when there is no such parent."""
+        sid = pparams.get(kind.parent_param)
         if kind.parent:
-            self.get(KIND[kind.parent], None, parent,
-                     KIND[kind.parent].inst.format(**pparams, Sid=parent))
+            pk = KIND[kind.parent]
+            self.get(pk, None, sid, pk.inst.format(**pparams, Sid=sid))
+        return sid
+
+    def create(self, kind, pparams, p, force=False, number_type=None):
+        parent = self.parent(kind, pparams)
         if kind.target:
             param, tkind, code = kind.target
             sid = p[param]
@@ -667,8 +677,10 @@ class State:
             rec[snake(kind.parent_param)] = parent
         rec.update((snake(k), v) for k, v in p.items())
         self._validate(kind, rec, p, {'new': True, 'force': force, 'type': number_type})
-        if kind.limit and self.limits and not force and self.count(kind.store, parent) >= kind.limit[0]:
-            raise bad(kind.limit[1], kind.limit[2])
+        if kind.limit and self.limits and not force:
+            most, code, message = kind.limit
+            if self.count(kind.store, parent) >= most:
+                raise bad(code, message)
         self._insert(kind, rec)
         if kind.after:
             kind.after(self, rec, None)
@@ -748,7 +760,8 @@ class Fake:
         for number_type in NUMBER_TYPES:
             self.handlers[AVAILABLE % number_type] = (self.h_available, None, number_type)
         self.handlers[A + '/AvailablePhoneNumbers.json'] = (self.h_countries, None, None)
-        self.handlers[A + '/AvailablePhoneNumbers/{CountryCode}.json'] = (self.h_country, None, None)
+        self.handlers[A + '/AvailablePhoneNumbers/{CountryCode}.json'] = (self.h_country, None,
+                                                                          None)
         self.handlers[RECORDING] = (self.h_recording, None, None)
         missing = [t for t in self.handlers if t not in self.spec.by_template]
         assert not missing, f'paths not in the spec: {missing}'
@@ -883,18 +896,11 @@ class Fake:
 
     # ----------------------------------------------------------------- handlers (under lock)
 
-    def _parent_of(self, kind, pparams, method, route):
-        parent = pparams.get(kind.parent_param)
-        if kind.parent and method == 'GET':
-            pk = KIND[kind.parent]
-            self.state.get(pk, None, parent, pk.inst.format(**pparams, Sid=parent))
-        return parent
-
     def h_collection(self, method, route, pparams, query, p, path, kind, number_type):
         st = self.state
-        parent = self._parent_of(kind, pparams, method, route)
         if method == 'POST':
             return st.render(kind, st.create(kind, pparams, p, number_type=number_type))
+        parent = st.parent(kind, pparams)
         preds = [(kind.filters[k], v[0]) for k, v in query.items() if k in kind.filters]
         if number_type:
             preds.append(('type', NUMBER_TYPES[number_type]))
@@ -1030,7 +1036,7 @@ class Fake:
         for kind in KINDS:
             if kind.store != kind.name:
                 continue
-            rows = out[kind.name] = []
+            rows = []
             for (store, parent), coll in st.colls.items():
                 if store == kind.store:
                     for rec in coll.after(-1):

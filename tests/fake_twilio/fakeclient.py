@@ -139,7 +139,7 @@ class FakeTwilio:
         return self._control('GET', 'state')
 
     def faults(self, **changes):
-        return self._control('POST', 'faults', changes) if changes else self._control('GET', 'faults')
+        return self._control(*(('POST', 'faults', changes) if changes else ('GET', 'faults')))
 
     def reset(self):
         self._control('POST', 'reset')

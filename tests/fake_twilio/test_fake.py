@@ -1,6 +1,7 @@
 """Tests of the fake Twilio server itself: python3 -m unittest -v test_fake"""
 
 import base64
+import functools
 import http.client
 import os
 import re
@@ -14,6 +15,7 @@ import unittest
 import urllib.error
 
 from fakeclient import FakeTwilio, HERE
+from fake_twilio import Spec
 
 A = '/2010-04-01/Accounts/{AccountSid}'
 SID_RE = r'%s[0-9a-f]{32}'
@@ -36,11 +38,14 @@ def tearDownModule():
     FAKE.stop()
 
 
-def spec_fields(template, method='GET'):
-    """The response fields that the vendored spec lists for one operation."""
-    from fake_twilio import Spec
-    spec = spec_fields.spec = getattr(spec_fields, 'spec', None) or Spec(os.path.join(HERE, 'spec'))
-    return set(spec.by_template[template].ops[method].response['properties'])
+@functools.lru_cache(maxsize=None)
+def spec():
+    return Spec(os.path.join(HERE, 'spec'))
+
+
+def spec_fields(template):
+    """The response fields that the vendored spec lists for GET on a path."""
+    return set(spec().by_template[template].ops['GET'].response['properties'])
 
 
 class FakeCase(unittest.TestCase):
@@ -187,12 +192,14 @@ class EnvelopeTest(FakeCase):
                 self.assertRegex(body['date_created'], RFC2822)
                 self.assertRegex(body['date_updated'], RFC2822)
                 if 'uri' in body:
-                    self.assertTrue(body['uri'].startswith(f'/2010-04-01/Accounts/{FAKE.account_sid}/'))
+                    self.assertTrue(body['uri'].startswith(
+                        f'/2010-04-01/Accounts/{FAKE.account_sid}/'))
                     self.assertTrue(body['uri'].endswith(f'/{body["sid"]}.json'), body['uri'])
             else:
                 self.assertRegex(body['date_created'], ISO8601)
-                host = 'voice' if template.startswith('/v1/Byoc') or 'Conn' in template else 'trunking'
-                self.assertTrue(body['url'].startswith(f'https://{host}.twilio.com/v1/'), body['url'])
+                host = 'trunking' if template.startswith('/v1/Trunks') else 'voice'
+                self.assertTrue(body['url'].startswith(f'https://{host}.twilio.com/v1/'),
+                                body['url'])
                 self.assertTrue(body['url'].endswith(body['sid']))
             sids = dict(parents, AccountSid=FAKE.account_sid, Sid=body['sid'])
             fetched = self.call('GET', re.sub(r'\{(\w+)\}', lambda m: sids[m[1]], template),
@@ -205,7 +212,8 @@ class EnvelopeTest(FakeCase):
                                                    '/AssignedAddOns.json'})
         self.assertEqual(set(dom['subresource_uris']),
                          {'credential_list_mappings', 'ip_access_control_list_mappings', 'auth'})
-        self.assertEqual(cl['subresource_uris'], {'credentials': cl['uri'][:-5] + '/Credentials.json'})
+        self.assertEqual(cl['subresource_uris'],
+                         {'credentials': cl['uri'][:-5] + '/Credentials.json'})
         self.assertEqual(policy['links'], {'targets': policy['url'] + '/Targets'})
         self.assertEqual(trunk['recording'], {'mode': 'do-not-record', 'trim': 'do-not-trim'})
 
@@ -240,7 +248,8 @@ class PaginationTest(FakeCase):
 
     def test_cursor_survives_deletes_and_filters_stay_in_links(self):
         apps = [self.create(A + '/Applications.json', {'FriendlyName': n}) for n in 'xaxbx']
-        first = self.call('GET', A + '/Applications.json', {'PageSize': 1, 'FriendlyName': 'x'}, 200)
+        first = self.call('GET', A + '/Applications.json', {'PageSize': 1, 'FriendlyName': 'x'},
+                          200)
         self.assertEqual(first['applications'][0]['sid'], apps[0]['sid'])
         self.assertIn('FriendlyName=x&PageSize=1&Page=1&PageToken=', first['next_page_uri'])
         self.call('DELETE', f'{A}/Applications/{apps[0]["sid"]}.json', expect=204)
@@ -254,8 +263,8 @@ class PaginationTest(FakeCase):
         nxt = body['meta']['next_page_url']
         self.assertTrue(nxt.startswith('https://voice.twilio.com/v1/ConnectionPolicies?'))
         rest = self.call('GET', nxt.split('twilio.com', 1)[1], expect=200)
-        self.assertEqual([p['sid'] for p in body['connection_policies'] + rest['connection_policies']],
-                         sids)
+        self.assertEqual([p['sid'] for p in
+                          body['connection_policies'] + rest['connection_policies']], sids)
         self.assertIsNone(rest['meta']['next_page_url'])
         self.assert_error(400, 21481, 'GET', '/v1/ConnectionPolicies', {'PageToken': 'garbage'})
         self.assert_error(400, 21481, 'GET', A + '/SIP/Domains.json', {'PageToken': 'PAnope'})
@@ -299,7 +308,8 @@ class RulesTest(FakeCase):
 
     def test_friendly_name_uniqueness(self):
         self.clist('dup')
-        self.assert_error(400, 21240, 'POST', A + '/SIP/CredentialLists.json', {'FriendlyName': 'dup'})
+        self.assert_error(400, 21240, 'POST', A + '/SIP/CredentialLists.json',
+                          {'FriendlyName': 'dup'})
         FAKE.insert(A + '/SIP/CredentialLists.json', {'FriendlyName': 'dup'})
         names = [c['friendly_name'] for c in
                  self.call('GET', A + '/SIP/CredentialLists.json', expect=200)['credential_lists']]
@@ -371,7 +381,8 @@ class RulesTest(FakeCase):
 
     def test_trunk_rules_and_recording(self):
         trunk = self.trunk('nlpbay.pstn.twilio.com')
-        self.assert_error(400, 21248, 'POST', '/v1/Trunks', {'DomainName': 'NLPBAY.pstn.twilio.com'})
+        self.assert_error(400, 21248, 'POST', '/v1/Trunks',
+                          {'DomainName': 'NLPBAY.pstn.twilio.com'})
         self.assert_error(400, 21245, 'POST', '/v1/Trunks', {'DomainName': 'x.sip.twilio.com'})
         self.create('/v1/Trunks', {})            # a trunk needs no termination URI
         t = f'/v1/Trunks/{trunk["sid"]}'
@@ -402,6 +413,15 @@ class RulesTest(FakeCase):
             self.create(path, {'FriendlyName': str(i), 'IpAddress': f'10.1.0.{i}'})
         self.assert_error(400, 21237, 'POST', path, {'FriendlyName': 'x', 'IpAddress': '10.2.0.1'})
 
+    def test_friendly_name_length_and_account_limits(self):
+        self.assert_error(400, 20002, 'POST', A + '/SIP/CredentialLists.json',
+                          {'FriendlyName': 'x' * 65})
+        self.acl('y' * 255)
+        for i in range(100):
+            self.clist(f'list-{i}')
+        self.assert_error(400, 21239, 'POST', A + '/SIP/CredentialLists.json',
+                          {'FriendlyName': 'one too many'})
+
     def test_update_changes_only_sent_params_and_empty_clears(self):
         dom = self.domain(VoiceUrl='https://a.example/v', FriendlyName='f', SipRegistration=True)
         path = f'{A}/SIP/Domains/{dom["sid"]}.json'
@@ -422,8 +442,7 @@ class AuthAndNotFoundTest(FakeCase):
         self.call('GET', path, auth=(FAKE.api_key, FAKE.api_secret), expect=200)
         self.call('GET', '/v1/Trunks', auth=(FAKE.api_key, FAKE.api_secret), expect=200)
         self.assert_error(401, 20003, 'GET', path.replace('{AccountSid}', 'AC' + '1' * 32))
-        status, _ = FAKE.api('GET', '/v1/Trunks', headers=None, auth=('', ''))
-        self.assertEqual(status, 401)
+        self.assertEqual(FAKE._request('GET', '/v1/Trunks')[0], 401)     # no Authorization
 
     def test_unknown_sid_is_404(self):
         msg = self.assert_error(404, 20404, 'GET', A + '/SIP/Domains/SD' + '0' * 32 + '.json')
@@ -493,7 +512,8 @@ class NumberTest(FakeCase):
         self.assertEqual(found['available_phone_numbers'][0]['friendly_name'], '(650) 555-0100')
         self.assertEqual(set(found['available_phone_numbers'][0]),
                          spec_fields(A + '/AvailablePhoneNumbers/{CountryCode}/Local.json'))
-        found = self.call('GET', A + '/AvailablePhoneNumbers/US/Local.json', {'Contains': '*111'}, 200)
+        found = self.call('GET', A + '/AvailablePhoneNumbers/US/Local.json',
+                          {'Contains': '*111'}, 200)
         self.assertEqual([n['phone_number'] for n in found['available_phone_numbers']],
                          ['+16505550111'])
         self.assertEqual([n['phone_number'] for n in self.call(
@@ -524,13 +544,15 @@ class NumberTest(FakeCase):
         listed = self.call('GET', A + '/IncomingPhoneNumbers.json',
                            {'PhoneNumber': '+16505550100'}, 200)['incoming_phone_numbers']
         self.assertEqual([n['sid'] for n in listed], [num['sid']])
-        self.assertEqual(len(self.call('GET', A + '/IncomingPhoneNumbers.json',
-                                       {'FriendlyName': 'Main line'}, 200)['incoming_phone_numbers']), 1)
+        named = self.call('GET', A + '/IncomingPhoneNumbers.json', {'FriendlyName': 'Main line'},
+                          200)['incoming_phone_numbers']
+        self.assertEqual([n['sid'] for n in named], [num['sid']])
         self.assertEqual(len(self.call('GET', A + '/IncomingPhoneNumbers/TollFree.json', expect=200)
                              ['incoming_phone_numbers']), 1)
         self.call('DELETE', f'{A}/IncomingPhoneNumbers/{num["sid"]}.json', expect=204)
-        self.assertEqual(self.call('GET', A + '/IncomingPhoneNumbers.json',
-                                   {'PhoneNumber': '+16505550100'}, 200)['incoming_phone_numbers'], [])
+        listed = self.call('GET', A + '/IncomingPhoneNumbers.json',
+                           {'PhoneNumber': '+16505550100'}, 200)['incoming_phone_numbers']
+        self.assertEqual(listed, [])
 
     def test_trunk_and_application_are_exclusive(self):
         app = self.create(A + '/Applications.json', {'FriendlyName': 'inbound'})
@@ -560,7 +582,8 @@ class NumberTest(FakeCase):
 
     def test_owned_numbers_are_in_the_account(self):
         [num] = FAKE.add_owned(['+442071838750'])
-        self.assertEqual((num['phone_number'], num['friendly_name']), ('+442071838750', '+442071838750'))
+        self.assertEqual((num['phone_number'], num['friendly_name']),
+                         ('+442071838750', '+442071838750'))
         listed = self.call('GET', A + '/IncomingPhoneNumbers.json', expect=200)
         self.assertEqual([n['sid'] for n in listed['incoming_phone_numbers']], [num['sid']])
 
@@ -579,7 +602,8 @@ class SpecCheckTest(FakeCase):
         path = A + '/SIP/Domains.json'
         self.assert_violation('POST', path, {'DomainName': 'a.sip.twilio.com', 'Bogus': 1},
                               'unknown parameter Bogus')
-        self.assert_violation('POST', path, {'DomainName': 'a.sip.twilio.com', 'VoiceMethod': 'PUT'},
+        self.assert_violation('POST', path, {'DomainName': 'a.sip.twilio.com',
+                                             'VoiceMethod': 'PUT'},
                               "parameter VoiceMethod: 'PUT' not one of GET|POST")
         self.assert_violation('POST', path, {'DomainName': 'a.sip.twilio.com', 'Secure': 'yes'},
                               "parameter Secure: 'yes' not a boolean")
@@ -591,7 +615,8 @@ class SpecCheckTest(FakeCase):
                               'not an absolute URI')
         self.assert_violation('POST', path, {'DomainName': 'a.sip.twilio.com',
                                              'ByocTrunkSid': 'TK' + '0' * 32}, 'does not match')
-        self.assert_violation('POST', path, {'DomainName': ['a.sip.twilio.com', 'b.sip.twilio.com']},
+        self.assert_violation('POST', path,
+                              {'DomainName': ['a.sip.twilio.com', 'b.sip.twilio.com']},
                               'given 2 times')
         self.assert_violation('GET', path, {'PageSize': 0}, 'out of range')
         self.assert_violation('GET', path, {'PageSize': 1001}, 'out of range')
@@ -743,6 +768,13 @@ class CommandLineTest(unittest.TestCase):
                              401)
             fake.reset()
             self.assertEqual(fake.faults()['fail_all_status'], 500)
+
+    def test_no_limits(self):
+        with FakeTwilio(no_limits=True) as fake:
+            for i in range(101):
+                status, body = fake.api('POST', A + '/SIP/CredentialLists.json',
+                                        {'FriendlyName': f'list-{i}'})
+                self.assertEqual(status, 201, body)
 
     def test_listening_line_and_clean_sigterm(self):
         proc = subprocess.Popen([sys.executable, os.path.join(HERE, 'fake_twilio.py'), '--quiet'],
