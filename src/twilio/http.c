@@ -17,10 +17,12 @@
  *                                does right before it sends a request on a
  *                                connected (and TLS-established) connection
  *   other transport errors       never (TLS verification, bad URL, ...)
- * Note that libcurl itself re-sends a request once, transparently, when a
- * reused keep-alive connection turns out to have been closed by the server
- * before any byte of the response arrived (it cannot tell "dead before" from
- * "died after" either); that is the usual HTTP client behaviour.
+ * libcurl itself re-sends a request once, transparently, when a reused
+ * keep-alive connection turns out to have been closed by the server before
+ * any byte of the response arrived (it cannot tell "dead before" from "died
+ * after").  For a create that would make a duplicate, so non-idempotent
+ * requests always go on a fresh connection (CURLOPT_FRESH_CONNECT): curl only
+ * does that re-send on reused connections.
  */
 #include <ctype.h>
 #include <errno.h>
@@ -438,6 +440,10 @@ static int setup(struct tw_http *h, struct tw_slot *s, struct tw_req *r)
 	SET(CURLOPT_TIMEOUT_MS, h->timeout_ms);
 	SET(CURLOPT_CONNECTTIMEOUT_MS, h->timeout_ms < TW_CONNECT_TIMEOUT_MS ? h->timeout_ms : TW_CONNECT_TIMEOUT_MS);
 	SET(CURLOPT_TCP_KEEPALIVE, 1L);
+	/* a request that must not be sent twice gets a connection of its own:
+	 * libcurl silently re-sends a request whose reused connection dies
+	 * before the first response byte, even when the server processed it */
+	SET(CURLOPT_FRESH_CONNECT, r->idempotent ? 0L : 1L);
 	/* HTTP/2 is only negotiated over TLS (ALPN): there, waiting for the first
 	 * connection to a host beats opening parallel ones; over plain http the
 	 * wait would last until its first response and serialise the start */

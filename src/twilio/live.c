@@ -34,6 +34,28 @@ static const struct tw_res *declared(const struct tw_res *wparent, const struct 
 	return w && !w->absent ? w : NULL;
 }
 
+/*
+ * Does a resource of kind k (or one of its children) hold references to
+ * other resources?  Such children are read under every live parent, declared
+ * or not: a delete must wait until nothing references what it deletes.
+ */
+static int carries_refs(const struct tw_kind *k)
+{
+	const struct tw_kind *kids[16];
+	size_t n;
+
+	if (k->flags & TW_K_ASSOC)
+		return 1;
+	for (size_t i = 0; i < k->nfields; i++)
+		if (k->fields[i].ref && !(k->fields[i].flags & TW_F_LOCAL))
+			return 1;
+	n = tw_kind_children(k, kids, 16);
+	for (size_t i = 0; i < n; i++)
+		if (carries_refs(kids[i]))
+			return 1;
+	return 0;
+}
+
 static void list_done(struct tw_http *h, json_t *items, const struct tw_err *err, void *ud)
 {
 	struct list_job *j = ud;
@@ -72,10 +94,9 @@ static void list_done(struct tw_http *h, json_t *items, const struct tw_err *err
 		for (i = first; i < j->parent->nchildren; i++) {
 			struct tw_res *r = j->parent->children[i];
 			const struct tw_res *w = declared(j->wparent, j->k, r->id);
-			if (!w && !c->o->all_children)
-				continue;
 			for (size_t k = 0; k < nkids; k++)
-				submit_list(c, kids[k], r, w);
+				if (w || c->o->all_children || carries_refs(kids[k]))
+					submit_list(c, kids[k], r, w);
 		}
 	}
 	free(j);
