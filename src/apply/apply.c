@@ -100,17 +100,11 @@ static const char *parent_sid(const struct tw_res *r)
 	return r->parent && r->parent->kind ? r->parent->sid : NULL;
 }
 
-static char *item_url(struct applier *ap, const struct tw_res *r)
+/* URL of a resource (item) or of its collection (sid NULL). */
+static char *url_of(struct applier *ap, const struct tw_res *r, const char *sid)
 {
-	char *path = tw_path_expand(r->kind->item, tw_http_account_sid(ap->h), parent_sid(r), r->sid);
-	char *url = tw_http_url(ap->h, r->kind->product, path);
-	free(path);
-	return url;
-}
-
-static char *collection_url(struct applier *ap, const struct tw_res *r)
-{
-	char *path = tw_path_expand(r->kind->collection, tw_http_account_sid(ap->h), parent_sid(r), NULL);
+	const char *tmpl = sid ? r->kind->item : r->kind->collection;
+	char *path = tw_path_expand(tmpl, tw_http_account_sid(ap->h), parent_sid(r), sid);
 	char *url = tw_http_url(ap->h, r->kind->product, path);
 	free(path);
 	return url;
@@ -270,7 +264,7 @@ static void on_done(struct tw_http *h, struct tw_req *req)
 static void send_create(struct applier *ap, size_t ai)
 {
 	struct tw_action *a = &ap->p->acts[ai];
-	struct tw_req *r = tw_req_new("POST", collection_url(ap, a->want), on_done, ap);
+	struct tw_req *r = tw_req_new("POST", url_of(ap, a->want, NULL), on_done, ap);
 	r->tag = (long)ai;
 	r->idempotent = 0;
 	tw_apply_form(a, 1, ap->o->sync_passwords, &r->form);
@@ -288,14 +282,14 @@ static void start(struct applier *ap, size_t ai)
 		send_create(ap, ai);
 		return;
 	case TW_ACT_UPDATE:
-		r = tw_req_new("POST", item_url(ap, a->have), on_done, ap);
+		r = tw_req_new("POST", url_of(ap, a->have, a->have->sid), on_done, ap);
 		r->idempotent = 1;
 		tw_apply_form(a, 0, ap->o->sync_passwords, &r->form);
 		break;
 	case TW_ACT_DELETE:
 	case TW_ACT_REPLACE:
 		a->phase = 0;
-		r = tw_req_new("DELETE", item_url(ap, a->have), on_done, ap);
+		r = tw_req_new("DELETE", url_of(ap, a->have, a->have->sid), on_done, ap);
 		r->idempotent = 1;
 		break;
 	default:

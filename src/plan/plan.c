@@ -32,6 +32,14 @@ static struct tw_action *act_of(const struct tw_plan *p, const struct tw_res *r)
 	return r && r->act ? &p->acts[r->act - 1] : NULL;
 }
 
+/* The summary: a replace is one add and one destroy, as in Terraform. */
+static void count(struct tw_plan *p, enum tw_act_type t)
+{
+	p->add += t == TW_ACT_CREATE || t == TW_ACT_REPLACE;
+	p->change += t == TW_ACT_UPDATE;
+	p->destroy += t == TW_ACT_DELETE || t == TW_ACT_REPLACE;
+}
+
 static size_t add_action(struct tw_plan *p, enum tw_act_type t, struct tw_res *want, struct tw_res *have)
 {
 	struct tw_action *a;
@@ -47,12 +55,7 @@ static size_t add_action(struct tw_plan *p, enum tw_act_type t, struct tw_res *w
 		want->act = p->n + 1;
 	if (have)
 		have->act = p->n + 1;
-	switch (t) {
-	case TW_ACT_CREATE: p->add++; break;
-	case TW_ACT_UPDATE: p->change++; break;
-	case TW_ACT_DELETE: p->destroy++; break;
-	case TW_ACT_REPLACE: p->add++; p->destroy++; break;
-	}
+	count(p, t);
 	return p->n++;
 }
 
@@ -76,27 +79,16 @@ static void add_dep(struct tw_action *a, size_t dep)
 	a->deps[a->ndeps++] = dep;
 }
 
-static void problem(struct tw_plan *p, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
-static void problem(struct tw_plan *p, const char *fmt, ...)
+/* Append a formatted message to a JSON array of strings (problems, notes). */
+static void say(json_t *list, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+static void say(json_t *list, const char *fmt, ...)
 {
 	struct tw_buf b = TW_BUF_INIT;
 	va_list ap;
 	va_start(ap, fmt);
 	tw_buf_vaddf(&b, fmt, ap);
 	va_end(ap);
-	json_array_append_new(p->problems, json_string(b.buf));
-	tw_buf_release(&b);
-}
-
-static void note(struct tw_plan *p, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
-static void note(struct tw_plan *p, const char *fmt, ...)
-{
-	struct tw_buf b = TW_BUF_INIT;
-	va_list ap;
-	va_start(ap, fmt);
-	tw_buf_vaddf(&b, fmt, ap);
-	va_end(ap);
-	json_array_append_new(p->notes, json_string(b.buf));
+	json_array_append_new(list, json_string(b.buf));
 	tw_buf_release(&b);
 }
 
@@ -234,7 +226,7 @@ static void diff_kind(struct planner *pl, struct tw_res *wp, struct tw_res *hp, 
 			struct tw_buf b = TW_BUF_INIT;
 			char *addr = tw_res_address(w);
 			list_sids(&b, hp, k, w->id);
-			problem(p, "%s: %zu resources with this identity exist at Twilio (%s); twprov will not guess "
+			say(p->problems, "%s: %zu resources with this identity exist at Twilio (%s); twprov will not guess "
 				"which one the file means: delete or rename the extra ones", addr, count, b.buf);
 			free(addr);
 			tw_buf_release(&b);
@@ -415,7 +407,7 @@ static void deps_of_delete(struct planner *pl, const struct ref_index *ix, size_
 			add_dep(&p->acts[ai], (size_t)(end - p->acts));
 		} else if (!end) {
 			char *la = tw_res_address(e->from);
-			note(p, "%s is still used by %s, which this plan does not change; Twilio may refuse to delete it",
+			say(p->notes, "%s is still used by %s, which this plan does not change; Twilio may refuse to delete it",
 			     p->acts[ai].address, la);
 			free(la);
 		}
@@ -508,12 +500,7 @@ static int apply_targets(struct planner *pl, struct tw_err *err)
 			p->acts[j].want->act = j + 1;
 		if (p->acts[j].have)
 			p->acts[j].have->act = j + 1;
-		switch (p->acts[j].type) {
-		case TW_ACT_CREATE: p->add++; break;
-		case TW_ACT_UPDATE: p->change++; break;
-		case TW_ACT_DELETE: p->destroy++; break;
-		case TW_ACT_REPLACE: p->add++; p->destroy++; break;
-		}
+		count(p, p->acts[j].type);
 		j++;
 	}
 	p->n = n;
@@ -555,7 +542,7 @@ int tw_plan_build(struct tw_model *want, struct tw_model *have, const struct tw_
 	}
 	compute_deps(&pl);
 	if (pl.unsynced)
-		note(p, "%zu existing password%s not compared: Twilio never returns passwords "
+		say(p->notes, "%zu existing password%s not compared: Twilio never returns passwords "
 		     "(use --sync-passwords to set them again)", pl.unsynced, pl.unsynced == 1 ? " was" : "s were");
 	return apply_targets(&pl, err);
 }
