@@ -1032,20 +1032,13 @@ class Fake:
         return self.faults
 
     def c_state(self, data):
-        st, out = self.state, {}
-        for kind in KINDS:
-            if kind.store != kind.name:
-                continue
-            rows = []
-            for (store, parent), coll in st.colls.items():
-                if store == kind.store:
-                    for rec in coll.after(-1):
-                        row = dict(st.render(kind, rec), parent_sid=parent)
-                        if 'password' in rec:
-                            row['password'] = rec['password']
-                        rows.append((rec['_seq'], row))
-            rows.sort(key=lambda r: r[0])
-            out[kind.name] = [row for _, row in rows]
+        st = self.state
+        out = {k.name: [] for k in KINDS if k.store == k.name}
+        for (store, parent, _), rec in st.recs.items():      # in creation order
+            row = dict(st.render(KIND[store], rec), parent_sid=parent)
+            if 'password' in rec:
+                row['password'] = rec['password']
+            out[store].append(row)
         out['available_numbers'] = [dict(e, phone_number=n) for n, e in st.available.items()]
         return out
 

@@ -685,10 +685,11 @@ class FaultTest(FakeCase):
         self.assertEqual([(e['status'], e['dropped']) for e in log], [(None, True), (201, True)])
 
     def test_concurrency_limit_under_parallel_load(self):
-        FAKE.faults(concurrency=2, latency_ms=400)
-        results = []
+        FAKE.faults(concurrency=2, latency_ms=1000)
+        results, start = [], threading.Barrier(6)
 
         def worker():
+            start.wait()
             results.append(FAKE.api('GET', '/v1/Trunks')[0])
         threads = [threading.Thread(target=worker) for _ in range(6)]
         for t in threads:
