@@ -12,7 +12,7 @@
 
 const char tw_usage_apply[] =
 	"usage: twprov apply [-f FILE] [--auto-approve] [--parallelism N] [--target KIND/NAME]...\n"
-	"                    [--sync-passwords]\n"
+	"                    [--sync-passwords] [--allow-purchase] [--allow-release]\n"
 	"\n"
 	"Read the live account, print the plan, and carry it out: creates and\n"
 	"updates parents first and referenced resources first, deletes in reverse,\n"
@@ -25,9 +25,11 @@ const char tw_usage_apply[] =
 	"  --parallelism N      requests in flight at once (default 8)\n"
 	"  --target KIND/NAME   apply only this resource (and what it needs); repeatable\n"
 	"  --sync-passwords     set every declared password again (Twilio never\n"
-	"                       returns passwords, so changes cannot be detected)\n";
+	"                       returns passwords, so changes cannot be detected)\n"
+	"  --allow-purchase     allow buying the phone numbers the plan purchases\n"
+	"  --allow-release      allow releasing the phone numbers the plan releases\n";
 
-enum { OPT_AUTO = TW_OPT_FIRST_COMMAND_OPT, OPT_TARGET, OPT_PARALLELISM, OPT_SYNC };
+enum { OPT_AUTO = TW_OPT_FIRST_COMMAND_OPT, OPT_TARGET, OPT_PARALLELISM, OPT_SYNC, OPT_PURCHASE, OPT_RELEASE };
 
 static volatile sig_atomic_t interrupted;
 
@@ -56,6 +58,24 @@ static int confirm(void)
 	return 1;
 }
 
+/* Purchases and releases happen only with their flag; without it, nothing is applied. */
+static int guards_allowed(const struct tw_plan *p, const char *const *allowed, size_t nallowed)
+{
+	int ok = 1;
+	for (size_t i = 0; i < p->n; i++) {
+		const struct tw_guard *g = tw_act_guard(&p->acts[i]);
+		int given = 0;
+		for (size_t j = 0; g && j < nallowed; j++)
+			given |= allowed[j] && !strcmp(allowed[j], g->flag);
+		if (g && !given) {
+			tw_error("%s: apply would %s it; pass %s to allow that (nothing was applied)",
+				 p->acts[i].address, g->word, g->flag);
+			ok = 0;
+		}
+	}
+	return ok;
+}
+
 static void report(const struct tw_plan *p, enum tw_act_state st, const char *title)
 {
 	int any = 0;
@@ -80,8 +100,11 @@ int cmd_apply(int argc, char **argv, struct tw_global *g)
 		{ "target", required_argument, NULL, OPT_TARGET },
 		{ "parallelism", required_argument, NULL, OPT_PARALLELISM },
 		{ "sync-passwords", no_argument, NULL, OPT_SYNC },
+		{ "allow-purchase", no_argument, NULL, OPT_PURCHASE },
+		{ "allow-release", no_argument, NULL, OPT_RELEASE },
 		{ NULL, 0, NULL, 0 },
 	};
+	const char *allowed[2] = { NULL, NULL };
 	struct tw_plan_args a = { 0 };
 	struct tw_model *want = NULL, *have = NULL;
 	struct tw_http *h = NULL;
@@ -96,6 +119,8 @@ int cmd_apply(int argc, char **argv, struct tw_global *g)
 		case OPT_AUTO: autoapprove = 1; break;
 		case OPT_TARGET: tw_cmd_add_target(&a, optarg); break;
 		case OPT_SYNC: a.sync_passwords = 1; break;
+		case OPT_PURCHASE: allowed[0] = "--allow-purchase"; break;
+		case OPT_RELEASE: allowed[1] = "--allow-release"; break;
 		case OPT_PARALLELISM:
 			if ((a.parallelism = (int)tw_cmd_parse_count("--parallelism", optarg)) < 0)
 				goto out;
@@ -120,6 +145,10 @@ int cmd_apply(int argc, char **argv, struct tw_global *g)
 	fflush(stdout);
 	if (tw_plan_empty(plan))
 		goto out;
+	if (!guards_allowed(plan, allowed, 2)) {
+		rc = TW_EXIT_USAGE;
+		goto out;
+	}
 	if (!autoapprove && !confirm()) {
 		rc = isatty(STDIN_FILENO) ? TW_EXIT_FAIL : TW_EXIT_USAGE;
 		goto out;

@@ -29,8 +29,9 @@ struct tw_apply_result {
 int tw_apply(struct tw_http *h, struct tw_plan *p, const struct tw_apply_opts *o,
 	     struct tw_apply_result *res, struct tw_err *err);
 
-/* Form parameters of a create or update (exposed for unit tests). */
+/* The requests an action needs (a->steps), and the form of one (exposed for unit tests). */
 struct tw_form;
-void tw_apply_form(const struct tw_action *a, int creating, int sync_passwords, struct tw_form *f);
+void tw_apply_steps(struct tw_action *a);
+void tw_apply_form(const struct tw_action *a, const struct tw_step *st, struct tw_form *f);
 
 #endif

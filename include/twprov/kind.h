@@ -35,6 +35,9 @@ enum tw_vtype {
 #define TW_F_LOCAL     (1u << 3)  /* twprov-only (gen-phone-config, dialer): never sent nor read */
 #define TW_F_IMMUTABLE (1u << 4)  /* Twilio cannot update it: a change plans a replace */
 #define TW_F_SECREF    (1u << 5)  /* may be a ${env:..}/${file:..} reference (always allowed for SECRET) */
+#define TW_F_DEFER     (1u << 6)  /* TW_V_REF that may close a cycle of references (a BYOC trunk's
+                                     from_domain): when its target is created by the same apply,
+                                     the create leaves it out and a follow-up update sets it */
 
 /*
  * Validation of a string value beyond its type.  Returns 0 when `value` is
@@ -55,6 +58,9 @@ struct tw_field {
 	const char *ref;         /* TW_V_REF/TW_V_REFLIST: name of the referenced kind */
 	const char *suffix;      /* tw_check_domain: required suffix, e.g. ".sip.twilio.com" */
 	const char *create_default; /* sent on create when the file leaves the field out */
+	const char *endpoint;    /* written through this sub-resource (path template with {Sid} of the
+	                            resource, e.g. a trunk's ".../Trunks/{Sid}/Recording") instead of
+	                            the item; `json` may then be a dotted path ("recording.mode") */
 	const char *doc;         /* one line for help and man pages */
 };
 
@@ -65,11 +71,25 @@ struct tw_field {
 #define TW_K_NO_UPDATE (1u << 1) /* Twilio has no update: every managed change is a replace */
 #define TW_K_LOCAL    (1u << 2)  /* exists only in the file (never read nor applied) */
 #define TW_K_CASCADE  (1u << 3)  /* deleting the parent deletes these children at Twilio */
+#define TW_K_NO_PRUNE (1u << 4)  /* never removed for not being declared (phone numbers):
+                                    only `state: absent` removes one */
+
+/*
+ * An action that costs money or cannot be undone (buying or releasing a phone
+ * number): plans name it with `word`, and apply performs it only when given
+ * the command-line `flag`.
+ */
+struct tw_guard {
+	const char *word;        /* "purchase" */
+	const char *flag;        /* "--allow-purchase" */
+};
 
 /* Optional per-kind behaviour beyond the field table (DESIGN.md section 4). */
 struct tw_kind_hooks {
-	/* Extra rules over one declared resource after it is loaded (e.g. exclusive routings). */
-	void (*validate)(const struct tw_res *r, struct tw_diags *d);
+	/* Extra rules over one declared (present) resource after the file is loaded
+	 * (e.g. exclusive routings); may complete r->fields with what a choice
+	 * implies (e.g. a routing clears the other routings). */
+	void (*validate)(struct tw_res *r, struct tw_diags *d);
 };
 
 struct tw_kind {
@@ -88,6 +108,10 @@ struct tw_kind {
 	size_t nfields;
 	unsigned flags;          /* TW_K_* */
 	const struct tw_kind_hooks *hooks;
+	const struct tw_guard *create_guard;  /* creating one is a purchase, ... */
+	const struct tw_guard *delete_guard;  /* deleting one is a release, ... */
+	const char *create_requires; /* a TW_F_LOCAL bool field that must be true for twprov to
+	                                create one (phone numbers: `purchase`); else plan reports it */
 	const char *doc;         /* one line for help and man pages */
 };
 

@@ -13,7 +13,7 @@ struct tw_live_opts {
 
 /*
  * Read what `want` needs: every top-level kind the file declares, lists in
- * `prune`, or references (transitively), the children of live parents that
+ * `prune`, or names in a reference, the children of live parents that
  * the file declares, and under every live parent the children that hold
  * references (a domain's mappings), so deletes can be ordered after them.  Independent list calls run concurrently, so the
  * cost is about one round trip per level of the parent/child tree.

@@ -3,6 +3,7 @@
 #define TWPROV_PLAN_H
 
 #include <jansson.h>
+#include <stdint.h>
 #include <stdio.h>
 
 #include "twprov/err.h"
@@ -31,6 +32,21 @@ enum tw_act_state {
 	TW_ST_SKIPPED,      /* not started: a dependency failed or apply stopped */
 };
 
+/* One request of an action; most actions are one step, some several. */
+enum tw_step_op {
+	TW_STEP_DELETE,     /* DELETE the item */
+	TW_STEP_CREATE,     /* POST the collection */
+	TW_STEP_UPDATE,     /* POST the item with the changed fields */
+	TW_STEP_ENDPOINT,   /* POST a sub-resource with its fields (a trunk's Recording) */
+};
+
+struct tw_step {
+	enum tw_step_op op;
+	const char *endpoint;       /* TW_STEP_ENDPOINT: the fields' endpoint template */
+};
+
+#define TW_MAX_STEPS 8
+
 struct tw_action {
 	enum tw_act_type type;
 	const struct tw_kind *kind;
@@ -41,11 +57,14 @@ struct tw_action {
 	size_t nchanges, changes_alloc;
 	size_t *deps;               /* indices of actions that must finish first */
 	size_t ndeps, deps_alloc;
+	uint64_t omit;              /* create: fields (bit = index) left for a follow-up update */
+	int followup;               /* an update that completes a create (see TW_F_DEFER) */
 
 	/* apply state */
 	enum tw_act_state state;
 	size_t waiting;             /* deps not yet done */
-	int phase;                  /* replace: 0 delete, 1 create */
+	struct tw_step steps[TW_MAX_STEPS];
+	size_t nsteps, step;        /* the requests of this action, and the one running */
 	int attempts;               /* create re-sends after an unsafe failure */
 	struct tw_err err;
 };
@@ -79,6 +98,9 @@ void tw_plan_free(struct tw_plan *p);
 void tw_plan_print(const struct tw_plan *p, FILE *f);
 json_t *tw_plan_json(const struct tw_plan *p);
 int tw_plan_empty(const struct tw_plan *p);
+
+/* The guard (purchase, release) an action needs, or NULL. */
+const struct tw_guard *tw_act_guard(const struct tw_action *a);
 
 /* Helpers shared with apply. */
 const char *tw_act_name(enum tw_act_type t);     /* "create", "update", "delete", "replace" */

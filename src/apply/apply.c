@@ -68,31 +68,89 @@ static void add_value(struct tw_form *f, const struct tw_res *w, size_t i)
 		tw_form_add(f, fd->param, s ? s : "");
 }
 
-void tw_apply_form(const struct tw_action *a, int creating, int sync_passwords, struct tw_form *f)
+/* Same endpoint (NULL = the item itself)? */
+static int same_endpoint(const char *a, const char *b)
+{
+	return a == b || (a && b && !strcmp(a, b));
+}
+
+void tw_apply_form(const struct tw_action *a, const struct tw_step *st, struct tw_form *f)
 {
 	const struct tw_res *w = a->want;
 	const struct tw_kind *k = a->kind;
+	const char *ep = st->op == TW_STEP_ENDPOINT ? st->endpoint : NULL;
 
-	(void)sync_passwords;
-	if (k->flags & TW_K_ASSOC) {
+	if (st->op == TW_STEP_CREATE && (k->flags & TW_K_ASSOC)) {
 		const char *sid = sid_of(w, k->assoc_ref, w->id);
 		tw_form_add(f, k->assoc_param, sid ? sid : "");
 		return;
 	}
-	if (creating) {
+	if (st->op == TW_STEP_CREATE || (st->op == TW_STEP_ENDPOINT && a->type != TW_ACT_UPDATE)) {
+		/* everything the file manages (and creation defaults) */
 		for (size_t i = 0; i < k->nfields; i++) {
 			const struct tw_field *fd = &k->fields[i];
-			if (!fd->param || (fd->flags & TW_F_LOCAL))
+			if (!fd->param || (fd->flags & TW_F_LOCAL) || !same_endpoint(fd->endpoint, ep) ||
+			    (a->omit >> i & 1))
 				continue;
 			if (json_object_get(w->fields, fd->name))
 				add_value(f, w, i);
-			else if (fd->create_default)
+			else if (fd->create_default && st->op == TW_STEP_CREATE)
 				tw_form_add(f, fd->param, fd->create_default);
 		}
 		return;
 	}
-	for (size_t c = 0; c < a->nchanges; c++)
-		add_value(f, w, (size_t)(a->changes[c].field - k->fields));
+	for (size_t c = 0; c < a->nchanges; c++)    /* an update: what changed */
+		if (same_endpoint(a->changes[c].field->endpoint, ep))
+			add_value(f, w, (size_t)(a->changes[c].field - k->fields));
+}
+
+/* Does the action write any field through `ep` (NULL: the item)? */
+static int writes_to(const struct tw_action *a, const char *ep)
+{
+	const struct tw_kind *k = a->kind;
+	if (a->type == TW_ACT_UPDATE) {
+		for (size_t c = 0; c < a->nchanges; c++)
+			if (same_endpoint(a->changes[c].field->endpoint, ep))
+				return 1;
+		return 0;
+	}
+	for (size_t i = 0; i < k->nfields; i++)
+		if (k->fields[i].endpoint && same_endpoint(k->fields[i].endpoint, ep) &&
+		    json_object_get(a->want->fields, k->fields[i].name))
+			return 1;
+	return 0;
+}
+
+static void push_step(struct tw_action *a, enum tw_step_op op, const char *ep)
+{
+	if (a->nsteps < TW_MAX_STEPS)
+		a->steps[a->nsteps++] = (struct tw_step){ op, ep };
+}
+
+void tw_apply_steps(struct tw_action *a)
+{
+	const struct tw_kind *k = a->kind;
+
+	a->nsteps = a->step = 0;
+	if (a->type == TW_ACT_DELETE || a->type == TW_ACT_REPLACE)
+		push_step(a, TW_STEP_DELETE, NULL);
+	if (a->type == TW_ACT_CREATE || a->type == TW_ACT_REPLACE)
+		push_step(a, TW_STEP_CREATE, NULL);
+	if (a->type == TW_ACT_UPDATE && writes_to(a, NULL))
+		push_step(a, TW_STEP_UPDATE, NULL);
+	if (a->type == TW_ACT_DELETE)
+		return;
+	/* then each sub-resource endpoint with something to write, once */
+	for (size_t i = 0; i < k->nfields; i++) {
+		const char *ep = k->fields[i].endpoint;
+		int seen = 0;
+		if (!ep)
+			continue;
+		for (size_t j = 0; j < i; j++)
+			seen |= same_endpoint(k->fields[j].endpoint, ep);
+		if (!seen && writes_to(a, ep))
+			push_step(a, TW_STEP_ENDPOINT, ep);
+	}
 }
 
 static const char *parent_sid(const struct tw_res *r)
@@ -164,7 +222,17 @@ static void fail(struct applier *ap, size_t ai, const struct tw_req *req)
 	}
 }
 
-static void send_create(struct applier *ap, size_t ai);
+static void run_step(struct applier *ap, size_t ai);
+
+/* The current step is done: on to the next, or the action is. */
+static void advance(struct applier *ap, size_t ai)
+{
+	struct tw_action *a = &ap->p->acts[ai];
+	if (++a->step < a->nsteps)
+		run_step(ap, ai);
+	else
+		finish(ap, ai);
+}
 
 struct reconcile {
 	struct applier *ap;
@@ -180,6 +248,7 @@ static void reconciled(struct tw_http *h, json_t *items, const struct tw_err *er
 	struct tw_action *a = &ap->p->acts[ai];
 	struct tw_res *w = a->want;
 	const struct tw_kind *k = a->kind;
+	const char *want_sid = (k->flags & TW_K_ASSOC) ? sid_of(w, k->assoc_ref, w->id) : NULL;
 	size_t i;
 	json_t *item;
 
@@ -193,7 +262,6 @@ static void reconciled(struct tw_http *h, json_t *items, const struct tw_err *er
 	}
 	json_array_foreach(items, i, item) {
 		struct tw_res probe;
-		const char *want_sid = (k->flags & TW_K_ASSOC) ? sid_of(w, k->assoc_ref, w->id) : NULL;
 		int hit;
 		memset(&probe, 0, sizeof(probe));
 		probe.kind = k;
@@ -209,7 +277,7 @@ static void reconciled(struct tw_http *h, json_t *items, const struct tw_err *er
 		json_decref(probe.json);
 		if (hit) {
 			tw_trace(1, "%s: the uncertain create did happen (%s); not sending it again", a->address, w->sid);
-			finish(ap, ai);
+			advance(ap, ai);
 			return;
 		}
 	}
@@ -219,7 +287,7 @@ static void reconciled(struct tw_http *h, json_t *items, const struct tw_err *er
 		return;
 	}
 	tw_trace(1, "%s: the uncertain create did not happen; sending it again", a->address);
-	send_create(ap, ai);
+	run_step(ap, ai);
 }
 
 static void on_done(struct tw_http *h, struct tw_req *req)
@@ -227,10 +295,9 @@ static void on_done(struct tw_http *h, struct tw_req *req)
 	struct applier *ap = req->ud;
 	size_t ai = (size_t)req->tag;
 	struct tw_action *a = &ap->p->acts[ai];
-	int creating = a->type == TW_ACT_CREATE || (a->type == TW_ACT_REPLACE && a->phase == 1);
-	int deleting = a->type == TW_ACT_DELETE || (a->type == TW_ACT_REPLACE && a->phase == 0);
+	enum tw_step_op op = a->steps[a->step].op;
 
-	if (req->result == TW_REQ_UNSAFE && creating && !ap->stopping) {
+	if (req->result == TW_REQ_UNSAFE && op == TW_STEP_CREATE && !ap->stopping) {
 		struct reconcile *ud = tw_xcalloc(1, sizeof(*ud));
 		char *path = tw_path_expand(a->kind->collection, tw_http_account_sid(h), parent_sid(a->want), NULL);
 		ud->ap = ap;
@@ -242,61 +309,56 @@ static void on_done(struct tw_http *h, struct tw_req *req)
 		tw_req_free(req);
 		return;
 	}
-	if (req->result != TW_REQ_OK && !(deleting && req->status == 404)) {
+	/* a delete that finds nothing to delete has nothing left to do */
+	if (req->result != TW_REQ_OK && !(op == TW_STEP_DELETE && req->status == 404)) {
 		fail(ap, ai, req);
 		tw_req_free(req);
 		return;
 	}
-	if (creating) {
+	if (op == TW_STEP_CREATE) {
 		const char *sid = json_string_value(json_object_get(req->json, "sid"));
 		free(a->want->sid);
 		a->want->sid = sid ? tw_xstrdup(sid) : NULL;
 	}
 	tw_req_free(req);
-	if (a->type == TW_ACT_REPLACE && a->phase == 0) {
-		a->phase = 1;
-		send_create(ap, ai);
-		return;
-	}
-	finish(ap, ai);
+	advance(ap, ai);
 }
 
-static void send_create(struct applier *ap, size_t ai)
+static void run_step(struct applier *ap, size_t ai)
 {
 	struct tw_action *a = &ap->p->acts[ai];
-	struct tw_req *r = tw_req_new("POST", url_of(ap, a->want, NULL), on_done, ap);
-	r->tag = (long)ai;
-	r->idempotent = 0;
-	tw_apply_form(a, 1, ap->o->sync_passwords, &r->form);
-	tw_http_submit(ap->h, r);
+	const struct tw_step *st = &a->steps[a->step];
+	/* the live resource to delete; otherwise the declared one, which holds the
+	 * SID once matched or created */
+	const struct tw_res *r = st->op == TW_STEP_DELETE ? a->have : a->want;
+	struct tw_req *req;
+	char *url;
+
+	if (st->op == TW_STEP_ENDPOINT) {
+		char *path = tw_path_expand(st->endpoint, tw_http_account_sid(ap->h), parent_sid(r), r->sid);
+		url = tw_http_url(ap->h, r->kind->product, path);
+		free(path);
+	} else {
+		url = url_of(ap, r, st->op == TW_STEP_CREATE ? NULL : r->sid);
+	}
+	req = tw_req_new(st->op == TW_STEP_DELETE ? "DELETE" : "POST", url, on_done, ap);
+	req->tag = (long)ai;
+	req->idempotent = st->op != TW_STEP_CREATE;
+	if (st->op != TW_STEP_DELETE)
+		tw_apply_form(a, st, &req->form);
+	tw_http_submit(ap->h, req);
 }
 
 static void start(struct applier *ap, size_t ai)
 {
 	struct tw_action *a = &ap->p->acts[ai];
-	struct tw_req *r;
 
 	a->state = TW_ST_RUNNING;
-	switch (a->type) {
-	case TW_ACT_CREATE:
-		send_create(ap, ai);
-		return;
-	case TW_ACT_UPDATE:
-		r = tw_req_new("POST", url_of(ap, a->have, a->have->sid), on_done, ap);
-		r->idempotent = 1;
-		tw_apply_form(a, 0, ap->o->sync_passwords, &r->form);
-		break;
-	case TW_ACT_DELETE:
-	case TW_ACT_REPLACE:
-		a->phase = 0;
-		r = tw_req_new("DELETE", url_of(ap, a->have, a->have->sid), on_done, ap);
-		r->idempotent = 1;
-		break;
-	default:
-		return;
-	}
-	r->tag = (long)ai;
-	tw_http_submit(ap->h, r);
+	tw_apply_steps(a);
+	if (!a->nsteps)
+		finish(ap, ai);
+	else
+		run_step(ap, ai);
 }
 
 int tw_apply(struct tw_http *h, struct tw_plan *p, const struct tw_apply_opts *o,

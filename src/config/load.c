@@ -828,6 +828,9 @@ static void load_prune(struct ld *ld, const struct tw_ynode *vn)
 				err_at(ld, v->kids[i], ipath, "unknown kind %s%s", q, dym);
 				free(q);
 				free(dym);
+			} else if (name && (k->flags & TW_K_NO_PRUNE)) {
+				err_at(ld, v->kids[i], ipath, "%s cannot be pruned: an undeclared one is never removed "
+				       "(declare it with state: absent to remove it)", name);
 			} else if (name) {
 				int twice = 0;
 				for (size_t j = 0; j < json_array_size(ld->m->prune); j++)
@@ -1106,7 +1109,7 @@ static void check_references(struct ld *ld)
 static void run_hooks(struct ld *ld)
 {
 	for (size_t i = 0; i < ld->nres; i++) {
-		const struct tw_res *r = ld->res[i].r;
+		struct tw_res *r = ld->res[i].r;
 		if (r->absent || !r->kind->hooks || !r->kind->hooks->validate)
 			continue;
 		r->kind->hooks->validate(r, &ld->m->diags);

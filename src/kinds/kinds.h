@@ -21,5 +21,14 @@ extern const struct tw_kind tw_kind_sip_domains;
 extern const struct tw_kind tw_kind_domain_calls_credential_lists;
 extern const struct tw_kind tw_kind_domain_calls_ip_access_control_lists;
 extern const struct tw_kind tw_kind_domain_registrations_credential_lists;
+extern const struct tw_kind tw_kind_applications;
+extern const struct tw_kind tw_kind_connection_policies;
+extern const struct tw_kind tw_kind_targets;
+extern const struct tw_kind tw_kind_byoc_trunks;
+extern const struct tw_kind tw_kind_sip_trunks;
+extern const struct tw_kind tw_kind_origination_urls;
+extern const struct tw_kind tw_kind_trunk_credential_lists;
+extern const struct tw_kind tw_kind_trunk_ip_access_control_lists;
+extern const struct tw_kind tw_kind_phone_numbers;
 
 #endif

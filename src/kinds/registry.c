@@ -16,10 +16,19 @@ const struct tw_kind *const tw_kinds[] = {
 	&tw_kind_credentials,
 	&tw_kind_ip_access_control_lists,
 	&tw_kind_ip_addresses,
+	&tw_kind_connection_policies,
+	&tw_kind_targets,
+	&tw_kind_byoc_trunks,
 	&tw_kind_sip_domains,
 	&tw_kind_domain_calls_credential_lists,
 	&tw_kind_domain_calls_ip_access_control_lists,
 	&tw_kind_domain_registrations_credential_lists,
+	&tw_kind_applications,
+	&tw_kind_sip_trunks,
+	&tw_kind_origination_urls,
+	&tw_kind_trunk_credential_lists,
+	&tw_kind_trunk_ip_access_control_lists,
+	&tw_kind_phone_numbers,
 };
 const size_t tw_nkinds = sizeof(tw_kinds) / sizeof(tw_kinds[0]);
 

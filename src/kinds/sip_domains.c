@@ -29,6 +29,8 @@ static const struct tw_field domain_fields[] = {
 	  .json = "emergency_calling_enabled", .type = TW_V_BOOL, .doc = "allow emergency calls" },
 	{ .name = "secure", .param = "Secure", .json = "secure", .type = TW_V_BOOL,
 	  .doc = "enforce TLS and SRTP on the domain" },
+	{ .name = "byoc_trunk", .param = "ByocTrunkSid", .json = "byoc_trunk_sid", .type = TW_V_REF,
+	  .ref = "byoc_trunks", .doc = "the BYOC trunk that carries the domain's calls to the PSTN" },
 };
 
 const struct tw_kind tw_kind_sip_domains = {

@@ -51,9 +51,10 @@ static size_t add_action(struct tw_plan *p, enum tw_act_type t, struct tw_res *w
 	a->have = have;
 	a->kind = want ? want->kind : have->kind;
 	a->address = tw_res_address(want ? want : have);
-	if (want)
+	/* a resource's `act` is its first (primary) action; a follow-up keeps it */
+	if (want && !want->act)
 		want->act = p->n + 1;
-	if (have)
+	if (have && !have->act)
 		have->act = p->n + 1;
 	count(p, t);
 	return p->n++;
@@ -252,6 +253,12 @@ static void diff_kind(struct planner *pl, struct tw_res *wp, struct tw_res *hp, 
 				continue;
 			}
 			diff_level(pl, w, h);
+		} else if (k->create_requires && !json_is_true(json_object_get(w->fields, k->create_requires))) {
+			char *addr = tw_res_address(w);
+			say(p->problems, "%s: not in the account; set %s: true to %s it (apply then needs %s)", addr,
+			    k->create_requires, k->create_guard ? k->create_guard->word : "create",
+			    k->create_guard ? k->create_guard->flag : "no flag");
+			free(addr);
 		} else {
 			idx = add_action(p, TW_ACT_CREATE, w, NULL);
 			create_changes(&p->acts[idx]);
@@ -319,6 +326,8 @@ static void deps_of_want(struct planner *pl, size_t ai)
 	for (size_t i = 0; i < k->nfields; i++) {
 		const struct tw_field *f = &k->fields[i];
 		const char *name = json_string_value(json_object_get(w->fields, f->name));
+		if (p->acts[ai].omit >> i & 1)
+			continue;
 		if (f->type == TW_V_REF && name && *name && !(f->flags & TW_F_LOCAL))
 			dep_on_creation(p, ai, declared_top(pl->want, f->ref, name));
 	}
@@ -366,7 +375,7 @@ static void index_refs(struct ref_index *ix, const struct tw_res *r)
 			const char *sid;
 			if (f->type != TW_V_REF || !f->json)
 				continue;
-			sid = json_string_value(json_object_get(l->json, f->json));
+			sid = json_string_value(tw_json_path(l->json, f->json));
 			if (sid && *sid)
 				index_add(ix, sid, l, f);
 		}
@@ -403,6 +412,10 @@ static void deps_of_delete(struct planner *pl, const struct ref_index *ix, size_
 	json_array_foreach(list, i, v) {
 		const struct ref_edge *e = &ix->v[json_integer_value(v)];
 		struct tw_action *end = ender(p, e->from, e->via);
+		/* a deferred reference (it may close a cycle) never holds back a delete
+		 * when its holder goes too: both references end with the two deletes */
+		if (end && e->via && (e->via->flags & TW_F_DEFER) && end->type == TW_ACT_DELETE)
+			continue;
 		if (end && end != &p->acts[ai]) {
 			add_dep(&p->acts[ai], (size_t)(end - p->acts));
 		} else if (!end) {
@@ -414,10 +427,64 @@ static void deps_of_delete(struct planner *pl, const struct ref_index *ix, size_
 	}
 }
 
+/* Remove the change of field f from an action (it moves to another action). */
+static void drop_change(struct tw_action *a, const struct tw_field *f)
+{
+	for (size_t i = 0; i < a->nchanges; i++) {
+		if (a->changes[i].field != f)
+			continue;
+		json_decref(a->changes[i].before);
+		json_decref(a->changes[i].after);
+		memmove(&a->changes[i], &a->changes[i + 1], (a->nchanges - i - 1) * sizeof(a->changes[0]));
+		a->nchanges--;
+		return;
+	}
+}
+
+/*
+ * A create whose TW_F_DEFER reference names a resource created by the same
+ * plan leaves that field out, and a follow-up update sets it once both exist:
+ * this breaks cycles such as a BYOC trunk's from_domain naming a SIP domain
+ * whose byoc_trunk names the trunk.
+ */
+static void defer_references(struct planner *pl)
+{
+	struct tw_plan *p = pl->p;
+	size_t n = p->n;
+
+	for (size_t ai = 0; ai < n; ai++) {
+		const struct tw_kind *k = p->acts[ai].kind;
+		struct tw_res *w = p->acts[ai].want;
+		if (p->acts[ai].type != TW_ACT_CREATE)
+			continue;
+		for (size_t i = 0; i < k->nfields; i++) {
+			const struct tw_field *f = &k->fields[i];
+			const char *name = json_string_value(json_object_get(w->fields, f->name));
+			struct tw_action *ta;
+			size_t ti, u;
+			if (!(f->flags & TW_F_DEFER) || !name || !*name)
+				continue;
+			ta = act_of(p, declared_top(pl->want, f->ref, name));
+			if (!ta || (ta->type != TW_ACT_CREATE && ta->type != TW_ACT_REPLACE))
+				continue;
+			ti = (size_t)(ta - p->acts);     /* add_action may move p->acts */
+			p->acts[ai].omit |= (uint64_t)1 << i;
+			drop_change(&p->acts[ai], f);
+			u = add_action(p, TW_ACT_UPDATE, w, NULL);
+			p->acts[u].followup = 1;
+			add_change(&p->acts[u], f, NULL, json_object_get(w->fields, f->name), 0);
+			add_dep(&p->acts[u], ai);
+			add_dep(&p->acts[u], ti);
+		}
+	}
+}
+
 static void compute_deps(struct planner *pl)
 {
 	struct tw_plan *p = pl->p;
 	struct ref_index ix = { .by_sid = json_object() };
+
+	defer_references(pl);
 
 	index_refs(&ix, &pl->have->root);
 	for (size_t i = 0; i < p->n; i++) {
@@ -496,7 +563,7 @@ static int apply_targets(struct planner *pl, struct tw_err *err)
 		for (size_t d = 0; d < a->ndeps; d++)
 			a->deps[d] = newidx[a->deps[d]];
 		p->acts[j] = *a;
-		if (p->acts[j].want)
+		if (p->acts[j].want && !p->acts[j].followup)
 			p->acts[j].want->act = j + 1;
 		if (p->acts[j].have)
 			p->acts[j].have->act = j + 1;
@@ -558,6 +625,16 @@ void tw_plan_free(struct tw_plan *p)
 	json_decref(p->notes);
 	json_decref(p->problems);
 	free(p);
+}
+
+const struct tw_guard *tw_act_guard(const struct tw_action *a)
+{
+	switch (a->type) {
+	case TW_ACT_CREATE: return a->kind->create_guard;
+	case TW_ACT_DELETE: return a->kind->delete_guard;
+	case TW_ACT_REPLACE: return a->kind->delete_guard ? a->kind->delete_guard : a->kind->create_guard;
+	default: return NULL;
+	}
 }
 
 int tw_plan_empty(const struct tw_plan *p)

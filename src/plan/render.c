@@ -38,9 +38,15 @@ static void print_action(const struct tw_action *a, FILE *f)
 	size_t width = 0;
 	const char *on = tw_color(f, act_color(a->type)), *off = tw_color(f, TW_C_RESET);
 
+	const struct tw_guard *g = tw_act_guard(a);
+
 	fprintf(f, "  %s%s%s %s", on, tw_act_symbol(a->type), off, a->address);
 	if (a->have && a->have->sid && a->type != TW_ACT_CREATE)
 		fprintf(f, " (%s)", a->have->sid);
+	if (g)
+		fprintf(f, " %s# %s: apply needs %s%s", tw_color(f, TW_C_BOLD), g->word, g->flag, off);
+	if (a->followup)
+		fprintf(f, " %s# after the create above%s", tw_color(f, TW_C_DIM), off);
 	fputc('\n', f);
 	for (size_t i = 0; i < a->nchanges; i++)
 		if (strlen(a->changes[i].field->name) > width)
@@ -76,7 +82,7 @@ void tw_plan_print(const struct tw_plan *p, FILE *f)
 		fputc('\n', f);
 	}
 	if (json_array_size(p->unmanaged)) {
-		fprintf(f, "Unmanaged at Twilio (not in the file; left alone unless their kind is in prune):\n");
+		fprintf(f, "Unmanaged at Twilio (not in the file, left alone):\n");
 		json_array_foreach(p->unmanaged, i, v) {
 			const char *sid = json_string_value(json_object_get(v, "sid"));
 			fprintf(f, "    %s%s%s%s%s\n", json_string_value(json_object_get(v, "address")),
@@ -120,6 +126,7 @@ static json_t *action_json(const struct tw_plan *p, const struct tw_action *a)
 		json_object_set_new(o, "parent", json_null());
 	}
 	json_object_set_new(o, "sid", sid ? json_string(sid) : json_null());
+	json_object_set_new(o, "guarded_by", tw_act_guard(a) ? json_string(tw_act_guard(a)->flag) : json_null());
 	for (size_t i = 0; i < a->nchanges; i++) {
 		const struct tw_change *c = &a->changes[i];
 		json_t *ch = json_object();

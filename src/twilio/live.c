@@ -120,28 +120,30 @@ static void submit_list(struct live_ctx *c, const struct tw_kind *k, struct tw_r
 	free(path);
 }
 
-/* Mark kind k, and every kind its fields or associations reference, as needed. */
+/* Mark the top-level kind of k as needed. */
 static void need_kind(const struct tw_kind *k, unsigned char *need)
 {
-	const struct tw_kind *kids[16];
-	size_t nkids, idx = tw_kind_index(k);
+	while (k && k->parent)
+		k = tw_kind_find(k->parent);
+	if (k && tw_kind_index(k) < tw_nkinds)
+		need[tw_kind_index(k)] = 1;
+}
 
-	if (idx >= tw_nkinds)
-		return;
-	/* children's references count for the top-level kind */
-	if (!k->parent) {
-		if (need[idx])
-			return;
-		need[idx] = 1;
+/* Kinds the file's references name: their live SIDs must be turned into names. */
+static void need_referenced(const struct tw_res *r, unsigned char *need)
+{
+	for (size_t i = 0; i < r->nchildren; i++) {
+		const struct tw_res *c = r->children[i];
+		const struct tw_kind *k = c->kind;
+		if (k->assoc_ref)
+			need_kind(tw_kind_find(k->assoc_ref), need);
+		for (size_t f = 0; f < k->nfields; f++) {
+			const char *name = json_string_value(json_object_get(c->fields, k->fields[f].name));
+			if (k->fields[f].ref && !(k->fields[f].flags & TW_F_LOCAL) && name && *name)
+				need_kind(tw_kind_find(k->fields[f].ref), need);
+		}
+		need_referenced(c, need);
 	}
-	for (size_t i = 0; i < k->nfields; i++)
-		if (k->fields[i].ref && !(k->fields[i].flags & TW_F_LOCAL))
-			need_kind(tw_kind_find(k->fields[i].ref), need);
-	if (k->assoc_ref)
-		need_kind(tw_kind_find(k->assoc_ref), need);
-	nkids = tw_kind_children(k, kids, 16);
-	for (size_t i = 0; i < nkids; i++)
-		need_kind(kids[i], need);
 }
 
 int tw_live_read(struct tw_http *h, const struct tw_model *want, const struct tw_live_opts *o,
@@ -153,18 +155,12 @@ int tw_live_read(struct tw_http *h, const struct tw_model *want, const struct tw
 	size_t i;
 	json_t *v;
 
-	for (i = 0; i < tw_nkinds; i++) {
-		const struct tw_kind *k = tw_kinds[i];
-		if (k->parent)
-			continue;
-		if (json_object_get(want->kinds_present, k->yaml_key))
-			need_kind(k, need);
-	}
-	json_array_foreach(want->prune, i, v) {
-		const struct tw_kind *k = tw_kind_find(json_string_value(v));
-		if (k)
-			need_kind(k, need);
-	}
+	for (i = 0; i < tw_nkinds; i++)
+		if (!tw_kinds[i]->parent && json_object_get(want->kinds_present, tw_kinds[i]->yaml_key))
+			need[i] = 1;
+	json_array_foreach(want->prune, i, v)
+		need_kind(tw_kind_find(json_string_value(v)), need);
+	need_referenced(&want->root, need);
 
 	c.m = tw_model_new(1);
 	for (i = 0; i < tw_nkinds; i++)
@@ -195,7 +191,7 @@ void tw_live_set_json(struct tw_res *r, json_t *obj)
 	free(r->sid);
 	r->sid = sid ? tw_xstrdup(sid) : NULL;
 	if (id >= 0) {
-		const char *v = json_string_value(json_object_get(obj, r->kind->fields[id].json));
+		const char *v = json_string_value(tw_json_path(obj, r->kind->fields[id].json));
 		free(r->id);
 		r->id = v ? tw_xstrdup(v) : NULL;
 	}
@@ -256,7 +252,7 @@ void tw_live_convert(struct tw_res *r, const struct tw_res *root)
 		json_t *v;
 		if (!f->json || (f->flags & (TW_F_SECRET | TW_F_LOCAL)))
 			continue;
-		v = json_object_get(r->json, f->json);
+		v = tw_json_path(r->json, f->json);
 		if (v)
 			json_object_set_new(r->fields, f->name, convert_value(f, v, root));
 	}

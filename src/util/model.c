@@ -147,6 +147,22 @@ struct tw_res *tw_res_find(const struct tw_res *parent, const struct tw_kind *k,
 	return NULL;
 }
 
+json_t *tw_json_path(const json_t *obj, const char *path)
+{
+	const char *dot;
+	while (obj && (dot = strchr(path, '.'))) {
+		char key[128];
+		size_t n = (size_t)(dot - path);
+		if (n >= sizeof(key))
+			return NULL;
+		memcpy(key, path, n);
+		key[n] = '\0';
+		obj = json_object_get(obj, key);
+		path = dot + 1;
+	}
+	return obj ? json_object_get(obj, path) : NULL;
+}
+
 json_t *tw_res_get(const struct tw_res *r, const char *name)
 {
 	return r->fields ? json_object_get(r->fields, name) : NULL;
@@ -173,7 +189,7 @@ static void address_of(struct tw_buf *b, const struct tw_res *r)
 		address_of(b, r->parent);
 		tw_buf_addc(b, '/');
 	}
-	tw_buf_addf(b, "%s/%s", r->kind->name, r->id ? r->id : "?");
+	tw_buf_addf(b, "%s/%s", r->kind->yaml_key, r->id ? r->id : "?");
 }
 
 char *tw_res_address(const struct tw_res *r)

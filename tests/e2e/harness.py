@@ -21,6 +21,7 @@ SECRETS = {
     "SIP_PW_ALICE": "Alice-Desk-Phone-2024",
     "SIP_PW_BOB": "Bob-Soft-Phone-2024",
     "SIP_PW_CAROL": "Carol-Mobile-2024x",
+    "ASTERISK_TRUNK_PW": "Asterisk-Trunk-2024",
 }
 
 

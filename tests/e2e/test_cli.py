@@ -99,6 +99,7 @@ class Cli(TwprovCase):
         self.assertEqual(alice, {
             "address": "credential_lists/office-phones/credentials/alice", "action": "create",
             "kind": "credentials", "name": "alice", "parent": "credential_lists/office-phones", "sid": None,
+            "guarded_by": None,
             "fields": {"username": {"before": None, "after": "alice", "sensitive": False},
                        "password": {"before": None, "after": "(sensitive)", "sensitive": True}},
             "depends_on": ["credential_lists/office-phones"]})

@@ -15,7 +15,7 @@ class Prune(TwprovCase):
         path = self.write(OFFICE)
         self.ok("apply", "-f", path, "--auto-approve")
         r = self.ok("plan", "-f", path, "--detailed-exitcode")
-        self.assertIn("Unmanaged at Twilio", r.out)
+        self.assertIn("Unmanaged at Twilio (not in the file, left alone):", r.out)
         for name in ("credential_lists/old-list (CL", "credential_lists/legacy-lobby (CL",
                      "ip_access_control_lists/hand-made (AL"):
             self.assertIn(name, r.out)

@@ -111,6 +111,15 @@ static char *render_text(struct tw_plan *p)
 	return buf;
 }
 
+/* The form of an action's step i (its requests are planned first). */
+static void step_form(struct tw_action *a, size_t i, struct tw_form *f)
+{
+	tw_apply_steps(a);
+	assert_true(i < a->nsteps);
+	tw_form_init(f);
+	tw_apply_form(a, &a->steps[i], f);
+}
+
 static void office(struct tw_model *w)
 {
 	struct tw_res *cl = decl(&w->root, "credential_lists", "office", NULL);
@@ -228,8 +237,7 @@ static void test_sync_passwords_plans_update(void **state)
 	assert_null(p->acts[0].changes[0].after);
 
 	struct tw_form f;
-	tw_form_init(&f);
-	tw_apply_form(&p->acts[0], 0, 1, &f);
+	step_form(&p->acts[0], 0, &f);
 	assert_string_equal(f.body.buf, "Password=" SECRET);
 	assert_null(strstr(f.shown.buf, SECRET));
 	tw_form_release(&f);
@@ -268,8 +276,7 @@ static void test_drift_update_and_owned_delete(void **state)
 	free(text);
 
 	struct tw_form f;
-	tw_form_init(&f);
-	tw_apply_form(u, 0, 0, &f);
+	step_form(u, 0, &f);
 	assert_string_equal(f.body.buf, "VoiceUrl=https%3A%2F%2Fa.example%2Fv");
 	tw_form_release(&f);
 	tw_plan_free(p);
@@ -443,22 +450,19 @@ static void test_create_form(void **state)
 	acl->sid = tw_xstrdup(AL1);
 	a.kind = ip->kind;
 	a.want = ip;
-	tw_form_init(&f);
-	tw_apply_form(&a, 1, 0, &f);
+	step_form(&a, 0, &f);
 	assert_string_equal(f.body.buf, "FriendlyName=pbx%20host&IpAddress=10.0.0.1&CidrPrefixLength=24");
 	tw_form_release(&f);
 
 	a.kind = d->kind;
 	a.want = d;
-	tw_form_init(&f);
-	tw_apply_form(&a, 1, 0, &f);
+	step_form(&a, 0, &f);
 	assert_string_equal(f.body.buf, "DomainName=a.sip.twilio.com&VoiceUrl=&Secure=false");
 	tw_form_release(&f);
 
 	a.kind = m->kind;
 	a.want = m;
-	tw_form_init(&f);
-	tw_apply_form(&a, 1, 0, &f);
+	step_form(&a, 0, &f);
 	assert_string_equal(f.body.buf, "IpAccessControlListSid=" AL1);
 	tw_form_release(&f);
 	tw_model_free(w);

@@ -1,0 +1,40 @@
+/* byoc_trunks.c - Bring Your Own Carrier trunks (REFERENCE.md section 9) */
+#include "kinds.h"
+
+static const struct tw_field byoc_fields[] = {
+	{ .name = "name", .param = "FriendlyName", .json = "friendly_name", .type = TW_V_STR,
+	  .flags = TW_F_IDENTITY, .check = tw_check_name, .max = 255,
+	  .doc = "the trunk's FriendlyName; its identity" },
+	{ .name = "voice_url", .param = "VoiceUrl", .json = "voice_url", .type = TW_V_STR,
+	  .check = tw_check_url, .doc = "URL Twilio requests when a call comes in from the carrier" },
+	{ .name = "voice_method", .param = "VoiceMethod", .json = "voice_method", .type = TW_V_STR,
+	  .check = tw_check_enum, .choices = tw_methods, .doc = "GET or POST" },
+	{ .name = "voice_fallback_url", .param = "VoiceFallbackUrl", .json = "voice_fallback_url",
+	  .type = TW_V_STR, .check = tw_check_url, .doc = "URL requested when voice_url fails" },
+	{ .name = "voice_fallback_method", .param = "VoiceFallbackMethod", .json = "voice_fallback_method",
+	  .type = TW_V_STR, .check = tw_check_enum, .choices = tw_methods, .doc = "GET or POST" },
+	{ .name = "status_callback_url", .param = "StatusCallbackUrl", .json = "status_callback_url",
+	  .type = TW_V_STR, .check = tw_check_url, .doc = "URL that receives call status events" },
+	{ .name = "status_callback_method", .param = "StatusCallbackMethod", .json = "status_callback_method",
+	  .type = TW_V_STR, .check = tw_check_enum, .choices = tw_methods, .doc = "GET or POST" },
+	{ .name = "cnam_lookup_enabled", .param = "CnamLookupEnabled", .json = "cnam_lookup_enabled",
+	  .type = TW_V_BOOL, .doc = "look up the caller's name (CNAM) on incoming calls" },
+	{ .name = "connection_policy", .param = "ConnectionPolicySid", .json = "connection_policy_sid",
+	  .type = TW_V_REF, .ref = "connection_policies", .doc = "where outbound calls go (a connection policy)" },
+	{ .name = "from_domain", .param = "FromDomainSid", .json = "from_domain_sid", .type = TW_V_REF,
+	  .ref = "sip_domains", .flags = TW_F_DEFER,
+	  .doc = "the SIP domain in the From header of calls to the carrier (default sip.twilio.com)" },
+};
+
+const struct tw_kind tw_kind_byoc_trunks = {
+	.name = "byoc_trunks",
+	.yaml_key = "byoc_trunks",
+	.product = TW_PRODUCT_VOICE,
+	.collection = "/v1/ByocTrunks",
+	.item = "/v1/ByocTrunks/{Sid}",
+	.list_key = "byoc_trunks",
+	.sid_prefix = "BY",
+	.fields = byoc_fields,
+	.nfields = TW_NFIELDS(byoc_fields),
+	.doc = "BYOC trunks: calls to and from your own carrier",
+};

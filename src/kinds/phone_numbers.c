@@ -1,0 +1,104 @@
+/* phone_numbers.c - incoming phone numbers (REFERENCE.md sections 6, 7) */
+#include <stdlib.h>
+#include <string.h>
+
+#include "kinds.h"
+#include "twprov/model.h"
+
+static const char *const receive_modes[] = { "voice", "fax", NULL };
+
+static const struct tw_field number_fields[] = {
+	{ .name = "number", .param = "PhoneNumber", .json = "phone_number", .type = TW_V_STR,
+	  .flags = TW_F_IDENTITY, .check = tw_check_e164, .doc = "the number in E.164 (+16505551234); its identity" },
+	{ .name = "friendly_name", .param = "FriendlyName", .json = "friendly_name", .type = TW_V_STR,
+	  .max = 64, .doc = "a description, up to 64 characters" },
+	{ .name = "voice_application", .param = "VoiceApplicationSid", .json = "voice_application_sid",
+	  .type = TW_V_REF, .ref = "applications", .doc = "route calls to this TwiML application" },
+	{ .name = "voice_url", .param = "VoiceUrl", .json = "voice_url", .type = TW_V_STR,
+	  .check = tw_check_url, .doc = "route calls to this URL" },
+	{ .name = "voice_method", .param = "VoiceMethod", .json = "voice_method", .type = TW_V_STR,
+	  .check = tw_check_enum, .choices = tw_methods, .doc = "GET or POST" },
+	{ .name = "voice_fallback_url", .param = "VoiceFallbackUrl", .json = "voice_fallback_url",
+	  .type = TW_V_STR, .check = tw_check_url, .doc = "URL requested when voice_url fails" },
+	{ .name = "voice_fallback_method", .param = "VoiceFallbackMethod", .json = "voice_fallback_method",
+	  .type = TW_V_STR, .check = tw_check_enum, .choices = tw_methods, .doc = "GET or POST" },
+	{ .name = "status_callback", .param = "StatusCallback", .json = "status_callback", .type = TW_V_STR,
+	  .check = tw_check_url, .doc = "URL that receives call status events" },
+	{ .name = "status_callback_method", .param = "StatusCallbackMethod", .json = "status_callback_method",
+	  .type = TW_V_STR, .check = tw_check_enum, .choices = tw_methods, .doc = "GET or POST" },
+	{ .name = "sip_trunk", .param = "TrunkSid", .json = "trunk_sid", .type = TW_V_REF, .ref = "sip_trunks",
+	  .doc = "route calls to this Elastic SIP trunk (named by its domain_name)" },
+	{ .name = "voice_receive_mode", .param = "VoiceReceiveMode", .json = "voice_receive_mode",
+	  .type = TW_V_STR, .check = tw_check_enum, .choices = receive_modes, .doc = "voice or fax" },
+	{ .name = "voice_caller_id_lookup", .param = "VoiceCallerIdLookup", .json = "voice_caller_id_lookup",
+	  .type = TW_V_BOOL, .doc = "look up the caller's name (CNAM) on incoming calls" },
+	{ .name = "purchase", .type = TW_V_BOOL, .flags = TW_F_LOCAL,
+	  .doc = "buy the number if the account lacks it (apply needs --allow-purchase)" },
+};
+
+/* The three ways to route a number's calls; Twilio honours the first that is set. */
+static const char *const routings[] = { "sip_trunk", "voice_application", "voice_url" };
+
+static int routed_by(const struct tw_res *r, const char *field)
+{
+	const char *v = tw_res_get_str(r, field);
+	return v && *v;
+}
+
+/*
+ * At most one routing.  The one chosen clears the others, as Twilio does
+ * (setting TrunkSid clears voice_application_sid and the reverse; a trunk or
+ * an application makes voice_url unused): the file then says what Twilio will
+ * hold, so a converged account plans no changes.
+ */
+static void number_validate(struct tw_res *r, struct tw_diags *d)
+{
+	const char *chosen = NULL;
+	size_t i;
+
+	for (i = 0; i < 3; i++) {
+		if (!routed_by(r, routings[i]))
+			continue;
+		if (chosen) {
+			int fi = (int)(tw_kind_field(r->kind, routings[i]) - r->kind->fields);
+			char *addr = tw_res_address(r);
+			tw_diag_add(d, 0, &r->flocs[fi], "%s: %s and %s are two voice routings: choose one", addr,
+				    chosen, routings[i]);
+			free(addr);
+			return;
+		}
+		chosen = routings[i];
+	}
+	if (!chosen)
+		return;
+	for (i = 0; i < 3; i++) {
+		if (routings[i] == chosen || json_object_get(r->fields, routings[i]))
+			continue;
+		/* voice_url stays as it is under a trunk or an application: Twilio keeps it, unused */
+		if (!strcmp(routings[i], "voice_url"))
+			continue;
+		json_object_set_new(r->fields, routings[i], json_string(""));
+	}
+}
+
+static const struct tw_kind_hooks number_hooks = { .validate = number_validate };
+static const struct tw_guard purchase = { "purchase", "--allow-purchase" };
+static const struct tw_guard release = { "release", "--allow-release" };
+
+const struct tw_kind tw_kind_phone_numbers = {
+	.name = "phone_numbers",
+	.yaml_key = "phone_numbers",
+	.product = TW_PRODUCT_API,
+	.collection = TW_2010 "/IncomingPhoneNumbers.json",
+	.item = TW_2010 "/IncomingPhoneNumbers/{Sid}.json",
+	.list_key = "incoming_phone_numbers",
+	.sid_prefix = "PN",
+	.fields = number_fields,
+	.nfields = TW_NFIELDS(number_fields),
+	.flags = TW_K_NO_PRUNE,
+	.hooks = &number_hooks,
+	.create_guard = &purchase,
+	.delete_guard = &release,
+	.create_requires = "purchase",
+	.doc = "the account's phone numbers and where their calls go",
+};
