@@ -1150,6 +1150,9 @@ def parse_args(argv=None):
 def main(argv=None):
     args = parse_args(argv)
     signal.signal(signal.SIGTERM, lambda *_: sys.exit(0))
+    # socketserver's default listen backlog is 5: more simultaneous connects
+    # than that get their SYN dropped and retried by the client a second later
+    ThreadingHTTPServer.request_queue_size = 1024
     server = ThreadingHTTPServer((args.host, args.port), Handler)
     server.daemon_threads = True
     server.fake = Fake(args)

@@ -53,7 +53,18 @@ static void test_registry_consistent(void **state)
 			if (!(fd->flags & TW_F_LOCAL))
 				assert_non_null(fd->param);
 			assert_true(fd->type != TW_V_BOOL || !fd->check);
+			if (fd->flags & TW_F_DEFER)
+				assert_int_equal(fd->type, TW_V_REF);
+			if (fd->endpoint)
+				assert_non_null(strstr(fd->endpoint, "{Sid}"));
 		}
+		if (k->create_requires) {
+			const struct tw_field *req = tw_kind_field(k, k->create_requires);
+			assert_non_null(req);
+			assert_int_equal(req->type, TW_V_BOOL);
+			assert_true(req->flags & TW_F_LOCAL);
+		}
+		assert_true(k->nfields <= 64); /* bit masks (sensitive, omit) */
 	}
 }
 
