@@ -65,11 +65,21 @@ enum tw_req_result {
 	                           not retried; the caller must re-read before re-sending */
 };
 
+/* One part of a multipart/form-data body (Serverless uploads). */
+struct tw_part {
+	char *name;                 /* "Content", "Path", ... */
+	char *filename;             /* a file part's name, or NULL */
+	char *type;                 /* its Content-Type, or NULL */
+	struct tw_buf data;
+	struct tw_part *next;
+};
+
 struct tw_req {
 	/* set by the caller */
 	const char *method;         /* "GET", "POST", "DELETE" */
 	char *url;                  /* absolute URL (tw_http_url); owned, freed with the request */
 	struct tw_form form;        /* POST body */
+	struct tw_part *parts;      /* or a multipart/form-data body (tw_req_add_part) */
 	int idempotent;             /* safe to re-send after a 5xx or a dropped connection */
 	tw_req_cb cb;               /* called once, when done (from tw_http_run) */
 	void *ud;                   /* caller data */
@@ -92,6 +102,7 @@ struct tw_req {
 	void *handle;
 	char curl_err[256];
 	struct tw_req *next;
+	void *mime;                 /* the attempt's curl_mime, when parts */
 };
 
 /* Full URL for `path` on `product`'s host, honouring TWPROV_API_URL, region and edge
@@ -108,6 +119,13 @@ const char *tw_http_account_sid(struct tw_http *h);
  * that is safe to repeat (an update of fixed values). */
 struct tw_req *tw_req_new(const char *method, char *url, tw_req_cb cb, void *ud);
 void tw_req_free(struct tw_req *r);
+
+/* Add a part to a multipart body (sent instead of `form`); `data` is copied. */
+void tw_req_add_part(struct tw_req *r, const char *name, const char *filename, const char *type,
+		     const void *data, size_t len);
+
+/* Queue a request after `delay_ms` (polling: a build's status). */
+void tw_http_submit_after(struct tw_http *h, struct tw_req *r, long delay_ms);
 
 /* Queue a request; it starts when a slot in the pool is free.  Ownership passes to
  * tw_http until its callback runs; the callback must tw_req_free it (or re-submit it:

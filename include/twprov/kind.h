@@ -26,6 +26,7 @@ enum tw_vtype {
 	TW_V_INT,       /* json integer; range [min, max] */
 	TW_V_REF,       /* name of a resource of kind `ref`; sent as that resource's SID */
 	TW_V_REFLIST,   /* list of names of kind `ref` (local only for now) */
+	TW_V_MAP,       /* mapping of names to strings ({twilio: "5.3.0"}); a json object */
 };
 
 /* Field flags. */
@@ -71,6 +72,9 @@ struct tw_field {
 #define TW_K_NO_UPDATE (1u << 1) /* Twilio has no update: every managed change is a replace */
 #define TW_K_LOCAL    (1u << 2)  /* exists only in the file (never read nor applied) */
 #define TW_K_CASCADE  (1u << 3)  /* deleting the parent deletes these children at Twilio */
+#define TW_K_MAPPED   (1u << 5)  /* written as a mapping {IDENTITY: VALUE, ...} instead of a list of
+                                    mappings; VALUE is the kind's first non-identity field
+                                    (a service environment's variables) */
 #define TW_K_NO_PRUNE (1u << 4)  /* never removed for not being declared (phone numbers):
                                     only `state: absent` removes one */
 

@@ -525,6 +525,45 @@ static json_t *load_reflist(struct ld *ld, struct wctx *c, const struct tw_field
 	return arr;
 }
 
+/* A mapping of names to scalar strings (TW_V_MAP). */
+static json_t *load_map(struct ld *ld, const struct tw_field *f, const struct tw_ynode *vn, const char *path)
+{
+	const struct tw_ynode *v = tw_ynode_deref(vn);
+	json_t *obj;
+	int bad = 0;
+
+	if (tw_ynode_is_null(v))
+		return required_field(f) ? (err_at(ld, vn, path, "expected a mapping, got null"), NULL) : json_object();
+	if (v->type != TW_Y_MAP) {
+		err_at(ld, vn, path, "expected a mapping, got %s", what(v));
+		return NULL;
+	}
+	obj = json_object();
+	for (size_t i = 0; i < v->n / 2; i++) {
+		const struct tw_ynode *k = pair_key(ld, v, i, path), *val;
+		char *kpath;
+		if (!k)
+			continue;
+		kpath = join(path, k->str);
+		val = tw_ynode_deref(v->kids[2 * i + 1]);
+		if (val->type != TW_Y_SCALAR || tw_ynode_is_null(val) || has_nul(val)) {
+			err_at(ld, v->kids[2 * i + 1], kpath, "expected a string, got %s", what(val));
+			bad = 1;
+		} else if (check_string(ld, f, val->str, 0, v->kids[2 * i + 1], kpath) < 0) {
+			bad = 1;
+		} else {
+			json_object_set_new(obj, k->str, json_string(val->str));
+		}
+		free(kpath);
+	}
+	done_pairs(v);
+	if (bad) {
+		json_decref(obj);
+		return NULL;
+	}
+	return obj;
+}
+
 static void load_field(struct ld *ld, struct wctx *c, size_t fi, const struct tw_ynode *vn, const char *itempath)
 {
 	const struct tw_field *f = &c->kind->fields[fi];
@@ -547,6 +586,9 @@ static void load_field(struct ld *ld, struct wctx *c, size_t fi, const struct tw
 		break;
 	case TW_V_REFLIST:
 		val = load_reflist(ld, c, f, vn, path);
+		break;
+	case TW_V_MAP:
+		val = load_map(ld, f, vn, path);
 		break;
 	}
 	if (val) {
@@ -659,6 +701,43 @@ static void load_item(struct ld *ld, struct wctx *c, const struct tw_kind *ck, c
 	}
 }
 
+/* Children written as a mapping {IDENTITY: VALUE} (TW_K_MAPPED). */
+static void load_mapped(struct ld *ld, struct wctx *c, const struct tw_kind *ck, const struct tw_ynode *v,
+			const char *lpath, int keep)
+{
+	int idf = tw_kind_identity(ck);
+	size_t vf = 0;
+
+	while (vf < ck->nfields && (int)vf == idf)
+		vf++;
+	for (size_t i = 0; i < v->n / 2; i++) {
+		const struct tw_ynode *k = pair_key(ld, v, i, lpath);
+		if (!k)
+			continue;
+		struct tw_res *r = tw_res_new(ck, NULL);
+		struct wctx cc = { .kind = ck, .res = r, .in_absent = c->in_absent, .keep = keep };
+		char *ipath = join(lpath, k->str);
+		struct tw_loc kloc = loc_of(ld, v->kids[2 * i]);
+
+		cc.seen = tw_xcalloc(ck->nfields ? ck->nfields : 1, 1);
+		r->loc = kloc;
+		if (check_string(ld, &ck->fields[idf], k->str, 0, v->kids[2 * i], ipath) == 0) {
+			json_object_set_new(r->fields, ck->fields[idf].name, json_string(k->str));
+			r->flocs[idf] = kloc;
+			r->id = tw_xstrdup(k->str);
+		}
+		if (vf < ck->nfields)
+			load_field(ld, &cc, vf, v->kids[2 * i + 1], lpath);
+		free(cc.seen);
+		if (keep && r->id)
+			keep_res(ld, c, r, ipath, tw_xstrdup(ipath), &kloc);
+		else
+			tw_res_free(r);
+		free(ipath);
+	}
+	done_pairs(v);
+}
+
 static void load_list(struct ld *ld, struct wctx *c, const struct tw_kind *ck, const struct tw_ynode *vn,
 		      const char *lpath)
 {
@@ -669,6 +748,14 @@ static void load_list(struct ld *ld, struct wctx *c, const struct tw_kind *ck, c
 		json_object_set_new(ld->m->kinds_present, ck->name, json_true());
 	if (tw_ynode_is_null(v))
 		return;   /* declares none */
+	if (ck->flags & TW_K_MAPPED) {
+		if (v->type != TW_Y_MAP)
+			err_at(ld, vn, lpath, "expected a mapping of %s to values, got %s",
+			       ck->fields[tw_kind_identity(ck)].name, what(v));
+		else
+			load_mapped(ld, c, ck, v, lpath, keep);
+		return;
+	}
 	if (v->type != TW_Y_SEQ) {
 		err_at(ld, vn, lpath, "expected a list, got %s", what(v));
 		return;

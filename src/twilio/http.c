@@ -317,15 +317,66 @@ struct tw_req *tw_req_new(const char *method, char *url, tw_req_cb cb, void *ud)
 	return r;
 }
 
+static void free_parts(struct tw_req *r);
+static double now_s(void);
+
 void tw_req_free(struct tw_req *r)
 {
 	if (!r)
 		return;
 	free(r->url);
 	tw_form_release(&r->form);
+	curl_mime_free(r->mime);
+	free_parts(r);
 	tw_buf_release(&r->resp);
 	json_decref(r->json);
 	free(r);
+}
+
+void tw_req_add_part(struct tw_req *r, const char *name, const char *filename, const char *type,
+		     const void *data, size_t len)
+{
+	struct tw_part *p = tw_xcalloc(1, sizeof(*p)), **pp = &r->parts;
+
+	p->name = tw_xstrdup(name);
+	p->filename = filename ? tw_xstrdup(filename) : NULL;
+	p->type = type ? tw_xstrdup(type) : NULL;
+	tw_buf_init(&p->data);
+	tw_buf_add(&p->data, data, len);
+	while (*pp)
+		pp = &(*pp)->next;
+	*pp = p;
+}
+
+static void free_parts(struct tw_req *r)
+{
+	while (r->parts) {
+		struct tw_part *p = r->parts;
+		r->parts = p->next;
+		free(p->name);
+		free(p->filename);
+		free(p->type);
+		tw_buf_release(&p->data);
+		free(p);
+	}
+}
+
+void tw_http_submit_after(struct tw_http *h, struct tw_req *r, long delay_ms)
+{
+	tw_http_submit(h, r);
+	/* take it back off the queue's tail and let it wait like a retry */
+	if (h->queue == r) {
+		h->queue = h->queue_tail = NULL;
+	} else {
+		struct tw_req *q = h->queue;
+		while (q->next != r)
+			q = q->next;
+		q->next = NULL;
+		h->queue_tail = q;
+	}
+	r->due = now_s() + (double)delay_ms / 1000.0;
+	r->next = h->delayed;
+	h->delayed = r;
 }
 
 void tw_http_submit(struct tw_http *h, struct tw_req *r)
@@ -465,13 +516,27 @@ static int setup(struct tw_http *h, struct tw_slot *s, struct tw_req *r)
 	} else {
 		if (!is_post)
 			SET(CURLOPT_CUSTOMREQUEST, r->method);
-		if (is_post || r->form.body.len) {
+		if (r->parts) {
+			curl_mime *mime = curl_mime_init(e);
+			for (const struct tw_part *p = r->parts; p && mime; p = p->next) {
+				curl_mimepart *mp = curl_mime_addpart(mime);
+				curl_mime_name(mp, p->name);
+				curl_mime_data(mp, p->data.buf, p->data.len);
+				if (p->filename)
+					curl_mime_filename(mp, p->filename);
+				if (p->type)
+					curl_mime_type(mp, p->type);
+			}
+			r->mime = mime;
+			SET(CURLOPT_MIMEPOST, mime);
+		} else if (is_post || r->form.body.len) {
 			SET(CURLOPT_POST, 1L);
 			SET(CURLOPT_POSTFIELDSIZE_LARGE, (curl_off_t)r->form.body.len);
 			SET(CURLOPT_POSTFIELDS, r->form.body.buf);
 		}
 	}
-	SET(CURLOPT_HTTPHEADER, r->form.body.len || is_post ? h->hdr_form : h->hdr_plain);
+	/* curl writes a multipart body's own Content-Type (with its boundary) */
+	SET(CURLOPT_HTTPHEADER, (r->form.body.len || is_post) && !r->parts ? h->hdr_form : h->hdr_plain);
 #undef SET
 	if (rc != CURLE_OK) {
 		tw_err_set(&r->err, "%s %s: cannot set up the request: %s", r->method, r->url, curl_easy_strerror(rc));
@@ -484,6 +549,8 @@ static void release_slot(struct tw_http *h, struct tw_slot *s)
 {
 	if (s->req) {
 		curl_multi_remove_handle(h->multi, s->easy);
+		curl_mime_free(s->req->mime);   /* the next attempt builds its own */
+		s->req->mime = NULL;
 		s->req->handle = NULL;
 		s->req = NULL;
 		h->ninflight--;
@@ -523,6 +590,8 @@ static void start_ready(struct tw_http *h)
 			continue;
 		}
 		if (setup(h, s, r) < 0) {
+			curl_mime_free(r->mime);
+			r->mime = NULL;
 			if (!r->err.msg[0])
 				tw_err_set(&r->err, "%s %s: cannot set up the request: out of memory", r->method, r->url);
 			release_slot(h, s);
