@@ -29,6 +29,20 @@ struct tw_apply_result {
 int tw_apply(struct tw_http *h, struct tw_plan *p, const struct tw_apply_opts *o,
 	     struct tw_apply_result *res, struct tw_err *err);
 
+/*
+ * For custom actions (a kind's plan_more hook adds them; their run function
+ * is called when their dependencies are done): submit requests on the
+ * applier's HTTP pool and end with exactly one of done or fail.
+ */
+struct tw_req;
+struct tw_applier;
+struct tw_http *tw_applier_http(struct tw_applier *ap);
+struct tw_action *tw_applier_action(struct tw_applier *ap, size_t ai);
+int tw_applier_stopping(struct tw_applier *ap);
+void tw_applier_done(struct tw_applier *ap, size_t ai);
+/* `req` (may be NULL) tells a cancelled request from a failed one; `err` (may be NULL) is the cause. */
+void tw_applier_fail(struct tw_applier *ap, size_t ai, const struct tw_req *req, const struct tw_err *err);
+
 /* The requests an action needs (a->steps), and the form of one (exposed for unit tests). */
 struct tw_form;
 void tw_apply_steps(struct tw_action *a);

@@ -8,6 +8,8 @@ struct tw_buf;
 struct tw_field;
 struct tw_res;
 struct tw_diags;
+struct tw_live_more;
+struct tw_planner;
 
 /* Which Twilio API host a kind lives on (DESIGN.md section 2). */
 enum tw_product {
@@ -36,6 +38,10 @@ enum tw_vtype {
 #define TW_F_LOCAL     (1u << 3)  /* twprov-only (gen-phone-config, dialer): never sent nor read */
 #define TW_F_IMMUTABLE (1u << 4)  /* Twilio cannot update it: a change plans a replace */
 #define TW_F_SECREF    (1u << 5)  /* may be a ${env:..}/${file:..} reference (always allowed for SECRET) */
+#define TW_F_COMPUTED  (1u << 7)  /* set by the kind's hooks (a source file's sha256), never written
+                                     in the file */
+#define TW_F_SVCREF    (1u << 8)  /* a URL that may be written {service, environment, path}: the
+                                     deployed Serverless path, known once the environment exists */
 #define TW_F_DEFER     (1u << 6)  /* TW_V_REF that may close a cycle of references (a BYOC trunk's
                                      from_domain): when its target is created by the same apply,
                                      the create leaves it out and a follow-up update sets it */
@@ -94,6 +100,13 @@ struct tw_kind_hooks {
 	 * (e.g. exclusive routings); may complete r->fields with what a choice
 	 * implies (e.g. a routing clears the other routings). */
 	void (*validate)(struct tw_res *r, struct tw_diags *d);
+	/* Live reader: read more about a live resource that the file declares, with
+	 * tw_live_get (a Serverless environment's deployed build). */
+	void (*read_more)(struct tw_live_more *lm, struct tw_res *live);
+	/* Planner: after declared resource w (matched with live h, or NULL when it is
+	 * created) and its children are diffed, add the kind's own actions
+	 * (Serverless uploads, builds and deployments). */
+	void (*plan_more)(struct tw_planner *pl, struct tw_res *w, struct tw_res *h);
 };
 
 struct tw_kind {
@@ -121,7 +134,7 @@ struct tw_kind {
 
 /*
  * Path templates use {AccountSid}, {ParentSid} (the SID of the parent
- * resource) and {Sid}.  Example:
+ * resource), {GrandParentSid} (its parent's) and {Sid}.  Example:
  *   "/2010-04-01/Accounts/{AccountSid}/SIP/CredentialLists/{ParentSid}/Credentials.json"
  */
 
@@ -139,6 +152,9 @@ int tw_kind_identity(const struct tw_kind *k);
 size_t tw_kind_index(const struct tw_kind *k);
 
 /* Expand a path template.  Returns a heap string. */
-char *tw_path_expand(const char *tmpl, const char *account_sid, const char *parent_sid, const char *sid);
+char *tw_path_expand(const char *tmpl, const char *account_sid, const char *parent_sid,
+		     const char *grandparent_sid, const char *sid);
+/* The same for a resource's collection (sid NULL) or item: parents from r->parent. */
+char *tw_res_path(const struct tw_res *r, const char *tmpl, const char *account_sid, const char *sid);
 
 #endif

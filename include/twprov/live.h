@@ -23,6 +23,15 @@ struct tw_live_opts {
 int tw_live_read(struct tw_http *h, const struct tw_model *want, const struct tw_live_opts *o,
 		 struct tw_model **out, struct tw_err *err);
 
+/*
+ * For kinds' read_more hooks: GET one more object (not a list) about live
+ * resource r; `cb` gets its JSON (borrowed).  A failure fails the read.
+ */
+typedef void (*tw_live_more_cb)(struct tw_live_more *lm, struct tw_res *r, json_t *obj, void *ud);
+void tw_live_get(struct tw_live_more *lm, struct tw_res *r, enum tw_product product, const char *path,
+		 tw_live_more_cb cb, void *ud);
+const char *tw_live_account_sid(struct tw_live_more *lm);
+
 /* Convert one API object of kind `k` into r->id, r->sid, r->json (not the references). */
 void tw_live_set_json(struct tw_res *r, json_t *obj);
 /* Fill r->fields from r->json, with references resolved against the live model's top level. */

@@ -47,6 +47,15 @@ struct tw_step {
 
 #define TW_MAX_STEPS 8
 
+struct tw_applier;
+
+/* A kind's own action (a Serverless upload, build or deployment), added by its plan_more hook. */
+struct tw_custom {
+	const char *verb;                                   /* "upload", "build", "deploy" */
+	const char *past;                                   /* "uploaded", ... */
+	void (*run)(struct tw_applier *ap, size_t ai);      /* apply it (see apply.h) */
+};
+
 struct tw_action {
 	enum tw_act_type type;
 	const struct tw_kind *kind;
@@ -59,6 +68,10 @@ struct tw_action {
 	size_t ndeps, deps_alloc;
 	uint64_t omit;              /* create: fields (bit = index) left for a follow-up update */
 	int followup;               /* an update that completes a create (see TW_F_DEFER) */
+	int secondary;              /* not the resource's primary action (follow-ups, custom actions) */
+	const struct tw_custom *custom; /* a kind's own action, or NULL */
+	char *summary;              /* custom: one line for plans ("3 functions, node22") */
+	json_t *data;               /* custom: what its run needs */
 
 	/* apply state */
 	enum tw_act_state state;
@@ -98,6 +111,16 @@ void tw_plan_free(struct tw_plan *p);
 void tw_plan_print(const struct tw_plan *p, FILE *f);
 json_t *tw_plan_json(const struct tw_plan *p);
 int tw_plan_empty(const struct tw_plan *p);
+
+/* For kinds' plan_more hooks. */
+struct tw_planner;
+struct tw_plan *tw_planner_plan(struct tw_planner *pl);
+/* A custom action on `want` (counted as a change); returns its index. */
+size_t tw_plan_add_custom(struct tw_plan *p, const struct tw_custom *c, struct tw_res *want, char *summary,
+			  json_t *data);
+void tw_plan_add_dep(struct tw_plan *p, size_t a, size_t dep);
+/* The primary action of a resource (create, update, delete, replace), or NULL. */
+struct tw_action *tw_plan_act_of(const struct tw_plan *p, const struct tw_res *r);
 
 /* The guard (purchase, release) an action needs, or NULL. */
 const struct tw_guard *tw_act_guard(const struct tw_action *a);

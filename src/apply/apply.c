@@ -10,7 +10,7 @@
 
 #define TW_MAX_CREATE_RESENDS 3
 
-struct applier {
+struct tw_applier {
 	struct tw_http *h;
 	struct tw_plan *p;
 	const struct tw_apply_opts *o;
@@ -20,7 +20,7 @@ struct applier {
 	int stopping;
 };
 
-static void start(struct applier *ap, size_t ai);
+static void start(struct tw_applier *ap, size_t ai);
 
 static const struct tw_res *root_of(const struct tw_res *r)
 {
@@ -153,16 +153,11 @@ void tw_apply_steps(struct tw_action *a)
 	}
 }
 
-static const char *parent_sid(const struct tw_res *r)
-{
-	return r->parent && r->parent->kind ? r->parent->sid : NULL;
-}
-
 /* URL of a resource (item) or of its collection (sid NULL). */
-static char *url_of(struct applier *ap, const struct tw_res *r, const char *sid)
+static char *url_of(struct tw_applier *ap, const struct tw_res *r, const char *sid)
 {
 	const char *tmpl = sid ? r->kind->item : r->kind->collection;
-	char *path = tw_path_expand(tmpl, tw_http_account_sid(ap->h), parent_sid(r), sid);
+	char *path = tw_res_path(r, tmpl, tw_http_account_sid(ap->h), sid);
 	char *url = tw_http_url(ap->h, r->kind->product, path);
 	free(path);
 	return url;
@@ -174,10 +169,11 @@ static const char *past(enum tw_act_type t)
 	return words[t];
 }
 
-static void finish(struct applier *ap, size_t ai)
+static void finish(struct tw_applier *ap, size_t ai)
 {
 	struct tw_action *a = &ap->p->acts[ai];
-	const char *sid = a->want && a->want->sid ? a->want->sid : a->have && a->have->sid ? a->have->sid : NULL;
+	const char *sid = a->custom ? json_string_value(json_object_get(a->data, "result"))
+			  : a->want && a->want->sid ? a->want->sid : a->have && a->have->sid ? a->have->sid : NULL;
 
 	a->state = TW_ST_DONE;
 	ap->res->done++;
@@ -188,7 +184,8 @@ static void finish(struct applier *ap, size_t ai)
 	case TW_ACT_REPLACE: ap->res->added++; ap->res->destroyed++; break;
 	}
 	fprintf(stderr, "%s%s%s %s: %s%s%s%s\n", tw_color(stderr, TW_C_GREEN), tw_act_symbol(a->type),
-		tw_color(stderr, TW_C_RESET), a->address, past(a->type), sid ? " (" : "", sid ? sid : "", sid ? ")" : "");
+		tw_color(stderr, TW_C_RESET), a->address, a->custom ? a->custom->past : past(a->type), sid ? " (" : "",
+		sid ? sid : "", sid ? ")" : "");
 	if (ap->o->interrupted && *ap->o->interrupted && !ap->stopping) {
 		ap->stopping = 1;
 		tw_http_cancel_queued(ap->h);
@@ -201,7 +198,7 @@ static void finish(struct applier *ap, size_t ai)
 	}
 }
 
-static void fail(struct applier *ap, size_t ai, const struct tw_req *req)
+static void fail(struct tw_applier *ap, size_t ai, const struct tw_req *req)
 {
 	struct tw_action *a = &ap->p->acts[ai];
 
@@ -215,17 +212,18 @@ static void fail(struct applier *ap, size_t ai, const struct tw_req *req)
 	if (req)
 		a->err = req->err;
 	fprintf(stderr, "%s%s%s %s: %s failed: %s\n", tw_color(stderr, TW_C_RED), tw_act_symbol(a->type),
-		tw_color(stderr, TW_C_RESET), a->address, tw_act_name(a->type), a->err.msg);
+		tw_color(stderr, TW_C_RESET), a->address, a->custom ? a->custom->verb : tw_act_name(a->type),
+		a->err.msg);
 	if (!ap->stopping) {
 		ap->stopping = 1;
 		tw_http_cancel_queued(ap->h);
 	}
 }
 
-static void run_step(struct applier *ap, size_t ai);
+static void run_step(struct tw_applier *ap, size_t ai);
 
 /* The current step is done: on to the next, or the action is. */
-static void advance(struct applier *ap, size_t ai)
+static void advance(struct tw_applier *ap, size_t ai)
 {
 	struct tw_action *a = &ap->p->acts[ai];
 	if (++a->step < a->nsteps)
@@ -235,7 +233,7 @@ static void advance(struct applier *ap, size_t ai)
 }
 
 struct reconcile {
-	struct applier *ap;
+	struct tw_applier *ap;
 	size_t ai;
 };
 
@@ -243,7 +241,7 @@ struct reconcile {
 static void reconciled(struct tw_http *h, json_t *items, const struct tw_err *err, void *ud)
 {
 	struct reconcile *rc = ud;
-	struct applier *ap = rc->ap;
+	struct tw_applier *ap = rc->ap;
 	size_t ai = rc->ai;
 	struct tw_action *a = &ap->p->acts[ai];
 	struct tw_res *w = a->want;
@@ -292,14 +290,14 @@ static void reconciled(struct tw_http *h, json_t *items, const struct tw_err *er
 
 static void on_done(struct tw_http *h, struct tw_req *req)
 {
-	struct applier *ap = req->ud;
+	struct tw_applier *ap = req->ud;
 	size_t ai = (size_t)req->tag;
 	struct tw_action *a = &ap->p->acts[ai];
 	enum tw_step_op op = a->steps[a->step].op;
 
 	if (req->result == TW_REQ_UNSAFE && op == TW_STEP_CREATE && !ap->stopping) {
 		struct reconcile *ud = tw_xcalloc(1, sizeof(*ud));
-		char *path = tw_path_expand(a->kind->collection, tw_http_account_sid(h), parent_sid(a->want), NULL);
+		char *path = tw_res_path(a->want, a->kind->collection, tw_http_account_sid(h), NULL);
 		ud->ap = ap;
 		ud->ai = ai;
 		tw_trace(1, "%s: create may have happened (%s); re-reading before sending it again", a->address,
@@ -319,12 +317,15 @@ static void on_done(struct tw_http *h, struct tw_req *req)
 		const char *sid = json_string_value(json_object_get(req->json, "sid"));
 		free(a->want->sid);
 		a->want->sid = sid ? tw_xstrdup(sid) : NULL;
+		/* what Twilio made of it (an environment's domain_name, ...) */
+		json_decref(a->want->json);
+		a->want->json = json_incref(req->json);
 	}
 	tw_req_free(req);
 	advance(ap, ai);
 }
 
-static void run_step(struct applier *ap, size_t ai)
+static void run_step(struct tw_applier *ap, size_t ai)
 {
 	struct tw_action *a = &ap->p->acts[ai];
 	const struct tw_step *st = &a->steps[a->step];
@@ -335,7 +336,7 @@ static void run_step(struct applier *ap, size_t ai)
 	char *url;
 
 	if (st->op == TW_STEP_ENDPOINT) {
-		char *path = tw_path_expand(st->endpoint, tw_http_account_sid(ap->h), parent_sid(r), r->sid);
+		char *path = tw_res_path(r, st->endpoint, tw_http_account_sid(ap->h), r->sid);
 		url = tw_http_url(ap->h, r->kind->product, path);
 		free(path);
 	} else {
@@ -349,11 +350,15 @@ static void run_step(struct applier *ap, size_t ai)
 	tw_http_submit(ap->h, req);
 }
 
-static void start(struct applier *ap, size_t ai)
+static void start(struct tw_applier *ap, size_t ai)
 {
 	struct tw_action *a = &ap->p->acts[ai];
 
 	a->state = TW_ST_RUNNING;
+	if (a->custom) {
+		a->custom->run(ap, ai);
+		return;
+	}
 	tw_apply_steps(a);
 	if (!a->nsteps)
 		finish(ap, ai);
@@ -361,10 +366,41 @@ static void start(struct applier *ap, size_t ai)
 		run_step(ap, ai);
 }
 
+struct tw_http *tw_applier_http(struct tw_applier *ap)
+{
+	return ap->h;
+}
+
+struct tw_action *tw_applier_action(struct tw_applier *ap, size_t ai)
+{
+	return &ap->p->acts[ai];
+}
+
+int tw_applier_stopping(struct tw_applier *ap)
+{
+	return ap->stopping;
+}
+
+void tw_applier_done(struct tw_applier *ap, size_t ai)
+{
+	finish(ap, ai);
+}
+
+void tw_applier_fail(struct tw_applier *ap, size_t ai, const struct tw_req *req, const struct tw_err *err)
+{
+	if (req && req->attempts == 0) {
+		fail(ap, ai, req);      /* cancelled before it was sent: not applied */
+		return;
+	}
+	if (err || req)
+		ap->p->acts[ai].err = err ? *err : req->err;
+	fail(ap, ai, NULL);
+}
+
 int tw_apply(struct tw_http *h, struct tw_plan *p, const struct tw_apply_opts *o,
 	     struct tw_apply_result *res, struct tw_err *err)
 {
-	struct applier ap = { .h = h, .p = p, .o = o, .res = res };
+	struct tw_applier ap = { .h = h, .p = p, .o = o, .res = res };
 	size_t i, stuck = 0;
 	int rc = 0;
 

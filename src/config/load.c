@@ -788,7 +788,8 @@ static void unknown_key(struct ld *ld, struct wctx *c, const struct tw_ynode *kn
 			cands[n++] = root_keys[i];
 	} else if (!*prefix) {
 		for (size_t i = 0; i < c->kind->nfields; i++)
-			cands[n++] = c->kind->fields[i].name;
+			if (!(c->kind->fields[i].flags & TW_F_COMPUTED))
+				cands[n++] = c->kind->fields[i].name;
 		if (c->top)
 			cands[n++] = "state";
 	}
@@ -990,7 +991,7 @@ static void walk_key(struct ld *ld, struct wctx *c, const struct tw_ynode *kn, c
 				return;
 		} else {
 			for (size_t i = 0; i < c->kind->nfields; i++)
-				if (!strcmp(c->kind->fields[i].name, key)) {
+				if (!strcmp(c->kind->fields[i].name, key) && !(c->kind->fields[i].flags & TW_F_COMPUTED)) {
 					load_field(ld, c, i, vn, path);
 					return;
 				}

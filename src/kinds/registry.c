@@ -3,6 +3,7 @@
 
 #include "twprov/buf.h"
 #include "twprov/kind.h"
+#include "twprov/model.h"
 #include "kinds.h"
 
 /*
@@ -79,20 +80,21 @@ int tw_kind_identity(const struct tw_kind *k)
 	return -1;
 }
 
-char *tw_path_expand(const char *tmpl, const char *account_sid, const char *parent_sid, const char *sid)
+char *tw_path_expand(const char *tmpl, const char *account_sid, const char *parent_sid,
+		     const char *grandparent_sid, const char *sid)
 {
 	static const struct { const char *name; size_t len; } vars[] = {
-		{ "{AccountSid}", 12 }, { "{ParentSid}", 11 }, { "{Sid}", 5 },
+		{ "{AccountSid}", 12 }, { "{ParentSid}", 11 }, { "{GrandParentSid}", 16 }, { "{Sid}", 5 },
 	};
-	const char *vals[3] = { account_sid, parent_sid, sid };
+	const char *vals[4] = { account_sid, parent_sid, grandparent_sid, sid };
 	struct tw_buf b = TW_BUF_INIT;
 
 	for (const char *p = tmpl; *p;) {
 		size_t i;
-		for (i = 0; i < 3; i++)
+		for (i = 0; i < 4; i++)
 			if (!strncmp(p, vars[i].name, vars[i].len))
 				break;
-		if (i < 3) {
+		if (i < 4) {
 			tw_buf_adds(&b, vals[i] ? vals[i] : "");
 			p += vars[i].len;
 		} else {
@@ -100,4 +102,11 @@ char *tw_path_expand(const char *tmpl, const char *account_sid, const char *pare
 		}
 	}
 	return tw_buf_detach(&b);
+}
+
+char *tw_res_path(const struct tw_res *r, const char *tmpl, const char *account_sid, const char *sid)
+{
+	const struct tw_res *p = r->parent && r->parent->kind ? r->parent : NULL;
+	const struct tw_res *gp = p && p->parent && p->parent->kind ? p->parent : NULL;
+	return tw_path_expand(tmpl, account_sid, p ? p->sid : NULL, gp ? gp->sid : NULL, sid);
 }

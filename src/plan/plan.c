@@ -8,12 +8,17 @@
 #include "twprov/err.h"
 #include "twprov/plan.h"
 
-struct planner {
+struct tw_planner {
 	struct tw_plan *p;
 	struct tw_model *want, *have;
 	const struct tw_plan_opts *o;
 	size_t unsynced;            /* write-only values not compared */
 };
+
+struct tw_plan *tw_planner_plan(struct tw_planner *pl)
+{
+	return pl->p;
+}
 
 const char *tw_act_name(enum tw_act_type t)
 {
@@ -32,6 +37,11 @@ static struct tw_action *act_of(const struct tw_plan *p, const struct tw_res *r)
 	return r && r->act ? &p->acts[r->act - 1] : NULL;
 }
 
+struct tw_action *tw_plan_act_of(const struct tw_plan *p, const struct tw_res *r)
+{
+	return act_of(p, r);
+}
+
 /* The summary: a replace is one add and one destroy, as in Terraform. */
 static void count(struct tw_plan *p, enum tw_act_type t)
 {
@@ -40,7 +50,10 @@ static void count(struct tw_plan *p, enum tw_act_type t)
 	p->destroy += t == TW_ACT_DELETE || t == TW_ACT_REPLACE;
 }
 
-static size_t add_action(struct tw_plan *p, enum tw_act_type t, struct tw_res *want, struct tw_res *have)
+static void add_dep(struct tw_action *a, size_t dep);
+
+static size_t add_action_as(struct tw_plan *p, enum tw_act_type t, struct tw_res *want, struct tw_res *have,
+			    int secondary)
 {
 	struct tw_action *a;
 	TW_ALLOC_GROW(p->acts, p->n + 1, p->alloc);
@@ -51,13 +64,34 @@ static size_t add_action(struct tw_plan *p, enum tw_act_type t, struct tw_res *w
 	a->have = have;
 	a->kind = want ? want->kind : have->kind;
 	a->address = tw_res_address(want ? want : have);
-	/* a resource's `act` is its first (primary) action; a follow-up keeps it */
-	if (want && !want->act)
+	a->secondary = secondary;
+	/* a resource's `act` is its primary action; follow-ups and custom actions keep it */
+	if (want && !secondary)
 		want->act = p->n + 1;
-	if (have && !have->act)
+	if (have && !secondary)
 		have->act = p->n + 1;
 	count(p, t);
 	return p->n++;
+}
+
+static size_t add_action(struct tw_plan *p, enum tw_act_type t, struct tw_res *want, struct tw_res *have)
+{
+	return add_action_as(p, t, want, have, 0);
+}
+
+size_t tw_plan_add_custom(struct tw_plan *p, const struct tw_custom *c, struct tw_res *want, char *summary,
+			  json_t *data)
+{
+	size_t i = add_action_as(p, TW_ACT_UPDATE, want, NULL, 1);
+	p->acts[i].custom = c;
+	p->acts[i].summary = summary;
+	p->acts[i].data = data;
+	return i;
+}
+
+void tw_plan_add_dep(struct tw_plan *p, size_t a, size_t dep)
+{
+	add_dep(&p->acts[a], dep);
 }
 
 static void add_change(struct tw_action *a, const struct tw_field *f, json_t *before, json_t *after, int sensitive)
@@ -135,7 +169,7 @@ static int name_ignored(const struct tw_model *m, const char *id)
 }
 
 /* Compare the managed fields of a matched pair; returns the action type or -1 for none. */
-static int diff_fields(struct planner *pl, struct tw_res *w, struct tw_res *h, size_t *out)
+static int diff_fields(struct tw_planner *pl, struct tw_res *w, struct tw_res *h, size_t *out)
 {
 	const struct tw_kind *k = w->kind;
 	struct tw_action tmp;
@@ -185,7 +219,7 @@ static void create_changes(struct tw_action *a)
 	}
 }
 
-static void diff_level(struct planner *pl, struct tw_res *wp, struct tw_res *hp);
+static void diff_level(struct tw_planner *pl, struct tw_res *wp, struct tw_res *hp);
 
 static void live_children_of(const struct tw_res *hp, const struct tw_kind *k, const char *id,
 			     struct tw_res **first, size_t *count)
@@ -211,7 +245,7 @@ static void list_sids(struct tw_buf *b, const struct tw_res *hp, const struct tw
 	}
 }
 
-static void diff_kind(struct planner *pl, struct tw_res *wp, struct tw_res *hp, const struct tw_kind *k)
+static void diff_kind(struct tw_planner *pl, struct tw_res *wp, struct tw_res *hp, const struct tw_kind *k)
 {
 	struct tw_plan *p = pl->p;
 	int top = !k->parent;
@@ -248,11 +282,12 @@ static void diff_kind(struct planner *pl, struct tw_res *wp, struct tw_res *hp, 
 			w->sid = h->sid ? tw_xstrdup(h->sid) : NULL;
 			w->match = h;
 			h->match = w;
-			if (diff_fields(pl, w, h, &idx) == 0 && p->acts[idx].type == TW_ACT_REPLACE) {
-				diff_level(pl, w, NULL);
-				continue;
-			}
+			/* a replaced resource starts with no children */
+			if (diff_fields(pl, w, h, &idx) == 0 && p->acts[idx].type == TW_ACT_REPLACE)
+				h = NULL;
 			diff_level(pl, w, h);
+			if (k->hooks && k->hooks->plan_more)
+				k->hooks->plan_more(pl, w, h);
 		} else if (k->create_requires && !json_is_true(json_object_get(w->fields, k->create_requires))) {
 			char *addr = tw_res_address(w);
 			say(p->problems, "%s: not in the account; set %s: true to %s it (apply then needs %s)", addr,
@@ -263,6 +298,8 @@ static void diff_kind(struct planner *pl, struct tw_res *wp, struct tw_res *hp, 
 			idx = add_action(p, TW_ACT_CREATE, w, NULL);
 			create_changes(&p->acts[idx]);
 			diff_level(pl, w, NULL);
+			if (k->hooks && k->hooks->plan_more)
+				k->hooks->plan_more(pl, w, NULL);
 		}
 	}
 	for (size_t i = 0; hp && i < hp->nchildren; i++) {
@@ -287,7 +324,7 @@ static void diff_kind(struct planner *pl, struct tw_res *wp, struct tw_res *hp, 
 	}
 }
 
-static void diff_level(struct planner *pl, struct tw_res *wp, struct tw_res *hp)
+static void diff_level(struct tw_planner *pl, struct tw_res *wp, struct tw_res *hp)
 {
 	const struct tw_kind *kids[32];
 	size_t n = tw_kind_children(wp->kind, kids, 32);
@@ -315,7 +352,7 @@ static void dep_on_creation(struct tw_plan *p, size_t ai, const struct tw_res *t
 }
 
 /* Creates and updates wait for their parent and for what they reference. */
-static void deps_of_want(struct planner *pl, size_t ai)
+static void deps_of_want(struct tw_planner *pl, size_t ai)
 {
 	struct tw_plan *p = pl->p;
 	struct tw_res *w = p->acts[ai].want;
@@ -401,7 +438,7 @@ static struct tw_action *ender(const struct tw_plan *p, const struct tw_res *l, 
 }
 
 /* Deletes wait for every action that stops a live reference to what they delete. */
-static void deps_of_delete(struct planner *pl, const struct ref_index *ix, size_t ai)
+static void deps_of_delete(struct tw_planner *pl, const struct ref_index *ix, size_t ai)
 {
 	struct tw_plan *p = pl->p;
 	const struct tw_res *x = p->acts[ai].have;
@@ -447,7 +484,7 @@ static void drop_change(struct tw_action *a, const struct tw_field *f)
  * this breaks cycles such as a BYOC trunk's from_domain naming a SIP domain
  * whose byoc_trunk names the trunk.
  */
-static void defer_references(struct planner *pl)
+static void defer_references(struct tw_planner *pl)
 {
 	struct tw_plan *p = pl->p;
 	size_t n = p->n;
@@ -470,7 +507,7 @@ static void defer_references(struct planner *pl)
 			ti = (size_t)(ta - p->acts);     /* add_action may move p->acts */
 			p->acts[ai].omit |= (uint64_t)1 << i;
 			drop_change(&p->acts[ai], f);
-			u = add_action(p, TW_ACT_UPDATE, w, NULL);
+			u = add_action_as(p, TW_ACT_UPDATE, w, NULL, 1);
 			p->acts[u].followup = 1;
 			add_change(&p->acts[u], f, NULL, json_object_get(w->fields, f->name), 0);
 			add_dep(&p->acts[u], ai);
@@ -479,7 +516,7 @@ static void defer_references(struct planner *pl)
 	}
 }
 
-static void compute_deps(struct planner *pl)
+static void compute_deps(struct tw_planner *pl)
 {
 	struct tw_plan *p = pl->p;
 	struct ref_index ix = { .by_sid = json_object() };
@@ -524,9 +561,11 @@ static void free_action(struct tw_action *a)
 	free(a->changes);
 	free(a->deps);
 	free(a->address);
+	free(a->summary);
+	json_decref(a->data);
 }
 
-static int apply_targets(struct planner *pl, struct tw_err *err)
+static int apply_targets(struct tw_planner *pl, struct tw_err *err)
 {
 	struct tw_plan *p = pl->p;
 	unsigned char *keep;
@@ -563,9 +602,9 @@ static int apply_targets(struct planner *pl, struct tw_err *err)
 		for (size_t d = 0; d < a->ndeps; d++)
 			a->deps[d] = newidx[a->deps[d]];
 		p->acts[j] = *a;
-		if (p->acts[j].want && !p->acts[j].followup)
+		if (p->acts[j].want && !p->acts[j].secondary)
 			p->acts[j].want->act = j + 1;
-		if (p->acts[j].have)
+		if (p->acts[j].have && !p->acts[j].secondary)
 			p->acts[j].have->act = j + 1;
 		count(p, p->acts[j].type);
 		j++;
@@ -590,7 +629,7 @@ int tw_plan_build(struct tw_model *want, struct tw_model *have, const struct tw_
 		  struct tw_plan **out, struct tw_err *err)
 {
 	static const struct tw_plan_opts defaults;
-	struct planner pl = { .want = want, .have = have, .o = o ? o : &defaults };
+	struct tw_planner pl = { .want = want, .have = have, .o = o ? o : &defaults };
 	struct tw_plan *p = tw_xcalloc(1, sizeof(*p));
 
 	p->unmanaged = json_array();
@@ -629,6 +668,8 @@ void tw_plan_free(struct tw_plan *p)
 
 const struct tw_guard *tw_act_guard(const struct tw_action *a)
 {
+	if (a->custom)
+		return NULL;
 	switch (a->type) {
 	case TW_ACT_CREATE: return a->kind->create_guard;
 	case TW_ACT_DELETE: return a->kind->delete_guard;

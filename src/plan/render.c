@@ -47,6 +47,9 @@ static void print_action(const struct tw_action *a, FILE *f)
 		fprintf(f, " %s# %s: apply needs %s%s", tw_color(f, TW_C_BOLD), g->word, g->flag, off);
 	if (a->followup)
 		fprintf(f, " %s# after the create above%s", tw_color(f, TW_C_DIM), off);
+	if (a->custom)
+		fprintf(f, " %s# %s%s%s%s", tw_color(f, TW_C_BOLD), a->custom->verb, a->summary ? ": " : "",
+			a->summary ? a->summary : "", off);
 	fputc('\n', f);
 	for (size_t i = 0; i < a->nchanges; i++)
 		if (strlen(a->changes[i].field->name) > width)
@@ -115,7 +118,9 @@ static json_t *action_json(const struct tw_plan *p, const struct tw_action *a)
 	const char *sid = a->have ? a->have->sid : NULL;
 
 	json_object_set_new(o, "address", json_string(a->address));
-	json_object_set_new(o, "action", json_string(tw_act_name(a->type)));
+	json_object_set_new(o, "action", json_string(a->custom ? a->custom->verb : tw_act_name(a->type)));
+	if (a->summary)
+		json_object_set_new(o, "summary", json_string(a->summary));
 	json_object_set_new(o, "kind", json_string(a->kind->name));
 	json_object_set_new(o, "name", r->id ? json_string(r->id) : json_null());
 	if (r->parent && r->parent->kind) {

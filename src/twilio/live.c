@@ -6,7 +6,7 @@
 #include "twprov/http.h"
 #include "twprov/live.h"
 
-struct live_ctx {
+struct tw_live_more {
 	struct tw_http *h;
 	const struct tw_live_opts *o;
 	struct tw_model *m;
@@ -15,14 +15,68 @@ struct live_ctx {
 };
 
 struct list_job {
-	struct live_ctx *c;
+	struct tw_live_more *c;
 	const struct tw_kind *k;
 	struct tw_res *parent;          /* live parent (root for top-level kinds) */
 	const struct tw_res *wparent;   /* its declared counterpart, or NULL */
 };
 
-static void submit_list(struct live_ctx *c, const struct tw_kind *k, struct tw_res *parent,
+static void submit_list(struct tw_live_more *c, const struct tw_kind *k, struct tw_res *parent,
 			const struct tw_res *wparent);
+
+struct get_job {
+	struct tw_live_more *c;
+	struct tw_res *r;
+	tw_live_more_cb cb;
+	void *ud;
+};
+
+static void fail_read(struct tw_live_more *c, const struct tw_err *err, const struct tw_res *r, const char *what)
+{
+	if (c->failed)
+		return;
+	c->err = *err;
+	if (r && r->kind) {
+		char *a = tw_res_address(r);
+		tw_err_prefix(&c->err, "reading %s of %s", what, a);
+		free(a);
+	} else {
+		tw_err_prefix(&c->err, "reading %s", what);
+	}
+	c->failed = 1;
+	tw_http_cancel_queued(c->h);
+}
+
+static void got_more(struct tw_http *h, struct tw_req *req)
+{
+	struct get_job *j = req->ud;
+	(void)h;
+	if (req->result != TW_REQ_OK)
+		fail_read(j->c, &req->err, j->r, "details");
+	else if (!j->c->failed)
+		j->cb(j->c, j->r, req->json, j->ud);
+	tw_req_free(req);
+	free(j);
+}
+
+void tw_live_get(struct tw_live_more *lm, struct tw_res *r, enum tw_product product, const char *path,
+		 tw_live_more_cb cb, void *ud)
+{
+	struct get_job *j = tw_xcalloc(1, sizeof(*j));
+	struct tw_req *req;
+
+	j->c = lm;
+	j->r = r;
+	j->cb = cb;
+	j->ud = ud;
+	req = tw_req_new("GET", tw_http_url(lm->h, product, path), got_more, j);
+	tw_http_submit(lm->h, req);
+}
+
+const char *tw_live_account_sid(struct tw_live_more *lm)
+{
+	return tw_http_account_sid(lm->h);
+}
 
 /* Does `want` declare (present) a resource of kind k with this id under wparent? */
 static const struct tw_res *declared(const struct tw_res *wparent, const struct tw_kind *k, const char *id)
@@ -59,7 +113,7 @@ static int carries_refs(const struct tw_kind *k)
 static void list_done(struct tw_http *h, json_t *items, const struct tw_err *err, void *ud)
 {
 	struct list_job *j = ud;
-	struct live_ctx *c = j->c;
+	struct tw_live_more *c = j->c;
 	const struct tw_kind *kids[16];
 	size_t nkids = tw_kind_children(j->k, kids, 16);
 	size_t first = j->parent->nchildren;
@@ -68,18 +122,7 @@ static void list_done(struct tw_http *h, json_t *items, const struct tw_err *err
 
 	(void)h;
 	if (!items) {
-		if (!c->failed) {
-			c->err = *err;
-			if (j->parent->kind) {
-				char *a = tw_res_address(j->parent);
-				tw_err_prefix(&c->err, "reading %s of %s", j->k->name, a);
-				free(a);
-			} else {
-				tw_err_prefix(&c->err, "reading %s", j->k->name);
-			}
-			c->failed = 1;
-			tw_http_cancel_queued(c->h);
-		}
+		fail_read(c, err, j->parent, j->k->name);
 		free(j);
 		return;
 	}
@@ -90,19 +133,19 @@ static void list_done(struct tw_http *h, json_t *items, const struct tw_err *err
 	}
 	j->parent->children_read = 1;
 
-	if (!c->failed && nkids) {
-		for (i = first; i < j->parent->nchildren; i++) {
-			struct tw_res *r = j->parent->children[i];
-			const struct tw_res *w = declared(j->wparent, j->k, r->id);
-			for (size_t k = 0; k < nkids; k++)
-				if (w || c->o->all_children || carries_refs(kids[k]))
-					submit_list(c, kids[k], r, w);
-		}
+	for (i = first; i < j->parent->nchildren && !c->failed; i++) {
+		struct tw_res *r = j->parent->children[i];
+		const struct tw_res *w = declared(j->wparent, j->k, r->id);
+		for (size_t k = 0; k < nkids; k++)
+			if (w || c->o->all_children || carries_refs(kids[k]))
+				submit_list(c, kids[k], r, w);
+		if (w && j->k->hooks && j->k->hooks->read_more)
+			j->k->hooks->read_more(c, r);
 	}
 	free(j);
 }
 
-static void submit_list(struct live_ctx *c, const struct tw_kind *k, struct tw_res *parent,
+static void submit_list(struct tw_live_more *c, const struct tw_kind *k, struct tw_res *parent,
 			const struct tw_res *wparent)
 {
 	struct list_job *j;
@@ -115,7 +158,11 @@ static void submit_list(struct live_ctx *c, const struct tw_kind *k, struct tw_r
 	j->k = k;
 	j->parent = parent;
 	j->wparent = wparent;
-	path = tw_path_expand(k->collection, tw_http_account_sid(c->h), parent->sid, NULL);
+	{
+		/* the collection of kind k under `parent`: a probe child gives the path its parents */
+		struct tw_res probe = { .kind = k, .parent = parent };
+		path = tw_res_path(&probe, k->collection, tw_http_account_sid(c->h), NULL);
+	}
 	tw_http_list(c->h, k->product, path, k->list_key, list_done, j);
 	free(path);
 }
@@ -150,7 +197,7 @@ int tw_live_read(struct tw_http *h, const struct tw_model *want, const struct tw
 		 struct tw_model **out, struct tw_err *err)
 {
 	static const struct tw_live_opts defaults;
-	struct live_ctx c = { .h = h, .o = o ? o : &defaults };
+	struct tw_live_more c = { .h = h, .o = o ? o : &defaults };
 	unsigned char *need = tw_xcalloc(tw_nkinds, 1);
 	size_t i;
 	json_t *v;

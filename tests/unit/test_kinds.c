@@ -71,9 +71,12 @@ static void test_registry_consistent(void **state)
 static void test_path_expand(void **state)
 {
 	char *p = tw_path_expand("/2010-04-01/Accounts/{AccountSid}/SIP/CredentialLists/{ParentSid}/Credentials/{Sid}.json",
-				 "ACx", "CLy", "CRz");
+				 "ACx", "CLy", NULL, "CRz");
 	(void)state;
 	assert_string_equal(p, "/2010-04-01/Accounts/ACx/SIP/CredentialLists/CLy/Credentials/CRz.json");
+	free(p);
+	p = tw_path_expand("/v1/Services/{GrandParentSid}/Environments/{ParentSid}/Variables", NULL, "ZE1", "ZS1", NULL);
+	assert_string_equal(p, "/v1/Services/ZS1/Environments/ZE1/Variables");
 	free(p);
 }
 
