@@ -738,7 +738,8 @@ class ControlTest(FakeCase):
     def test_faults_endpoint(self):
         self.assertEqual(FAKE.faults(), {'latency_ms': 0, 'rate_429': 0.0, 'rate_retry_after': 0.0,
                                          'rate_500': 0.0, 'rate_drop': 0.0, 'rate_drop_after': 0.0,
-                                         'concurrency': 0, 'fail_all_status': 0})
+                                         'concurrency': 0, 'fail_all_status': 0,
+                                         'build_polls': 2})
         self.assertEqual(FAKE.faults(rate_500=0.25)['rate_500'], 0.25)
         self.assertEqual(FAKE.faults()['latency_ms'], 0)
         with self.assertRaises(RuntimeError):
