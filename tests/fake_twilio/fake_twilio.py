@@ -212,7 +212,6 @@ UPLOAD_BODY = {'Path': {'type': 'string'}, 'Visibility': {'type': 'string', 'enu
                'Content': {'type': 'string', 'format': 'binary'}}
 UPLOADS = {S + '/Functions/{FunctionSid}/Versions': UPLOAD_BODY,
            S + '/Assets/{AssetSid}/Versions': UPLOAD_BODY}
-UPLOAD_HOST = 'https://serverless-upload.twilio.com'
 # The request's Runtime is a plain string in the spec; the values are the response's enum
 # (build_enum_runtime), as REFERENCE.md section 11 lists them.
 RUNTIMES = ['node8', 'node10', 'node12', 'node14', 'node16', 'node18', 'node20', 'node22']
@@ -245,7 +244,8 @@ def parse_multipart(content_type, body):
         data = part.get_payload(decode=True) or b''
         filename = part.get_filename()
         if filename is not None:
-            files[name] = FilePart(filename, part.get('Content-Type'), data)
+            content_type = part.get('Content-Type')
+            files[name] = FilePart(str(filename), content_type and str(content_type), data)
         else:
             form.setdefault(name, []).append(data.decode('utf-8', 'replace'))
     return form, files
