@@ -1,8 +1,9 @@
 #!/usr/bin/env python3
 """Stateful fake of the Twilio REST API used by twprov's tests (Python 3.11 stdlib only).
 
-One port serves every product (2010 API, Voice v1, Trunking v1): the paths never collide.
-Every API request is checked against the OpenAPI specs in spec/ (twilio/twilio-oai, MIT).
+One port serves every product (2010 API, Voice v1, Trunking v1, Serverless v1 and its upload
+host): the paths never collide.  Every API request is checked against the OpenAPI specs in spec/
+(twilio/twilio-oai, MIT), plus the documented multipart Function/Asset Version upload.
 Resources are rows of the KINDS table below; list/create/fetch/update/delete are generic and
 per-kind hooks carry Twilio's real rules.  See README.md for the flags, the control API
 (/_fake/...) and the sources of every rule that the specs do not state.
@@ -11,7 +12,10 @@ per-kind hooks carry Twilio's real rules.  See README.md for the flags, the cont
 import argparse
 import base64
 import bisect
+import email.parser
+import email.policy
 import functools
+import hashlib
 import http
 import ipaddress
 import json
@@ -39,7 +43,7 @@ DEFAULT_API_KEY = 'SK' + 'b' * 32
 DEFAULT_API_SECRET = 'test-api-secret'
 FAULTS = {'latency_ms': int, 'rate_429': float, 'rate_retry_after': float, 'rate_500': float,
           'rate_drop': float, 'rate_drop_after': float, 'concurrency': int,
-          'fail_all_status': int}
+          'fail_all_status': int, 'build_polls': int}
 VIOLATION = 'fake twilio: spec violation: '
 
 
@@ -80,6 +84,7 @@ class Op:
     body: dict                    # form parameter -> schema
     required: frozenset
     response: Optional[dict]      # response schema (items schema for lists)
+    multipart: bool = False       # multipart/form-data body (the upload host), not urlencoded
 
 
 @dataclass
@@ -109,6 +114,13 @@ class Spec:
                 self.buckets.setdefault(template.count('/'), []).append(route)
         for routes in self.buckets.values():     # literal segments win over parameters
             routes.sort(key=lambda r: -len(re.sub(r'\{\w+\}', '', r.template)))
+        for template, body in UPLOADS.items():   # not in the spec: docs (REFERENCE.md 11)
+            route = self.by_template[template]
+            get = route.ops['GET']
+            route.ops['POST'] = Op(201, get.path, {}, body, frozenset(body), None, True)
+        for (template, method, name), enum in EXTRA_ENUMS.items():
+            op = self.by_template[template].ops[method]
+            op.body[name] = dict(op.body[name], enum=enum)
 
     @staticmethod
     def _resolve(doc, s):
@@ -147,9 +159,10 @@ class Spec:
                 return route, m.groupdict()
         return None, None
 
-    def check(self, route, method, pparams, query, form, content_type, has_body):
-        """Return the list of violations of the spec by one request."""
-        op, v = route.ops[method], []
+    def check(self, route, method, pparams, query, form, content_type, has_body, files=None):
+        """Return the list of violations of the spec by one request (files: the file parts of a
+        multipart body, name -> FilePart)."""
+        op, v, files = route.ops[method], [], files or {}
         for name, value in pparams.items():
             v += check_value(f'path parameter {name}', value, op.path[name], False)
         for name, values in query.items():
@@ -158,16 +171,26 @@ class Spec:
             else:
                 v += check_values(f'query parameter {name}', values, op.query[name], False)
         if method == 'POST':
-            if content_type.split(';')[0].strip().lower() != 'application/x-www-form-urlencoded':
-                v.append(f'Content-Type must be application/x-www-form-urlencoded, '
-                         f'not {content_type!r}')
+            want = 'multipart/form-data' if op.multipart else 'application/x-www-form-urlencoded'
+            if content_type.split(';')[0].strip().lower() != want:
+                v.append(f'Content-Type must be {want}, not {content_type!r}')
             for name, values in form.items():
                 if name not in op.body:
                     v.append(f'unknown parameter {name}')
+                elif op.body[name].get('format') == 'binary':
+                    v.append(f'parameter {name} must be a file part (with a filename)')
                 else:
                     v += check_values(f'parameter {name}', values, op.body[name],
                                       name not in op.required)
-            v += [f'missing required parameter {n}' for n in sorted(op.required - form.keys())]
+            for name, part in files.items():
+                if name not in op.body:
+                    v.append(f'unknown parameter {name}')
+                elif op.body[name].get('format') != 'binary':
+                    v.append(f'parameter {name} must not be a file part')
+                elif not part.content_type:
+                    v.append(f'file part {name} has no Content-Type of its own')
+            v += [f'missing required parameter {n}'
+                  for n in sorted(op.required - form.keys() - files.keys())]
             one_of = ONE_OF_REQUIRED.get((route.template, method))
             if one_of and not any(form.get(n, [''])[0] for n in one_of):
                 v.append(f'one of {", ".join(one_of)} is required')
@@ -179,6 +202,53 @@ class Spec:
 # REFERENCE.md section 6: the spec does not mark them, its description requires one of them.
 ONE_OF_REQUIRED = {('/2010-04-01/Accounts/{AccountSid}/IncomingPhoneNumbers.json', 'POST'):
                    ('PhoneNumber', 'AreaCode')}
+
+# REFERENCE.md section 11: Function and Asset Versions are created only on
+# https://serverless-upload.twilio.com, which the spec leaves out: POST multipart/form-data with
+# the parts Path, Visibility and Content (a file part with a filename and a Content-Type).
+S = '/v1/Services/{ServiceSid}'
+VISIBILITY = ['public', 'protected', 'private']
+UPLOAD_BODY = {'Path': {'type': 'string'}, 'Visibility': {'type': 'string', 'enum': VISIBILITY},
+               'Content': {'type': 'string', 'format': 'binary'}}
+UPLOADS = {S + '/Functions/{FunctionSid}/Versions': UPLOAD_BODY,
+           S + '/Assets/{AssetSid}/Versions': UPLOAD_BODY}
+# The request's Runtime is a plain string in the spec; the values are the response's enum
+# (build_enum_runtime), as REFERENCE.md section 11 lists them.
+RUNTIMES = ['node8', 'node10', 'node12', 'node14', 'node16', 'node18', 'node20', 'node22']
+EXTRA_ENUMS = {(S + '/Builds', 'POST', 'Runtime'): RUNTIMES}
+
+
+@dataclass
+class FilePart:
+    filename: str
+    content_type: Optional[str]
+    data: bytes
+
+
+def parse_multipart(content_type, body):
+    """A multipart/form-data body -> (form: name -> [str], files: name -> FilePart), parsed with
+    the email package.  A part with a filename is a file part.  ValueError when malformed."""
+    msg = email.parser.BytesParser(policy=email.policy.HTTP).parsebytes(
+        b'Content-Type: ' + content_type.encode('latin-1') + b'\r\nMIME-Version: 1.0\r\n\r\n'
+        + body)
+    if not msg.is_multipart() or not msg.get_boundary():
+        raise ValueError('not a multipart body (no boundary, or no parts)')
+    if msg.defects:
+        raise ValueError(f'malformed multipart body: {msg.defects[0].__class__.__name__}')
+    form, files = {}, {}
+    for part in msg.iter_parts():
+        disposition = part.get('Content-Disposition', '')
+        name = part.get_param('name', header='content-disposition')
+        if not disposition.lower().startswith('form-data') or not name:
+            raise ValueError('a part without Content-Disposition: form-data; name=...')
+        data = part.get_payload(decode=True) or b''
+        filename = part.get_filename()
+        if filename is not None:
+            content_type = part.get('Content-Type')
+            files[name] = FilePart(str(filename), content_type and str(content_type), data)
+        else:
+            form.setdefault(name, []).append(data.decode('utf-8', 'replace'))
+    return form, files
 
 
 def check_values(label, values, schema, clearable):
@@ -241,7 +311,8 @@ class Kind:
     store: Optional[str] = None   # storage shared with another view (legacy mappings)
     target: Optional[tuple] = None  # (param, kind, code): the record maps that resource
     defaults: dict = field(default_factory=dict)
-    unique: tuple = ()            # (field, 'account'|'parent', case-insensitive, code, message)
+    unique: tuple = ()            # (field, 'account'|'parent', case-insensitive, code, message);
+    #                               code may be (HTTP status, code), else the status is 400
     limit: Optional[tuple] = None  # (max per parent, code, message)
     name_max: Optional[int] = None  # longest FriendlyName Twilio takes (REFERENCE.md)
     refs: dict = field(default_factory=dict)  # param -> (kind, code): must exist
@@ -252,6 +323,7 @@ class Kind:
     after: Optional[Callable] = None    # (state, rec, old): side effects once stored
     on_delete: Optional[Callable] = None  # (state, rec): refuse, or side effects
     render: Optional[Callable] = None   # (state, rec, out): derived fields
+    on_fetch: Optional[Callable] = None  # (state, rec): a fetch of the instance (build polls)
     # filled in from the spec at start
     fields: list = field(default_factory=list)
     host: str = ''
@@ -421,6 +493,207 @@ def render_trunk_number(st, rec, out):
                       KIND['incoming_number'].inst.format(**number['_path'])[:-5]})
 
 
+# --------------------------------------------------------------------------- Serverless rules
+
+CONFLICT = (409, 20409)
+ENV_TAKEN = 'Environment with this UniqueName or DomainSuffix already exists.'
+MAX_UPLOAD = 25 * 1024 * 1024          # per file: the documented Asset maximum (README)
+BUILD_LIMITS = (50, 1000, 50)          # function, public/protected asset, private asset versions
+BUILD_FAIL_MARKER = b'FAKE_BUILD_FAIL'
+DEFAULT_RUNTIME = 'node22'
+NPM_NAME_RE = re.compile(r'(@[a-z0-9-~][a-z0-9-._~]*/)?[a-z0-9-~][a-z0-9-._~]*')
+SEMVER = r'v?(?:\d+|[xX*])(?:\.(?:\d+|[xX*])){0,2}(?:-[0-9A-Za-z.-]+)?(?:\+[0-9A-Za-z.-]+)?'
+COMPARATOR_RE = re.compile(r'(?:\^|~|>=|<=|>|<|=)?' + SEMVER)
+HYPHEN_RANGE_RE = re.compile(rf'{SEMVER}\s+-\s+{SEMVER}')
+
+
+def valid_npm_version(version):
+    """An npm semver range: 1.2.3, ^1.2, ~1.0.0, >=1 <2, 1.x, *, a || b, a - b; or 'latest'."""
+    if version == 'latest':
+        return True
+    for alt in version.split('||'):
+        alt = alt.strip()
+        if not alt or not (HYPHEN_RANGE_RE.fullmatch(alt) or
+                           all(COMPARATOR_RE.fullmatch(t) for t in alt.split())):
+            return False
+    return True
+
+
+def parse_dependencies(raw):
+    """Dependencies: a JSON array of {"name", "version"}.  Also taken: the array wrapped in a
+    pair of double quotes, as the Serverless Toolkit sends it, and a JSON-encoded string."""
+    if raw is None or not raw.strip():
+        return []
+    text = raw.strip()
+    try:
+        deps = json.loads(text)
+    except ValueError:
+        deps = None
+        if len(text) > 1 and text[0] == text[-1] == '"':
+            try:
+                deps = json.loads(text[1:-1])
+            except ValueError:
+                pass
+    if isinstance(deps, str):
+        try:
+            deps = json.loads(deps)
+        except ValueError:
+            deps = None
+    if not isinstance(deps, list) or not all(
+            isinstance(d, dict) and isinstance(d.get('name'), str) and
+            isinstance(d.get('version'), str) for d in deps):
+        raise bad(20001, 'Invalid Dependencies: must be a JSON array of {"name": ..., '
+                         '"version": ...} objects')
+    return [{'name': d['name'], 'version': d['version']} for d in deps]
+
+
+def build_failure(deps, function_versions):
+    """Why the build fails (the fake's reason, never shown by the API), or None."""
+    for d in deps:
+        if len(d['name']) > 214 or not NPM_NAME_RE.fullmatch(d['name']):
+            return f'dependency name {d["name"]!r} is not a valid npm package name'
+        if not valid_npm_version(d['version']):
+            return f'dependency {d["name"]}: version {d["version"]!r} is not a semver range'
+    for v in function_versions:
+        if BUILD_FAIL_MARKER in v['_data']:
+            return f'function {v["path"]} ({v["sid"]}) contains {BUILD_FAIL_MARKER.decode()}'
+    return None
+
+
+def check_service(st, rec, p, ctx):
+    if ctx['new']:
+        name = rec['unique_name']
+        if len(name) > 50 or not re.fullmatch(r'[A-Za-z0-9-]+', name):
+            raise bad(20001, f'Invalid UniqueName {name!r}: it must be 50 characters or fewer, '
+                             f'letters, digits and "-"')
+        rec['domain_base'] = f'{name}-{st.sid_rng.randrange(10000):04d}'
+
+
+def check_environment(st, rec, p, ctx):
+    if len(rec['unique_name']) > 100:
+        raise bad(20001, 'Invalid UniqueName: it must be 100 characters or fewer')
+    suffix = rec.get('domain_suffix') or None
+    if suffix is not None and (len(suffix) > 16 or not re.fullmatch(r'[A-Za-z0-9-]+', suffix)):
+        raise bad(20001, f'Invalid DomainSuffix {suffix!r}: it must be 16 characters or fewer, '
+                         f'letters, digits and "-"')
+    rec['domain_suffix'] = suffix
+    if suffix is None and not ctx['force'] and any(
+            e['domain_suffix'] is None for e in st.live('environment', rec['_parent'])):
+        raise ApiError(*CONFLICT, ENV_TAKEN)
+    base = st.recs[('service', None, rec['_parent'])]['domain_base']
+    rec['domain_name'] = f'{base}-{suffix}.twil.io' if suffix else f'{base}.twil.io'
+
+
+def refuse_if_deployed(what):
+    """Twilio only deletes a Function (Asset) none of whose Versions is in a Build deployed in an
+    Environment (twilio-labs/serverless-toolkit#148, a maintainer's answer)."""
+    def on_delete(st, rec):
+        for env in st.live('environment', rec['_parent']):
+            build = env['build_sid'] and st.recs.get(('build', rec['_parent'], env['build_sid']))
+            if build and rec['sid'] in build['_owners']:
+                raise ApiError(*CONFLICT, f'Cannot delete {what} {rec["sid"]}: a Version of it '
+                                          f'is part of Build {build["sid"]}, deployed in '
+                                          f'Environment {env["sid"]}')
+    return on_delete
+
+
+def check_version(st, rec, p, ctx):
+    part = rec.pop('content')
+    path = rec['path'] if rec['path'].startswith('/') else '/' + rec['path']
+    if len(path) > 255:
+        raise bad(20001, 'Invalid Path: it must be 255 characters or fewer')
+    if st.limits and len(part.data) > MAX_UPLOAD:
+        raise bad(20001, f'Content is {len(part.data)} bytes; the most Twilio takes is '
+                         f'{MAX_UPLOAD} (25 MB)')
+    rec.update(path=path, _data=part.data, _sha256=hashlib.sha256(part.data).hexdigest(),
+               _size=len(part.data), _content_type=part.content_type, _filename=part.filename)
+
+
+def version_summary(st, v, owner):
+    """A version as a build embeds it (the fields of twilio-python's build fixtures)."""
+    return {'sid': v['sid'], 'account_sid': st.account, 'service_sid': v['service_sid'],
+            owner: v[owner], 'date_created': date_iso(int(v['_created'])), 'path': v['path'],
+            'visibility': v['visibility']}
+
+
+def check_build(st, rec, p, ctx):
+    service, found = rec['_parent'], {}
+    for param, owner, label in (('FunctionVersions', 'function_sid', 'Function Version'),
+                                ('AssetVersions', 'asset_sid', 'Asset Version')):
+        found[param] = []
+        for sid in p.get(param, []):
+            v = st.by_sid.get(sid)
+            if v is None or owner not in v or v['service_sid'] != service:
+                raise bad(20001, f'{param}: {sid} is not a {label} of Service {service}')
+            found[param].append(v)
+    fvs, avs = found['FunctionVersions'], found['AssetVersions']
+    if not fvs and not avs:
+        raise bad(20001, 'At least one Function Version or Asset Version is required for Build')
+    seen = set()
+    for v in fvs + avs:
+        if v['path'] in seen:
+            raise bad(20001, f'Path {v["path"]} is used by more than one Version in this Build')
+        seen.add(v['path'])
+    private = sum(v['visibility'] == 'private' for v in avs)
+    counts = (len(fvs), len(avs) - private, private)
+    if st.limits and any(n > most for n, most in zip(counts, BUILD_LIMITS)):
+        raise bad(20001, 'A Build can contain up to 50 Function Versions, 1000 public or '
+                         'protected Asset Versions and 50 private Asset Versions')
+    deps = parse_dependencies(p.get('Dependencies'))
+    reason = build_failure(deps, fvs)
+    rec.update(function_versions=[version_summary(st, v, 'function_sid') for v in fvs],
+               asset_versions=[version_summary(st, v, 'asset_sid') for v in avs],
+               dependencies=deps, runtime=p.get('Runtime', DEFAULT_RUNTIME), status='building',
+               _outcome='failed' if reason else 'completed', _fail_reason=reason,
+               _polls=st.faults.get('build_polls', 0), _functions=fvs, _assets=avs,
+               _owners={v['function_sid'] for v in fvs} | {v['asset_sid'] for v in avs})
+
+
+def poll_build(st, rec):
+    """A read of a building build: the first build_polls reads answer building."""
+    if rec['status'] == 'building':
+        if rec['_polls'] > 0:
+            rec['_polls'] -= 1
+        else:
+            rec.update(status=rec['_outcome'], _updated=time.time())
+
+
+def delete_build(st, rec):
+    for env in st.live('environment', rec['_parent']):
+        if env['build_sid'] == rec['sid']:
+            raise ApiError(*CONFLICT, f'Cannot delete Build {rec["sid"]}: it is deployed in '
+                                      f'Environment {env["sid"]}')
+
+
+def check_deployment(st, rec, p, ctx):
+    service, sid = rec['service_sid'], p.get('BuildSid') or None
+    rec['build_sid'] = sid
+    if sid:
+        build = st.recs.get(('build', service, sid))
+        if build is None:
+            raise bad(20404, f'The requested resource /Services/{service}/Builds/{sid} was not '
+                             f'found', 404)
+        if build['status'] != 'completed':
+            raise bad(20001, f'Build {sid} cannot be deployed: its status is '
+                             f'{build["status"]}, not completed')
+    last = next(st.colls.get(('deployment', rec['_parent']), EMPTY).before(1 << 62), None)
+    if last is not None and last['build_sid'] == sid and not ctx['force']:
+        raise ApiError(*CONFLICT, 'Environment already has requested deployment.')
+
+
+def after_deployment(st, rec, old):
+    env = st.recs[('environment', rec['service_sid'], rec['_parent'])]
+    env.update(build_sid=rec['build_sid'], _updated=time.time())
+
+
+def check_variable(st, rec, p, ctx):
+    if len(rec['key']) > 128:
+        raise bad(20001, 'Invalid Key: it must be 128 characters or fewer')
+    size = len(rec['value'].encode('utf-8'))
+    if size > 450:
+        raise bad(20001, f'Invalid Value: {size} bytes; it must be 450 bytes or fewer')
+
+
 A = '/2010-04-01/Accounts/{AccountSid}'
 D = A + '/SIP/Domains/{DomainSid}'
 METHODS_POST = dict(voice_method='POST', voice_fallback_method='POST')
@@ -542,6 +815,45 @@ KINDS = [
          target=('PhoneNumberSid', 'incoming_number', 21245),
          after=after_trunk_number, on_delete=delete_trunk_number, render=render_trunk_number,
          **TRUNK_ASSOC),
+    # Serverless v1.  Children of a service are listed environment first, so that deleting a
+    # service undeploys before it deletes the functions, assets and builds.
+    Kind('service', 'ZS', 'services', '/v1/Services', '/v1/Services/{Sid}', name_max=255,
+         defaults=dict(include_credentials=True, ui_editable=False),
+         unique=(('unique_name', 'account', True, CONFLICT,
+                  'Service with UniqueName {!r} already exists'),),
+         links={'environments': '/Environments', 'functions': '/Functions',
+                'assets': '/Assets', 'builds': '/Builds'},
+         check=check_service),
+    Kind('environment', 'ZE', 'environments', S + '/Environments', S + '/Environments/{Sid}',
+         parent='service', defaults=dict(build_sid=None, domain_suffix=None),
+         unique=(('unique_name', 'parent', False, CONFLICT, ENV_TAKEN),
+                 ('domain_suffix', 'parent', True, CONFLICT, ENV_TAKEN)),
+         links={'variables': '/Variables', 'deployments': '/Deployments', 'logs': '/Logs'},
+         check=check_environment),
+    Kind('variable', 'ZV', 'variables', S + '/Environments/{EnvironmentSid}/Variables',
+         S + '/Environments/{EnvironmentSid}/Variables/{Sid}', parent='environment',
+         unique=(('key', 'parent', False, CONFLICT,
+                  'Variable with Key {!r} already exists in this Environment'),),
+         check=check_variable),
+    Kind('deployment', 'ZD', 'deployments', S + '/Environments/{EnvironmentSid}/Deployments',
+         S + '/Environments/{EnvironmentSid}/Deployments/{Sid}', parent='environment',
+         check=check_deployment, after=after_deployment),
+    Kind('log', 'NO', 'logs', S + '/Environments/{EnvironmentSid}/Logs',
+         S + '/Environments/{EnvironmentSid}/Logs/{Sid}', parent='environment'),
+    Kind('function', 'ZH', 'functions', S + '/Functions', S + '/Functions/{Sid}',
+         parent='service', name_max=255, links={'function_versions': '/Versions'},
+         on_delete=refuse_if_deployed('Function')),
+    Kind('function_version', 'ZN', 'function_versions', S + '/Functions/{FunctionSid}/Versions',
+         S + '/Functions/{FunctionSid}/Versions/{Sid}', parent='function',
+         links={'function_version_content': '/Content'}, check=check_version),
+    Kind('asset', 'ZH', 'assets', S + '/Assets', S + '/Assets/{Sid}', parent='service',
+         name_max=255, links={'asset_versions': '/Versions'},
+         on_delete=refuse_if_deployed('Asset')),
+    Kind('asset_version', 'ZN', 'asset_versions', S + '/Assets/{AssetSid}/Versions',
+         S + '/Assets/{AssetSid}/Versions/{Sid}', parent='asset', check=check_version),
+    Kind('build', 'ZB', 'builds', S + '/Builds', S + '/Builds/{Sid}', parent='service',
+         links={'build_status': '/Status'}, check=check_build, on_fetch=poll_build,
+         on_delete=delete_build),
 ]
 KIND = {k.name: k for k in KINDS}
 AVAILABLE = A + '/AvailablePhoneNumbers/{CountryCode}/%s.json'
@@ -595,6 +907,8 @@ class State:
         self.uniq = {}        # (store, scope, field, value) -> set of sids
         self.refs = {}        # mapped SID -> number of mappings/associations
         self.available = {}   # phone number -> {'country', 'type'}
+        self.by_sid = {}      # SID -> record, for kinds with a SID prefix of their own
+        self.faults = {}      # the fake's current faults (build_polls)
         self.seq = 0
 
     def live(self, store, parent):
@@ -603,9 +917,11 @@ class State:
     def count(self, store, parent):
         return len(self.colls.get((store, parent), EMPTY))
 
-    def get(self, kind, parent, sid, path):
+    def get(self, kind, parent, sid, path, pparams=None):
+        """The record, 404 unless it exists and every SID of the path is its ancestors'."""
         rec = self.recs.get((kind.store, parent, sid))
-        if rec is None:
+        if rec is None or pparams and any(
+                k != 'Sid' and pparams.get(k, v) != v for k, v in rec['_path'].items()):
             raise bad(20404, f'The requested resource {path} was not found', 404)
         return rec
 
@@ -625,6 +941,8 @@ class State:
         self.seq += 1
         rec['_seq'], rec['_dead'] = self.seq, False
         self.recs[(kind.store, rec['_parent'], rec['sid'])] = rec
+        if kind.prefix:
+            self.by_sid[rec['sid']] = rec
         self.colls.setdefault((kind.store, rec['_parent']), Collection()).recs.append(rec)
         self._index(kind, rec, True)
         if kind.target:
@@ -632,6 +950,8 @@ class State:
 
     def _remove(self, kind, rec):
         del self.recs[(kind.store, rec['_parent'], rec['sid'])]
+        if kind.prefix:
+            del self.by_sid[rec['sid']]
         self.colls[(kind.store, rec['_parent'])].remove(rec)
         self._index(kind, rec, False)
         if kind.target:
@@ -648,14 +968,16 @@ class State:
         if not ctx['force']:
             for key, code, msg in self._unique_keys(kind, rec):
                 if self.uniq.get(key, set()) - {rec['sid']}:
-                    raise bad(code, msg)
+                    status, code = code if isinstance(code, tuple) else (400, code)
+                    raise bad(code, msg, status)
 
     def parent(self, kind, pparams):
         """The parent SID in the path of a collection; 404 when there is no such parent."""
         sid = pparams.get(kind.parent_param)
         if kind.parent:
             pk = KIND[kind.parent]
-            self.get(pk, None, sid, pk.inst.format(**pparams, Sid=sid))
+            self.get(pk, pparams.get(pk.parent_param), sid, pk.inst.format(**pparams, Sid=sid),
+                     pparams)
         return sid
 
     def create(self, kind, pparams, p, force=False, number_type=None):
@@ -673,8 +995,7 @@ class State:
         rec = {k: dict(v) if isinstance(v, dict) else v for k, v in kind.defaults.items()}
         rec.update(sid=sid, _parent=parent, _path=dict(pparams, Sid=sid), _created=now,
                    _updated=now)
-        if kind.parent_param:
-            rec[snake(kind.parent_param)] = parent
+        rec.update((snake(k), v) for k, v in pparams.items() if k not in ('Sid', 'AccountSid'))
         rec.update((snake(k), v) for k, v in p.items())
         self._validate(kind, rec, p, {'new': True, 'force': force, 'type': number_type})
         if kind.limit and self.limits and not force:
@@ -723,8 +1044,9 @@ class State:
         out = dict.fromkeys(kind.fields)
         out.update((k, rec[k]) for k in kind.fields if k in rec)
         fmt = date_2010 if kind.api2010 else date_iso
-        out.update(account_sid=self.account, date_created=fmt(int(rec['_created'])),
-                   date_updated=fmt(int(rec['_updated'])))
+        out.update(account_sid=self.account, date_created=fmt(int(rec['_created'])))
+        if 'date_updated' in out:
+            out['date_updated'] = fmt(int(rec['_updated']))
         path = kind.inst.format(**rec['_path'])
         if kind.api2010:
             if 'uri' in out:
@@ -763,6 +1085,9 @@ class Fake:
         self.handlers[A + '/AvailablePhoneNumbers/{CountryCode}.json'] = (self.h_country, None,
                                                                           None)
         self.handlers[RECORDING] = (self.h_recording, None, None)
+        self.handlers[S + '/Functions/{FunctionSid}/Versions/{Sid}/Content'] = (
+            self.h_content, KIND['function_version'], None)
+        self.handlers[S + '/Builds/{Sid}/Status'] = (self.h_build_status, KIND['build'], None)
         missing = [t for t in self.handlers if t not in self.spec.by_template]
         assert not missing, f'paths not in the spec: {missing}'
         route = self.spec.by_template[AVAILABLE % 'Local']
@@ -779,6 +1104,7 @@ class Fake:
         self.state = State(self.args.account_sid, self.sid_rng, not self.args.no_limits)
         self.log, self.violations = [], []
         self.faults = dict(self.start_faults)
+        self.state.faults = self.faults
         self.stats = {'requests': 0, 'by_status': {}, 'max_in_flight': 0, 'throttled': 0}
 
     def _bind(self, kind):
@@ -795,8 +1121,20 @@ class Fake:
     # ----------------------------------------------------------------- API requests
 
     def serve_api(self, h, method, path, query, body):
-        entry = {'method': method, 'path': path, 'query': query,
-                 'form': parse_qs(body.decode('utf-8', 'replace'), keep_blank_values=True),
+        content_type = h.headers.get('Content-Type', '')
+        files, bad_body = {}, None
+        if content_type.split(';')[0].strip().lower() == 'multipart/form-data':
+            try:
+                form, files = parse_multipart(content_type, body)
+            except ValueError as e:
+                form, bad_body = {}, str(e)
+        else:
+            form = parse_qs(body.decode('utf-8', 'replace'), keep_blank_values=True)
+        # file parts are logged by size and digest, never their bytes
+        entry = {'method': method, 'path': path, 'query': query, 'form': form,
+                 'files': {name: {'filename': f.filename, 'content_type': f.content_type,
+                                  'size': len(f.data), 'sha256': hashlib.sha256(f.data).hexdigest()}
+                           for name, f in files.items()},
                  'status': None, 't_start': time.time(), 't_end': None, 'dropped': False}
         with self.lock:
             f = dict(self.faults)
@@ -810,7 +1148,7 @@ class Fake:
         if admitted:
             try:
                 status, payload, headers, drop = self._faulted_api(
-                    h, f, method, path, query, entry['form'], body)
+                    h, f, method, path, query, form, body, files, bad_body)
             finally:
                 with self.lock:
                     self.in_flight -= 1
@@ -832,7 +1170,7 @@ class Fake:
         with self.lock:
             return self.rng.random() < rate
 
-    def _faulted_api(self, h, f, method, path, query, form, body):
+    def _faulted_api(self, h, f, method, path, query, form, body, files, bad_body):
         if f['latency_ms']:
             time.sleep(f['latency_ms'] / 1000)
         if f['fail_all_status']:
@@ -846,7 +1184,7 @@ class Fake:
         if self._roll(f['rate_500']):
             return 500, error_body(500, 20500, 'Internal Server Error'), {}, False
         try:
-            status, payload = self.api(h, method, path, query, form, body)
+            status, payload = self.api(h, method, path, query, form, body, files, bad_body)
             headers = {}
         except ApiError as e:
             status, payload, headers = e.status, error_body(e.status, e.code, e.message), e.headers
@@ -872,7 +1210,7 @@ class Fake:
         print(f'{method} {path}: {message}', file=sys.stderr, flush=True)
         return ApiError(status, code, message)
 
-    def api(self, h, method, path, query, form, body):
+    def api(self, h, method, path, query, form, body, files=None, bad_body=None):
         self._auth(h.headers.get('Authorization', ''))
         route, pparams = self.spec.match(path)
         if route is None:
@@ -883,16 +1221,33 @@ class Fake:
         if 'AccountSid' in pparams and pparams['AccountSid'] != self.args.account_sid:
             raise ApiError(401, 20003, 'Authenticate')
         v = self.spec.check(route, method, pparams, query, form,
-                            h.headers.get('Content-Type', ''), bool(body))
+                            h.headers.get('Content-Type', ''), bool(body), files)
+        if bad_body:
+            v.append(bad_body)
         if v:
             raise self.violation(method, path, '; '.join(v))
         op = route.ops[method]
         if route.template not in self.handlers:
             raise bad(20404, f'fake twilio: {route.template} is not modelled', 404)
         fn, kind, extra = self.handlers[route.template]
+        p = convert(op, form)
+        p.update(files or {})
         with self.lock:
-            payload = fn(method, route, pparams, query, convert(op, form), path, kind, extra)
+            self._resolve_service(route, pparams)
+            payload = fn(method, route, pparams, query, p, path, kind, extra)
         return op.status, payload
+
+    def _resolve_service(self, route, pparams):
+        """Serverless paths take a Service's unique_name for its SID (the docs type ServiceSid
+        sid_like<ZS>; /v1/Services/{Sid} says "the sid or unique_name")."""
+        if not route.template.startswith('/v1/Services'):
+            return
+        key = 'Sid' if route.template == '/v1/Services/{Sid}' else 'ServiceSid'
+        name = pparams.get(key)
+        if name is not None and not re.fullmatch(r'ZS[0-9a-fA-F]{32}', name):
+            sids = self.state.uniq.get(('service', None, 'unique_name', name.lower()))
+            if sids:
+                pparams[key] = min(sids)
 
     # ----------------------------------------------------------------- handlers (under lock)
 
@@ -910,13 +1265,31 @@ class Fake:
 
     def h_instance(self, method, route, pparams, query, p, path, kind, _):
         st = self.state
-        rec = st.get(kind, pparams.get(kind.parent_param), pparams['Sid'], path)
+        rec = st.get(kind, pparams.get(kind.parent_param), pparams['Sid'], path, pparams)
         if method == 'DELETE':
             st.delete(kind, rec)
             return None
         if method == 'POST':
             st.update(kind, rec, p)
+        elif kind.on_fetch:
+            kind.on_fetch(st, rec)
         return st.render(kind, rec)
+
+    def h_content(self, method, route, pparams, query, p, path, kind, _):
+        """A Function Version's code (Asset Versions have no such endpoint)."""
+        v = self.state.get(kind, pparams['FunctionSid'], pparams['Sid'], path, pparams)
+        return {'sid': v['sid'], 'account_sid': self.state.account,
+                'service_sid': v['service_sid'], 'function_sid': v['function_sid'],
+                'content': v['_data'].decode('utf-8', 'replace'),
+                'url': route.host + kind.inst.format(**v['_path']) + '/Content'}
+
+    def h_build_status(self, method, route, pparams, query, p, path, kind, _):
+        st = self.state
+        b = st.get(kind, pparams['ServiceSid'], pparams['Sid'], path, pparams)
+        poll_build(st, b)
+        return {'sid': b['sid'], 'account_sid': st.account, 'service_sid': b['service_sid'],
+                'status': b['status'],
+                'url': route.host + kind.inst.format(**b['_path']) + '/Status'}
 
     def h_recording(self, method, route, pparams, query, p, path, kind, _):
         trunk = self.state.get(KIND['trunk'], None, pparams['TrunkSid'], path)
@@ -997,7 +1370,7 @@ class Fake:
 
     # ----------------------------------------------------------------- control API (/_fake/)
 
-    def control(self, method, path, body):
+    def control(self, method, path, body, query=None):
         fn = {('GET', '/_fake/log'): lambda d: self.log,
               ('POST', '/_fake/log/clear'): lambda d: self.log.clear(),
               ('GET', '/_fake/violations'): lambda d: self.violations,
@@ -1008,13 +1381,16 @@ class Fake:
               ('POST', '/_fake/reset'): lambda d: self.reset(),
               ('POST', '/_fake/available_numbers'): self.c_available,
               ('POST', '/_fake/owned_numbers'): self.c_owned,
-              ('POST', '/_fake/insert'): self.c_insert}.get((method, path))
+              ('POST', '/_fake/insert'): self.c_insert,
+              ('GET', '/_fake/deployed'): self.c_deployed}.get((method, path))
         if fn is None:
             return 404, {'error': f'no control endpoint {method} {path}'}
         try:
             data = json.loads(body or b'{}')
         except ValueError as e:
             return 400, {'error': f'bad JSON: {e}'}
+        if query:
+            data = dict(data, **{k: v[-1] for k, v in query.items()})
         try:
             with self.lock:
                 out = fn(data)
@@ -1038,9 +1414,35 @@ class Fake:
             row = dict(st.render(KIND[store], rec), parent_sid=parent)
             if 'password' in rec:
                 row['password'] = rec['password']
+            if '_sha256' in rec:          # versions: the content's digest, never its bytes
+                row.update(sha256=rec['_sha256'], size=rec['_size'],
+                           content_type=rec['_content_type'], filename=rec['_filename'])
+            if '_outcome' in rec:         # builds: why they fail (the API never says)
+                row.update(fail_reason=rec['_fail_reason'], polls_left=rec['_polls'])
             out[store].append(row)
         out['available_numbers'] = [dict(e, phone_number=n) for n, e in st.available.items()]
         return out
+
+    def c_deployed(self, data):
+        """What an environment serves: GET /_fake/deployed?service=NAME&environment=NAME (unique
+        names or SIDs)."""
+        st = self.state
+        service = next((s for s in st.live('service', None)
+                        if data['service'] in (s['sid'], s['unique_name'])), None)
+        env = service and next((e for e in st.live('environment', service['sid'])
+                                if data['environment'] in (e['sid'], e['unique_name'])), None)
+        if env is None:
+            raise bad(20404, f'no environment {data["environment"]!r} in service '
+                             f'{data["service"]!r}', 404)
+        build = env['build_sid'] and st.recs.get(('build', service['sid'], env['build_sid']))
+        return {'domain_name': env['domain_name'], 'build_sid': env['build_sid'],
+                'functions': {v['path']: {'visibility': v['visibility'], 'sha256': v['_sha256'],
+                                          'content': v['_data'].decode('utf-8', 'replace')}
+                              for v in (build['_functions'] if build else ())},
+                'assets': {v['path']: {'visibility': v['visibility'], 'sha256': v['_sha256']}
+                           for v in (build['_assets'] if build else ())},
+                'dependencies': build['dependencies'] if build else [],
+                'runtime': build['runtime'] if build else None}
 
     def c_available(self, data):
         country, number_type = data.get('country', 'US'), data.get('type', 'Local')
@@ -1094,7 +1496,7 @@ class Handler(BaseHTTPRequestHandler):
             self.reply(400, {'error': 'bad Content-Length'})
             return
         if url.path.startswith('/_fake/'):
-            self.reply(*fake.control(self.command, url.path, body))
+            self.reply(*fake.control(self.command, url.path, body, parse_qs(url.query)))
         else:
             fake.serve_api(self, self.command, url.path,
                            parse_qs(url.query, keep_blank_values=True), body)
@@ -1135,6 +1537,8 @@ def parse_args(argv=None):
     ap.add_argument('--rate-drop-after', type=float, default=0.0)
     ap.add_argument('--concurrency', type=int, default=0, help='0: unlimited')
     ap.add_argument('--fail-all-status', type=int, default=0)
+    ap.add_argument('--build-polls', type=int, default=2,
+                    help='reads of a new Serverless build that still answer "building"')
     ap.add_argument('--seed', type=int, default=None)
     ap.add_argument('--no-limits', action='store_true',
                     help="don't enforce Twilio's per-account and per-list maximums")

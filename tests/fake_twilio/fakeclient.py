@@ -10,6 +10,7 @@
 
 import base64
 import json
+import mimetypes
 import os
 import shutil
 import ssl
@@ -121,6 +122,28 @@ class FakeTwilio:
         status, out, response_headers = self._request(method, path, body, hdrs)
         return (status, out, response_headers) if headers else (status, out)
 
+    def _auth_header(self, auth=None):
+        user, secret = auth or (self.account_sid, self.auth_token)
+        return 'Basic ' + base64.b64encode(f'{user}:{secret}'.encode()).decode()
+
+    def upload(self, service_sid, parent_sid, path, content, visibility='protected',
+               filename=None, content_type=None, auth=None):
+        """Create a Function Version (parent ZH... of /Functions) or Asset Version the way
+        serverless-upload.twilio.com takes it: multipart/form-data with Path, Visibility and a
+        Content file part.  parent_sid is 'Functions/ZH...' or 'Assets/ZH...'; content is str or
+        bytes.  Returns (status, JSON body)."""
+        data = content.encode() if isinstance(content, str) else content
+        filename = filename or path.rsplit('/', 1)[-1] or 'file'
+        content_type = (content_type or mimetypes.guess_type(filename)[0]
+                        or 'application/octet-stream')
+        body, boundary = multipart({'Path': path, 'Visibility': visibility},
+                                   ('Content', filename, content_type, data))
+        status, out, _ = self._request(
+            'POST', f'/v1/Services/{service_sid}/{parent_sid}/Versions', body,
+            {'Authorization': self._auth_header(auth),
+             'Content-Type': f'multipart/form-data; boundary={boundary}'})
+        return status, out
+
     # ------------------------------------------------------------------ control API
 
     def log(self):
@@ -153,3 +176,26 @@ class FakeTwilio:
 
     def insert(self, path, params=None):
         return self._control('POST', 'insert', {'path': path, 'params': params or {}})
+
+    def deployed(self, service, environment):
+        """What a Serverless environment serves (unique names or SIDs): {domain_name, build_sid,
+        functions: {path: {visibility, sha256, content}}, assets: {path: {visibility, sha256}},
+        dependencies, runtime}."""
+        query = urlencode({'service': service, 'environment': environment})
+        return self._control('GET', 'deployed?' + query)
+
+
+def multipart(fields, file):
+    """A multipart/form-data body: fields {name: str}, file (name, filename, content type,
+    bytes).  Returns (body, boundary)."""
+    boundary = 'fakeclient' + os.urandom(12).hex()
+    out = []
+    for name, value in fields.items():
+        out.append(f'--{boundary}\r\nContent-Disposition: form-data; name="{name}"\r\n\r\n'
+                   f'{value}\r\n'.encode())
+    name, filename, content_type, data = file
+    out.append(f'--{boundary}\r\nContent-Disposition: form-data; name="{name}"; '
+               f'filename="{filename}"\r\nContent-Type: {content_type}\r\n\r\n'.encode()
+               + data + b'\r\n')
+    out.append(f'--{boundary}--\r\n'.encode())
+    return b''.join(out), boundary

@@ -2,7 +2,9 @@
 
 import base64
 import functools
+import hashlib
 import http.client
+import json
 import os
 import re
 import shutil
@@ -738,7 +740,8 @@ class ControlTest(FakeCase):
     def test_faults_endpoint(self):
         self.assertEqual(FAKE.faults(), {'latency_ms': 0, 'rate_429': 0.0, 'rate_retry_after': 0.0,
                                          'rate_500': 0.0, 'rate_drop': 0.0, 'rate_drop_after': 0.0,
-                                         'concurrency': 0, 'fail_all_status': 0})
+                                         'concurrency': 0, 'fail_all_status': 0,
+                                         'build_polls': 2})
         self.assertEqual(FAKE.faults(rate_500=0.25)['rate_500'], 0.25)
         self.assertEqual(FAKE.faults()['latency_ms'], 0)
         with self.assertRaises(RuntimeError):
@@ -753,6 +756,667 @@ class ControlTest(FakeCase):
         with self.assertRaises(RuntimeError):
             FAKE.insert(A + '/SIP/Domains.json', {'Nope': 1})
         self.assertEqual(FAKE.violations(), [])
+
+
+# ---------------------------------------------------------------------------------- Serverless
+
+SV = '/v1/Services'
+CODE = 'exports.handler = (context, event, callback) => callback(null, "hello");\n'
+BOUNDARY = '----twprovFormBoundary7MA4YWxkTrZu0gW'
+
+
+def multipart_body(parts, boundary=BOUNDARY):
+    """A multipart/form-data body built by hand: (name, value) is a field, (name, filename,
+    content type or None, bytes) a file part."""
+    out = []
+    for part in parts:
+        out.append(f'--{boundary}\r\n'.encode())
+        if len(part) == 2:
+            out.append(f'Content-Disposition: form-data; name="{part[0]}"\r\n\r\n'.encode()
+                       + part[1].encode() + b'\r\n')
+        else:
+            name, filename, content_type, data = part
+            head = f'Content-Disposition: form-data; name="{name}"; filename="{filename}"\r\n'
+            if content_type:
+                head += f'Content-Type: {content_type}\r\n'
+            out.append(head.encode() + b'\r\n' + data + b'\r\n')
+    out.append(f'--{boundary}--\r\n'.encode())
+    return b''.join(out)
+
+
+def raw(method, path, body=None, content_type=None):
+    """An authenticated request with a body sent as is: (status, JSON body or None)."""
+    headers = {'Authorization': FAKE._auth_header()}
+    if content_type:
+        headers['Content-Type'] = content_type
+    status, out, _ = FAKE._request(method, path, body, headers)
+    return status, out
+
+
+def upload(path, parts, boundary=BOUNDARY):
+    return raw('POST', path, multipart_body(parts, boundary),
+               f'multipart/form-data; boundary={boundary}')
+
+
+def version_parts(path, data, visibility='protected', filename='hello.js',
+                  content_type='application/javascript'):
+    return [('Path', path), ('Visibility', visibility), ('Content', filename, content_type, data)]
+
+
+class ServerlessCase(FakeCase):
+    def service(self, name='office-voice', friendly='Office voice', **params):
+        return self.create(SV, dict(UniqueName=name, FriendlyName=friendly, **params))
+
+    def environment(self, svc, name='production', **params):
+        return self.create(f'{SV}/{svc["sid"]}/Environments', dict(UniqueName=name, **params))
+
+    def function(self, svc, name='hello'):
+        return self.create(f'{SV}/{svc["sid"]}/Functions', {'FriendlyName': name})
+
+    def asset(self, svc, name='logo'):
+        return self.create(f'{SV}/{svc["sid"]}/Assets', {'FriendlyName': name})
+
+    def fversion(self, svc, fn, path='/hello', code=CODE, visibility='protected'):
+        status, body = upload(f'{SV}/{svc["sid"]}/Functions/{fn["sid"]}/Versions',
+                              version_parts(path, code.encode(), visibility))
+        self.assertEqual(status, 201, body)
+        return body
+
+    def aversion(self, svc, asset, path='/logo.png', data=bytes(range(256)), visibility='public'):
+        status, body = upload(f'{SV}/{svc["sid"]}/Assets/{asset["sid"]}/Versions',
+                              version_parts(path, data, visibility, 'logo.png', 'image/png'))
+        self.assertEqual(status, 201, body)
+        return body
+
+    def build(self, svc, fvs=(), avs=(), **params):
+        return self.create(f'{SV}/{svc["sid"]}/Builds',
+                           dict(params, FunctionVersions=[v['sid'] for v in fvs],
+                                AssetVersions=[v['sid'] for v in avs]))
+
+    def finish(self, svc, build):
+        """Poll the build's Status until it is no longer building; the statuses seen."""
+        seen = []
+        while not seen or seen[-1] == 'building':
+            self.assertLess(len(seen), 20)
+            seen.append(self.call('GET', f'{SV}/{svc["sid"]}/Builds/{build["sid"]}/Status',
+                                  expect=200)['status'])
+        return seen
+
+    def deploy(self, svc, env, build):
+        return self.create(f'{SV}/{svc["sid"]}/Environments/{env["sid"]}/Deployments',
+                           {'BuildSid': build['sid']})
+
+    def deployed_service(self):
+        """A service with a production environment serving one function and one asset."""
+        svc = self.service()
+        env, fn, asset = self.environment(svc), self.function(svc), self.asset(svc)
+        fv, av = self.fversion(svc, fn), self.aversion(svc, asset)
+        build = self.build(svc, [fv], [av])
+        self.finish(svc, build)
+        self.deploy(svc, env, build)
+        return dict(svc=svc, env=env, fn=fn, asset=asset, fv=fv, av=av, build=build,
+                    s=f'{SV}/{svc["sid"]}')
+
+
+class ServerlessEnvelopeTest(ServerlessCase):
+    def test_lists_have_their_key_and_absolute_serverless_urls(self):
+        d = self.deployed_service()
+        s, e = d['s'], f'{d["s"]}/Environments/{d["env"]["sid"]}'
+        self.create(e + '/Variables', {'Key': 'GREETING', 'Value': 'hi'})
+        lists = {SV: 'services', s + '/Environments': 'environments',
+                 s + '/Functions': 'functions', s + '/Assets': 'assets', s + '/Builds': 'builds',
+                 f'{s}/Functions/{d["fn"]["sid"]}/Versions': 'function_versions',
+                 f'{s}/Assets/{d["asset"]["sid"]}/Versions': 'asset_versions',
+                 e + '/Deployments': 'deployments', e + '/Variables': 'variables',
+                 e + '/Logs': 'logs'}
+        for path, key in lists.items():
+            body = self.call('GET', path, expect=200)
+            self.assertEqual(set(body), {key, 'meta'}, path)
+            url = f'https://serverless.twilio.com{path}?PageSize=50&Page=0'
+            self.assertEqual(body['meta'], {'page': 0, 'page_size': 50, 'key': key,
+                                            'first_page_url': url, 'url': url,
+                                            'previous_page_url': None, 'next_page_url': None})
+            self.assertEqual(len(body[key]), 0 if key == 'logs' else 1, path)
+        self.assert_error(404, 20404, 'GET', e + '/Logs/NO' + '0' * 32)
+
+    def test_every_spec_field_is_present_with_sids_dates_and_urls(self):
+        d = self.deployed_service()
+        s, svc = d['s'], d['svc']
+        env_path = f'{s}/Environments/{d["env"]["sid"]}'
+        var = self.create(env_path + '/Variables', {'Key': 'K', 'Value': 'v'})
+        [dep] = self.call('GET', env_path + '/Deployments', expect=200)['deployments']
+        e = '/v1/Services/{ServiceSid}/Environments/{EnvironmentSid}'
+        cases = [
+            (svc, '/v1/Services/{Sid}', 'ZS', {}),
+            (d['env'], '/v1/Services/{ServiceSid}/Environments/{Sid}', 'ZE', {}),
+            (d['fn'], '/v1/Services/{ServiceSid}/Functions/{Sid}', 'ZH', {}),
+            (d['asset'], '/v1/Services/{ServiceSid}/Assets/{Sid}', 'ZH', {}),
+            (d['fv'], '/v1/Services/{ServiceSid}/Functions/{FunctionSid}/Versions/{Sid}', 'ZN',
+             {'FunctionSid': d['fn']['sid']}),
+            (d['av'], '/v1/Services/{ServiceSid}/Assets/{AssetSid}/Versions/{Sid}', 'ZN',
+             {'AssetSid': d['asset']['sid']}),
+            (d['build'], '/v1/Services/{ServiceSid}/Builds/{Sid}', 'ZB', {}),
+            (dep, e + '/Deployments/{Sid}', 'ZD', {'EnvironmentSid': d['env']['sid']}),
+            (var, e + '/Variables/{Sid}', 'ZV', {'EnvironmentSid': d['env']['sid']}),
+        ]
+        for body, template, prefix, parents in cases:
+            self.assertEqual(set(body), spec_fields(template), template)
+            self.assertRegex(body['sid'], SID_RE % prefix)
+            self.assertEqual(body['account_sid'], FAKE.account_sid)
+            self.assertRegex(body['date_created'], ISO8601)
+            if prefix != 'ZS':
+                self.assertEqual(body['service_sid'], svc['sid'])
+            sids = dict(parents, ServiceSid=svc['sid'], Sid=body['sid'])
+            path = re.sub(r'\{(\w+)\}', lambda m: sids[m[1]], template)
+            self.assertEqual(body['url'], 'https://serverless.twilio.com' + path)
+            fetched = self.call('GET', path, expect=200)
+            if prefix in ('ZE', 'ZB'):      # deployed since / polled since
+                self.assertEqual(fetched['sid'], body['sid'])
+            else:
+                self.assertEqual(fetched, body)
+        self.assertEqual(svc['links'], {k: svc['url'] + '/' + k.capitalize()
+                                        for k in ('environments', 'functions', 'assets',
+                                                  'builds')})
+        self.assertEqual(d['env']['links'], {k: d['env']['url'] + '/' + k.capitalize()
+                                             for k in ('variables', 'deployments', 'logs')})
+        self.assertEqual(d['fn']['links'], {'function_versions': d['fn']['url'] + '/Versions'})
+        self.assertEqual(d['asset']['links'], {'asset_versions': d['asset']['url'] + '/Versions'})
+        self.assertEqual(d['fv']['links'],
+                         {'function_version_content': d['fv']['url'] + '/Content'})
+        self.assertEqual(d['build']['links'], {'build_status': d['build']['url'] + '/Status'})
+        content = self.call('GET', d['fv']['url'][len('https://serverless.twilio.com'):]
+                            + '/Content', expect=200)
+        self.assertEqual(set(content), spec_fields(
+            '/v1/Services/{ServiceSid}/Functions/{FunctionSid}/Versions/{Sid}/Content'))
+        status = self.call('GET', f'{s}/Builds/{d["build"]["sid"]}/Status', expect=200)
+        self.assertEqual(status, {'sid': d['build']['sid'], 'account_sid': FAKE.account_sid,
+                                  'service_sid': svc['sid'], 'status': 'completed',
+                                  'url': d['build']['url'] + '/Status'})
+
+    def test_pages_link_to_serverless(self):
+        svc = self.service()
+        sids = [self.function(svc, f'f{i}')['sid'] for i in range(3)]
+        body = self.call('GET', f'{SV}/{svc["sid"]}/Functions', {'PageSize': 2}, 200)
+        nxt = body['meta']['next_page_url']
+        self.assertTrue(nxt.startswith(f'https://serverless.twilio.com/v1/Services/{svc["sid"]}'
+                                       f'/Functions?PageSize=2&Page=1&PageToken=PA'), nxt)
+        rest = self.call('GET', nxt[len('https://serverless.twilio.com'):], expect=200)
+        self.assertEqual([f['sid'] for f in body['functions'] + rest['functions']], sids)
+
+
+class ServerlessRulesTest(ServerlessCase):
+    def test_services_unique_name_domain_base_and_update(self):
+        svc = self.service('office-voice')
+        self.assertRegex(svc['domain_base'], r'^office-voice-\d{4}$')
+        self.assertEqual((svc['include_credentials'], svc['ui_editable']), (True, False))
+        msg = self.assert_error(409, 20409, 'POST', SV, {'UniqueName': 'Office-Voice',
+                                                         'FriendlyName': 'again'})
+        self.assertIn('already exists', msg)
+        for name in ('x' * 51, 'has space', 'under_score'):
+            self.assert_error(400, 20001, 'POST', SV, {'UniqueName': name, 'FriendlyName': 'f'})
+        self.assert_error(400, 20002, 'POST', SV, {'UniqueName': 'long-name',
+                                                   'FriendlyName': 'f' * 256})
+        self.service('y' * 50, friendly='f' * 255)
+        got = self.call('POST', f'{SV}/office-voice', {'FriendlyName': 'Renamed',
+                                                       'UiEditable': True}, 200)
+        self.assertEqual((got['sid'], got['friendly_name'], got['ui_editable'], got['unique_name'],
+                          got['domain_base']),
+                         (svc['sid'], 'Renamed', True, 'office-voice', svc['domain_base']))
+        # the unique name stands for the SID, in nested paths too; URLs name the SID
+        self.assertEqual(self.call('GET', f'{SV}/office-voice', expect=200)['sid'], svc['sid'])
+        fn = self.create(f'{SV}/office-voice/Functions', {'FriendlyName': 'f'})
+        self.assertEqual(fn['url'], f'{svc["url"]}/Functions/{fn["sid"]}')
+        self.call('GET', f'{SV}/office-voice/Functions/{fn["sid"]}', expect=200)
+        self.assert_error(404, 20404, 'GET', f'{SV}/nobody/Functions')
+        self.call('DELETE', f'{SV}/office-voice', expect=204)
+        self.assert_error(404, 20404, 'GET', f'{SV}/{svc["sid"]}')
+        self.service('office-voice')            # the name is free again
+
+    def test_environment_domains_and_uniqueness(self):
+        svc = self.service()
+        base = svc['domain_base']
+        prod = self.environment(svc)
+        self.assertEqual((prod['domain_suffix'], prod['domain_name'], prod['build_sid']),
+                         (None, f'{base}.twil.io', None))
+        stage = self.environment(svc, 'staging', DomainSuffix='stage')
+        self.assertEqual((stage['domain_suffix'], stage['domain_name']),
+                         ('stage', f'{base}-stage.twil.io'))
+        envs = f'{SV}/{svc["sid"]}/Environments'
+        for params in ({'UniqueName': 'production', 'DomainSuffix': 'other'},
+                       {'UniqueName': 'other', 'DomainSuffix': 'STAGE'},
+                       {'UniqueName': 'other'}):           # a second domain without suffix
+            msg = self.assert_error(409, 20409, 'POST', envs, params)
+            self.assertEqual(msg, 'Environment with this UniqueName or DomainSuffix already '
+                                  'exists.')
+        for params in ({'UniqueName': 'u' * 101, 'DomainSuffix': 'a'},
+                       {'UniqueName': 'x', 'DomainSuffix': 's' * 17},
+                       {'UniqueName': 'x', 'DomainSuffix': 'no_good'}):
+            self.assert_error(400, 20001, 'POST', envs, params)
+        other = self.service('other-service')       # names are unique per service only
+        self.assertEqual(self.environment(other)['domain_name'],
+                         f'{other["domain_base"]}.twil.io')
+
+    def test_function_and_asset_names(self):
+        svc = self.service()
+        for coll in ('Functions', 'Assets'):
+            path = f'{SV}/{svc["sid"]}/{coll}'
+            self.assert_error(400, 20002, 'POST', path, {'FriendlyName': 'n' * 256})
+            made = self.create(path, {'FriendlyName': 'n' * 255})
+            self.create(path, {'FriendlyName': 'n' * 255})        # not unique
+            got = self.call('POST', f'{path}/{made["sid"]}', {'FriendlyName': 'renamed'}, 200)
+            self.assertEqual(got['friendly_name'], 'renamed')
+        self.assert_error(404, 20404, 'GET', f'{SV}/{svc["sid"]}/Functions/ZH' + '0' * 32)
+        other = self.service('other')
+        fn = self.function(svc)
+        self.assert_error(404, 20404, 'GET', f'{SV}/{other["sid"]}/Functions/{fn["sid"]}')
+
+    def test_variables(self):
+        svc = self.service()
+        env = self.environment(svc)
+        path = f'{SV}/{svc["sid"]}/Environments/{env["sid"]}/Variables'
+        var = self.create(path, {'Key': 'API_TOKEN', 'Value': 's3cr3t value'})
+        self.assertEqual((var['key'], var['value'], var['environment_sid']),
+                         ('API_TOKEN', 's3cr3t value', env['sid']))
+        self.assert_error(409, 20409, 'POST', path, {'Key': 'API_TOKEN', 'Value': 'x'})
+        self.create(path, {'Key': 'api_token', 'Value': 'x'})       # keys are case-sensitive
+        self.assert_error(400, 20001, 'POST', path, {'Key': 'K' * 129, 'Value': 'x'})
+        self.create(path, {'Key': 'K' * 128, 'Value': 'v' * 450})
+        self.assert_error(400, 20001, 'POST', path, {'Key': 'WIDE', 'Value': 'é' * 226})
+        self.create(path, {'Key': 'WIDE', 'Value': 'é' * 225})       # 450 bytes
+        inst = f'{path}/{var["sid"]}'
+        got = self.call('POST', inst, {'Value': 'rotated'}, 200)
+        self.assertEqual((got['key'], got['value']), ('API_TOKEN', 'rotated'))
+        self.assert_error(409, 20409, 'POST', inst, {'Key': 'WIDE'})
+        self.assert_error(400, 20001, 'POST', inst, {'Value': 'x' * 451})
+        self.call('DELETE', inst, expect=204)
+        self.assert_error(404, 20404, 'GET', inst)
+        stage = self.environment(svc, 'stage', DomainSuffix='stage')  # per environment
+        self.create(f'{SV}/{svc["sid"]}/Environments/{stage["sid"]}/Variables',
+                    {'Key': 'WIDE', 'Value': 'x'})
+
+
+class ServerlessUploadTest(ServerlessCase):
+    def test_function_upload_content_readback_and_log(self):
+        svc = self.service()
+        fn = self.function(svc)
+        versions = f'{SV}/{svc["sid"]}/Functions/{fn["sid"]}/Versions'
+        code = 'exports.handler = function(c, e, cb) {\r\n  cb(null, "é");\n};\n\n'
+        FAKE.clear_log()
+        status, fv = upload(versions, version_parts('hello/world', code.encode(), 'public'))
+        self.assertEqual(status, 201, fv)
+        self.assertEqual((fv['path'], fv['visibility'], fv['function_sid'], fv['service_sid']),
+                         ('/hello/world', 'public', fn['sid'], svc['sid']))
+        self.assertEqual(fv['url'], f'https://serverless.twilio.com{versions}/{fv["sid"]}')
+        content = self.call('GET', f'{versions}/{fv["sid"]}/Content', expect=200)
+        self.assertEqual(content, {'sid': fv['sid'], 'account_sid': FAKE.account_sid,
+                                   'service_sid': svc['sid'], 'function_sid': fn['sid'],
+                                   'content': code, 'url': fv['url'] + '/Content'})
+        [entry] = [e for e in FAKE.log() if e['method'] == 'POST']
+        digest = hashlib.sha256(code.encode()).hexdigest()
+        self.assertEqual((entry['path'], entry['status'], entry['form']),
+                         (versions, 201, {'Path': ['hello/world'], 'Visibility': ['public']}))
+        self.assertEqual(entry['files'], {'Content': {
+            'filename': 'hello.js', 'content_type': 'application/javascript',
+            'size': len(code.encode()), 'sha256': digest}})
+        [row] = FAKE.state()['function_version']
+        self.assertEqual((row['sha256'], row['size'], row['parent_sid']),
+                         (digest, len(code.encode()), fn['sid']))
+        self.assertNotIn('content', row)
+        listed = self.call('GET', versions, expect=200)['function_versions']
+        self.assertEqual(listed, [fv])
+        second = self.fversion(svc, fn, '/hello/world', 'exports.handler = () => {};')
+        self.assertEqual([v['sid'] for v in self.call('GET', versions, expect=200)
+                          ['function_versions']], [fv['sid'], second['sid']])
+        self.assertEqual(self.call('GET', f'{versions}/{fv["sid"]}/Content', expect=200)
+                         ['content'], code)          # versions are immutable
+
+    def test_asset_upload_binary_and_no_content_endpoint(self):
+        svc = self.service()
+        asset = self.asset(svc)
+        data = bytes(range(256)) * 3 + b'\r\n--' + BOUNDARY.encode() + b'x\r\n'
+        av = self.aversion(svc, asset, 'audio/greeting.mp3', data, 'private')
+        self.assertEqual((av['path'], av['visibility'], av['asset_sid']),
+                         ('/audio/greeting.mp3', 'private', asset['sid']))
+        [row] = FAKE.state()['asset_version']
+        self.assertEqual((row['sha256'], row['size'], row['content_type']),
+                         (hashlib.sha256(data).hexdigest(), len(data), 'image/png'))
+        self.violating = True          # Twilio has no way to read an asset's content back
+        self.assert_error(404, 20404, 'GET', f'{SV}/{svc["sid"]}/Assets/{asset["sid"]}/Versions/'
+                          f'{av["sid"]}/Content')
+
+    def test_quoted_boundary_preamble_and_fakeclient_helper(self):
+        svc = self.service()
+        fn = self.function(svc)
+        versions = f'{SV}/{svc["sid"]}/Functions/{fn["sid"]}/Versions'
+        body = (b'this preamble is ignored\r\n' +
+                multipart_body(version_parts('/q', b'// quoted'), 'q b') + b'epilogue\r\n')
+        status, fv = raw('POST', versions, body, 'multipart/form-data; boundary="q b"')
+        self.assertEqual((status, fv['path']), (201, '/q'))
+        status, fv2 = FAKE.upload(svc['sid'], f'Functions/{fn["sid"]}', '/helper', b'// h\n',
+                                  content_type='application/javascript')
+        self.assertEqual((status, fv2['path'], fv2['visibility']), (201, '/helper', 'protected'))
+        self.assertEqual(self.call('GET', f'{versions}/{fv2["sid"]}/Content', expect=200)
+                         ['content'], '// h\n')
+
+    def test_path_and_size_limits_and_missing_parents(self):
+        svc = self.service()
+        fn, asset = self.function(svc), self.asset(svc)
+        versions = f'{SV}/{svc["sid"]}/Functions/{fn["sid"]}/Versions'
+        self.fversion(svc, fn, 'p' * 254)                         # 255 with its slash
+        for path in ('p' * 255, '/' + 'p' * 255):
+            status, body = upload(versions, version_parts(path, b'x'))
+            self.assertEqual((status, body['code']), (400, 20001), body)
+        big = b'\0' * (25 * 1024 * 1024 + 1)
+        status, body = upload(f'{SV}/{svc["sid"]}/Assets/{asset["sid"]}/Versions',
+                              version_parts('/big.bin', big, 'public'))
+        self.assertEqual((status, body['code']), (400, 20001), body)
+        self.assertIn('25 MB', body['message'])
+        self.assertEqual(FAKE.state()['asset_version'], [])
+        for path in (f'{SV}/{svc["sid"]}/Functions/ZH{"0" * 32}/Versions',
+                     f'{SV}/ZS{"0" * 32}/Functions/{fn["sid"]}/Versions',
+                     f'{SV}/{self.service("other")["sid"]}/Functions/{fn["sid"]}/Versions'):
+            status, body = upload(path, version_parts('/x', b'x'))
+            self.assertEqual((status, body['code']), (404, 20404), path)
+
+
+class ServerlessBuildTest(ServerlessCase):
+    def test_build_progression_and_response(self):
+        svc = self.service()
+        fv = self.fversion(svc, self.function(svc))
+        av = self.aversion(svc, self.asset(svc))
+        deps = [{'name': 'twilio', 'version': '^5.3.0'}, {'name': '@twilio/runtime-handler',
+                                                          'version': '2.0.1'}]
+        build = self.build(svc, [fv], [av], Dependencies=json.dumps(deps), Runtime='node20')
+        self.assertEqual((build['status'], build['runtime'], build['dependencies']),
+                         ('building', 'node20', deps))
+        self.assertEqual(build['function_versions'], [{
+            'sid': fv['sid'], 'account_sid': FAKE.account_sid, 'service_sid': svc['sid'],
+            'function_sid': fv['function_sid'], 'date_created': fv['date_created'],
+            'path': '/hello', 'visibility': 'protected'}])
+        self.assertEqual(build['asset_versions'], [{
+            'sid': av['sid'], 'account_sid': FAKE.account_sid, 'service_sid': svc['sid'],
+            'asset_sid': av['asset_sid'], 'date_created': av['date_created'],
+            'path': '/logo.png', 'visibility': 'public'}])
+        # listing does not advance a build; reads of the build and of its Status do
+        builds = f'{SV}/{svc["sid"]}/Builds'
+        self.assertEqual(self.call('GET', builds, expect=200)['builds'][0]['status'], 'building')
+        self.assertEqual(self.call('GET', f'{builds}/{build["sid"]}', expect=200)['status'],
+                         'building')
+        self.assertEqual(self.finish(svc, build), ['building', 'completed'])
+        self.assertEqual(self.call('GET', builds, expect=200)['builds'][0]['status'], 'completed')
+        FAKE.faults(build_polls=0)
+        quick = self.build(svc, [fv])
+        self.assertEqual((quick['status'], quick['runtime'], quick['dependencies'],
+                          quick['asset_versions']), ('building', 'node22', [], []))
+        self.assertEqual(self.finish(svc, quick), ['completed'])
+        FAKE.faults(build_polls=5)
+        self.assertEqual(self.finish(svc, self.build(svc, avs=[av])),
+                         ['building'] * 5 + ['completed'])
+
+    def test_dependency_spellings(self):
+        svc = self.service()
+        fv = self.fversion(svc, self.function(svc))
+        deps = [{'name': 'lodash', 'version': '4.17.21'}]
+        for spelling in ('"' + json.dumps(deps) + '"',           # as the Serverless Toolkit
+                         json.dumps(json.dumps(deps)), '  ' + json.dumps(deps)):
+            self.assertEqual(self.build(svc, [fv], Dependencies=spelling)['dependencies'], deps)
+        for bad in ('not json', '{"name": "x"}', '[{"name": "x"}]', '[1]'):
+            self.assert_error(400, 20001, 'POST', f'{SV}/{svc["sid"]}/Builds',
+                              {'FunctionVersions': fv['sid'], 'Dependencies': bad})
+
+    def test_failed_builds(self):
+        svc = self.service()
+        fn = self.function(svc)
+        good = self.fversion(svc, fn)
+        marked = self.fversion(svc, fn, code='// FAKE_BUILD_FAIL\n')
+        cases = [([good], [{'name': 'Not A Name', 'version': '1.0.0'}], 'not a valid npm'),
+                 ([good], [{'name': 'twilio', 'version': 'banana'}], 'not a semver range'),
+                 ([marked], [], 'contains FAKE_BUILD_FAIL')]
+        for fvs, deps, reason in cases:
+            build = self.build(svc, fvs, Dependencies=json.dumps(deps))
+            self.assertEqual(self.finish(svc, build), ['building', 'building', 'failed'])
+            self.assertEqual(self.call('GET', f'{SV}/{svc["sid"]}/Builds/{build["sid"]}',
+                                       expect=200)['status'], 'failed')
+            row = [b for b in FAKE.state()['build'] if b['sid'] == build['sid']][0]
+            self.assertIn(reason, row['fail_reason'])
+        fine = ['1.2.3', '^1.2.3', '~1.2', '>=1.0.0 <2.0.0', '1.x', '*', 'latest',
+                '1.0.0 - 2.0.0', '^1 || ^2', '2.0.0-beta.1']
+        build = self.build(svc, [good], Dependencies=json.dumps(
+            [{'name': f'pkg{i}', 'version': v} for i, v in enumerate(fine)] +
+            [{'name': '@scope/pkg', 'version': '1.0.0'}]))
+        self.assertEqual(self.finish(svc, build)[-1], 'completed')
+        self.assertIsNone([b for b in FAKE.state()['build']
+                           if b['sid'] == build['sid']][0]['fail_reason'])
+
+    def test_build_validation(self):
+        svc, other = self.service(), self.service('other')
+        fn, asset = self.function(svc), self.asset(svc)
+        fv, av = self.fversion(svc, fn), self.aversion(svc, asset)
+        foreign = self.fversion(other, self.function(other))
+        builds = f'{SV}/{svc["sid"]}/Builds'
+        msg = self.assert_error(400, 20001, 'POST', builds, {'Runtime': 'node22'})
+        self.assertEqual(msg, 'At least one Function Version or Asset Version is required for '
+                              'Build')
+        for params in ({'FunctionVersions': foreign['sid']},    # of another service
+                       {'FunctionVersions': av['sid']},         # an asset version
+                       {'AssetVersions': fv['sid']},
+                       {'FunctionVersions': 'ZN' + '0' * 32},
+                       # two versions on one path
+                       {'FunctionVersions': [fv['sid'], self.fversion(svc, fn)['sid']]}):
+            self.assert_error(400, 20001, 'POST', builds, params)
+        self.assertEqual(FAKE.state()['build'], [])
+
+
+class ServerlessDeploymentTest(ServerlessCase):
+    def test_deploy_sets_the_environment_build(self):
+        svc = self.service()
+        env = self.environment(svc)
+        fn = self.function(svc)
+        fv = self.fversion(svc, fn)
+        deps = f'{SV}/{svc["sid"]}/Environments/{env["sid"]}/Deployments'
+        build = self.build(svc, [fv], Dependencies='[{"name": "twilio", "version": "5.0.0"}]')
+        self.assert_error(400, 20001, 'POST', deps, {'BuildSid': build['sid']})  # building
+        self.finish(svc, build)
+        self.assert_error(404, 20404, 'POST', deps, {'BuildSid': 'ZB' + '0' * 32})
+        other = self.service('other')
+        foreign = self.build(other, [self.fversion(other, self.function(other))])
+        self.finish(other, foreign)
+        self.assert_error(404, 20404, 'POST', deps, {'BuildSid': foreign['sid']})
+        dep = self.deploy(svc, env, build)
+        self.assertEqual((dep['build_sid'], dep['environment_sid']), (build['sid'], env['sid']))
+        got = self.call('GET', f'{SV}/{svc["sid"]}/Environments/{env["sid"]}', expect=200)
+        self.assertEqual(got['build_sid'], build['sid'])
+        msg = self.assert_error(409, 20409, 'POST', deps, {'BuildSid': build['sid']})
+        self.assertEqual(msg, 'Environment already has requested deployment.')
+        self.assertEqual(FAKE.deployed('office-voice', 'production'), {
+            'domain_name': env['domain_name'], 'build_sid': build['sid'],
+            'functions': {'/hello': {'visibility': 'protected', 'content': CODE,
+                                     'sha256': hashlib.sha256(CODE.encode()).hexdigest()}},
+            'assets': {}, 'dependencies': [{'name': 'twilio', 'version': '5.0.0'}],
+            'runtime': 'node22'})
+        # a second build replaces the first; the deployments are listed in order
+        av = self.aversion(svc, self.asset(svc), '/a.txt', b'text', 'protected')
+        code = '// v2\n'
+        second = self.build(svc, [self.fversion(svc, fn, '/hello', code)], [av])
+        self.finish(svc, second)
+        self.deploy(svc, env, second)
+        now = FAKE.deployed(svc['sid'], env['sid'])
+        self.assertEqual((now['build_sid'], now['functions']['/hello']['content'], now['assets']),
+                         (second['sid'], code, {'/a.txt': {
+                             'visibility': 'protected',
+                             'sha256': hashlib.sha256(b'text').hexdigest()}}))
+        self.assertEqual([d['build_sid'] for d in self.call('GET', deps, expect=200)
+                          ['deployments']], [build['sid'], second['sid']])
+        self.deploy(svc, env, build)                     # back again: a new deployment
+        stage = self.environment(svc, 'stage', DomainSuffix='stage')
+        self.assertEqual(FAKE.deployed('office-voice', 'stage'), {
+            'domain_name': stage['domain_name'], 'build_sid': None, 'functions': {},
+            'assets': {}, 'dependencies': [], 'runtime': None})
+        self.deploy(svc, stage, build)                   # one build, two environments
+        with self.assertRaises(RuntimeError):
+            FAKE.deployed('office-voice', 'nowhere')
+
+    def test_deployed_functions_assets_and_builds_cannot_be_deleted(self):
+        d = self.deployed_service()
+        s = d['s']
+        fn_path, asset_path = f'{s}/Functions/{d["fn"]["sid"]}', f'{s}/Assets/{d["asset"]["sid"]}'
+        build_path = f'{s}/Builds/{d["build"]["sid"]}'
+        for path in (fn_path, asset_path, build_path):
+            msg = self.assert_error(409, 20409, 'DELETE', path)
+            self.assertIn(d['env']['sid'], msg)
+        # deploy a build without them: now they can go, with their versions
+        other = self.function(d['svc'], 'other')
+        build = self.build(d['svc'], [self.fversion(d['svc'], other, '/other')])
+        self.finish(d['svc'], build)
+        self.deploy(d['svc'], d['env'], build)
+        for path in (build_path, fn_path, asset_path):
+            self.call('DELETE', path, expect=204)
+        state = FAKE.state()
+        self.assertEqual([v['sid'] for v in state['function_version']],
+                         [build['function_versions'][0]['sid']])
+        self.assertEqual((state['asset'], state['asset_version']), ([], []))
+        self.assert_error(404, 20404, 'GET', f'{fn_path}/Versions/{d["fv"]["sid"]}/Content')
+
+
+class ServerlessCascadeTest(ServerlessCase):
+    def test_deleting_environment_and_service(self):
+        d = self.deployed_service()
+        env_path = f'{d["s"]}/Environments/{d["env"]["sid"]}'
+        self.create(env_path + '/Variables', {'Key': 'K', 'Value': 'v'})
+        stage = self.environment(d['svc'], 'stage', DomainSuffix='stage')
+        self.create(f'{d["s"]}/Environments/{stage["sid"]}/Variables', {'Key': 'K', 'Value': 'v'})
+        self.call('DELETE', env_path, expect=204)
+        state = FAKE.state()
+        self.assertEqual([v['environment_sid'] for v in state['variable']], [stage['sid']])
+        self.assertEqual(state['deployment'], [])
+        self.assertEqual(len(state['build']), 1)       # builds belong to the service
+        self.call('DELETE', f'{d["fn"]["url"][len("https://serverless.twilio.com"):]}',
+                  expect=204)                          # no longer deployed anywhere
+        self.deploy(d['svc'], stage, d['build'])
+        self.call('DELETE', d['s'], expect=204)        # deployed or not, everything goes
+        state = FAKE.state()
+        for kind in ('service', 'environment', 'variable', 'deployment', 'log', 'function',
+                     'function_version', 'asset', 'asset_version', 'build'):
+            self.assertEqual(state[kind], [], kind)
+        self.assertEqual(self.call('GET', SV, expect=200)['services'], [])
+
+
+class ServerlessSpecTest(ServerlessCase):
+    violating = True
+
+    def assert_violation(self, status_body, detail):
+        status, body = status_body
+        self.assertEqual((status, body['code']), (400, 20001), body)
+        self.assertTrue(body['message'].startswith('fake twilio: spec violation: '), body)
+        self.assertIn(detail, body['message'])
+        self.assertIn(detail, FAKE.violations()[-1])
+
+    def test_upload_violations(self):
+        svc = self.service()
+        fn = self.function(svc)
+        versions = f'{SV}/{svc["sid"]}/Functions/{fn["sid"]}/Versions'
+        self.assert_violation(FAKE.api('POST', versions, {'Path': '/x', 'Visibility': 'public',
+                                                          'Content': 'code'}),
+                              'Content-Type must be multipart/form-data')
+        self.assert_violation(upload(versions, version_parts('/x', b'x', 'secret')),
+                              "parameter Visibility: 'secret' not one of public|protected|private")
+        self.assert_violation(upload(versions, version_parts('/x', b'x')[:2]),
+                              'missing required parameter Content')
+        self.assert_violation(upload(versions, [('Visibility', 'public'),
+                                                ('Content', 'a.js', 'text/plain', b'x')]),
+                              'missing required parameter Path')
+        self.assert_violation(upload(versions, version_parts('/x', b'x')[:2] +
+                                     [('Content', 'code')]),
+                              'parameter Content must be a file part')
+        self.assert_violation(upload(versions, version_parts('/x', b'x', content_type=None)),
+                              'file part Content has no Content-Type')
+        self.assert_violation(upload(versions, version_parts('/x', b'x') + [('Extra', '1')]),
+                              'unknown parameter Extra')
+        self.assert_violation(upload(versions, [('Path', 'a.js', 'text/plain', b'/x')] +
+                                     version_parts('/x', b'x')[1:]),
+                              'parameter Path must not be a file part')
+        body = multipart_body(version_parts('/x', b'x'))
+        self.assert_violation(raw('POST', versions, body[:-30],
+                                  f'multipart/form-data; boundary={BOUNDARY}'),
+                              'malformed multipart body')
+        self.assert_violation(raw('POST', versions, body, 'multipart/form-data'),
+                              'not a multipart body')
+        # multipart is for the upload paths only
+        self.assert_violation(upload(f'{SV}/{svc["sid"]}/Functions', [('FriendlyName', 'f')]),
+                              'Content-Type must be application/x-www-form-urlencoded')
+        self.assertEqual(FAKE.state()['function_version'], [])
+        self.assertEqual(len(FAKE.violations()), 11)
+
+    def test_request_violations(self):
+        svc = self.service()
+        fv = self.fversion(svc, self.function(svc))
+        builds = f'{SV}/{svc["sid"]}/Builds'
+        self.assert_violation(FAKE.api('POST', builds, {'FunctionVersions': fv['sid'],
+                                                        'Runtime': 'node99'}),
+                              "parameter Runtime: 'node99' not one of node8|")
+        self.assert_violation(FAKE.api('POST', builds, {'FunctionVersions': 'ZH' + '0' * 32}),
+                              'does not match ^ZN')
+        self.assert_violation(FAKE.api('POST', f'{SV}/{svc["sid"]}', {'UniqueName': 'renamed'}),
+                              'unknown parameter UniqueName')
+        self.assert_violation(FAKE.api('POST', SV, {'UniqueName': 'x'}),
+                              'missing required parameter FriendlyName')
+        self.assert_violation(FAKE.api('POST', f'{SV}/{svc["sid"]}/Environments', {}),
+                              'missing required parameter UniqueName')
+        env = self.environment(svc)
+        env_path = f'{SV}/{svc["sid"]}/Environments/{env["sid"]}'
+        status, body = FAKE.api('POST', env_path, {'DomainSuffix': 'x'})   # no update
+        self.assertEqual((status, body['code']), (405, 20004))
+        status, body = FAKE.api('DELETE', f'{env_path}/Deployments/ZD' + '0' * 32)
+        self.assertEqual((status, body['code']), (405, 20004))
+        self.assert_violation(FAKE.api('POST', env_path + '/Variables', {'Key': 'K'}),
+                              'missing required parameter Value')
+        self.assertEqual(len(FAKE.violations()), 8)
+        self.assertEqual(FAKE.state()['build'], [])
+
+
+class ServerlessFaultTest(ServerlessCase):
+    def test_faults_apply_to_serverless_and_uploads(self):
+        svc = self.service()
+        fn = self.function(svc)
+        versions = f'{SV}/{svc["sid"]}/Functions/{fn["sid"]}/Versions'
+        FAKE.faults(rate_429=1.0)
+        self.assertEqual(upload(versions, version_parts('/x', b'x'))[0], 429)
+        self.assertEqual(FAKE.api('POST', SV, {'UniqueName': 'n', 'FriendlyName': 'f'})[0], 429)
+        FAKE.faults(rate_429=0.0, rate_500=1.0)
+        self.assertEqual(upload(versions, version_parts('/x', b'x'))[0], 500)
+        FAKE.faults(rate_500=0.0, fail_all_status=503)
+        self.assertEqual(FAKE.api('GET', f'{SV}/{svc["sid"]}/Builds')[0], 503)
+        FAKE.faults(fail_all_status=0, rate_drop=1.0)
+        with self.assertRaises((http.client.RemoteDisconnected, ConnectionError,
+                                urllib.error.URLError)):
+            upload(versions, version_parts('/x', b'x'))
+        self.assertEqual(FAKE.state()['function_version'], [])
+        FAKE.faults(rate_drop=0.0, rate_drop_after=1.0)
+        with self.assertRaises((http.client.RemoteDisconnected, ConnectionError,
+                                urllib.error.URLError)):
+            upload(versions, version_parts('/lost', b'lost response'))
+        self.assertEqual([v['path'] for v in FAKE.state()['function_version']], ['/lost'])
+        entry = FAKE.log()[-1]
+        self.assertEqual((entry['status'], entry['dropped'], entry['files']['Content']['size']),
+                         (201, True, len(b'lost response')))
+        FAKE.faults(rate_drop_after=0.0, latency_ms=200)
+        t0 = time.time()
+        self.fversion(svc, fn, '/slow')
+        self.assertGreaterEqual(time.time() - t0, 0.2)
+
+    def test_build_polls_flag(self):
+        with FakeTwilio(build_polls=0) as fake:
+            self.assertEqual(fake.faults()['build_polls'], 0)
+            _, svc = fake.api('POST', SV, {'UniqueName': 's', 'FriendlyName': 'f'})
+            _, fn = fake.api('POST', f'{SV}/s/Functions', {'FriendlyName': 'f'})
+            status, fv = fake.upload('s', f'Functions/{fn["sid"]}', '/f', 'x')
+            self.assertEqual(status, 201, fv)
+            _, build = fake.api('POST', f'{SV}/s/Builds', {'FunctionVersions': fv['sid']})
+            self.assertEqual(fake.api('GET', f'{SV}/s/Builds/{build["sid"]}/Status')[1]['status'],
+                             'completed')
+            fake.faults(build_polls=3)
+            fake.reset()
+            self.assertEqual(fake.faults()['build_polls'], 0)
 
 
 class CommandLineTest(unittest.TestCase):
