@@ -157,6 +157,9 @@ typedef void (*tw_list_cb)(struct tw_http *h, json_t *items, const struct tw_err
 void tw_http_list(struct tw_http *h, enum tw_product product, const char *path, const char *list_key,
 		  tw_list_cb done, void *ud);
 
+/* Seconds on a monotonic clock. */
+double tw_now_s(void);
+
 /* Counters for -v summaries and benchmarks. */
 struct tw_http_stats {
 	long requests;      /* attempts sent */

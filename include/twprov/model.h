@@ -79,6 +79,8 @@ struct tw_model {
 };
 
 struct tw_model *tw_model_new(int live);
+/* The model a resource belongs to (through its root). */
+const struct tw_model *tw_res_model(const struct tw_res *r);
 void tw_model_free(struct tw_model *m);
 
 struct tw_res *tw_res_new(const struct tw_kind *k, struct tw_res *parent);

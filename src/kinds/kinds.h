@@ -30,5 +30,10 @@ extern const struct tw_kind tw_kind_origination_urls;
 extern const struct tw_kind tw_kind_trunk_credential_lists;
 extern const struct tw_kind tw_kind_trunk_ip_access_control_lists;
 extern const struct tw_kind tw_kind_phone_numbers;
+extern const struct tw_kind tw_kind_services;
+extern const struct tw_kind tw_kind_environments;
+extern const struct tw_kind tw_kind_variables;
+extern const struct tw_kind tw_kind_functions;
+extern const struct tw_kind tw_kind_assets;
 
 #endif

@@ -320,6 +320,11 @@ struct tw_req *tw_req_new(const char *method, char *url, tw_req_cb cb, void *ud)
 static void free_parts(struct tw_req *r);
 static double now_s(void);
 
+double tw_now_s(void)
+{
+	return now_s();
+}
+
 void tw_req_free(struct tw_req *r)
 {
 	if (!r)

@@ -64,6 +64,14 @@ void tw_diags_release(struct tw_diags *d)
 	memset(d, 0, sizeof(*d));
 }
 
+const struct tw_model *tw_res_model(const struct tw_res *r)
+{
+	while (r->parent)
+		r = r->parent;
+	/* the root is the first member of its model */
+	return (const struct tw_model *)(const void *)r;
+}
+
 struct tw_model *tw_model_new(int live)
 {
 	struct tw_model *m = tw_xcalloc(1, sizeof(*m));
@@ -189,7 +197,10 @@ static void address_of(struct tw_buf *b, const struct tw_res *r)
 		address_of(b, r->parent);
 		tw_buf_addc(b, '/');
 	}
-	tw_buf_addf(b, "%s/%s", r->kind->yaml_key, r->id ? r->id : "?");
+	/* '/' separates an address's segments: an identity that is a path
+	 * (/sip-outbound) is written without its leading one */
+	const char *id = r->id ? r->id : "?";
+	tw_buf_addf(b, "%s/%s", r->kind->yaml_key, id[0] == '/' && id[1] ? id + 1 : id);
 }
 
 char *tw_res_address(const struct tw_res *r)
