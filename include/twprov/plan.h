@@ -20,8 +20,9 @@ enum tw_act_type {
 struct tw_change {
 	const struct tw_field *field;
 	json_t *before;     /* NULL when unknown/none */
-	json_t *after;      /* NULL for sensitive values */
+	json_t *after;      /* NULL for sensitive values and values known only after apply */
 	int sensitive;
+	int unknown;        /* known after apply (a URL on an environment not created yet) */
 };
 
 enum tw_act_state {

@@ -7,6 +7,7 @@
 #include "twprov/http.h"
 #include "twprov/live.h"
 #include "twprov/log.h"
+#include "twprov/svcref.h"
 
 #define TW_MAX_CREATE_RESENDS 3
 
@@ -59,6 +60,12 @@ static void add_value(struct tw_form *f, const struct tw_res *w, size_t i)
 			s = sid_of(w, fd->ref, s);
 		break;
 	default:
+		if (json_is_object(v) && (fd->flags & TW_F_SVCREF)) {
+			char *url = tw_svcref_url(w, v);   /* its environment exists by now */
+			tw_form_add(f, fd->param, url ? url : "");
+			free(url);
+			return;
+		}
 		s = json_string_value(v);
 		break;
 	}

@@ -12,6 +12,7 @@
 
 #include "twprov/buf.h"
 #include "twprov/checks.h"
+#include "twprov/svcref.h"
 #include "twprov/config.h"
 #include "twprov/err.h"
 #include "twprov/kind.h"
@@ -35,8 +36,18 @@ struct lref {
 	struct tw_loc loc;
 };
 
+/* A URL written {service, environment, path}, checked once hooks have run. */
+struct lsvcref {
+	struct tw_res *r;
+	json_t *ref;
+	struct tw_loc loc;
+	char *path;
+};
+
 struct ld {
 	struct tw_model *m;
+	struct lsvcref *svcrefs;
+	size_t nsvcrefs, asvcrefs;
 	struct tw_ydoc doc;
 	struct lres *res;
 	size_t nres, ares;
@@ -310,6 +321,59 @@ static int check_string(struct ld *ld, const struct tw_field *f, const char *tex
 	return ret;
 }
 
+static const char *name_of(struct ld *ld, const struct tw_ynode *vn, const char *path);
+static const char *const svcref_keys[] = { "service", "environment", "path" };
+
+/* {service, environment, path}: a deployed Serverless path (TW_F_SVCREF). */
+static json_t *load_svcref(struct ld *ld, struct wctx *c, const struct tw_ynode *vn, const char *path)
+{
+	const struct tw_ynode *v = tw_ynode_deref(vn);
+	json_t *ref = json_object();
+	int bad = 0;
+
+	for (size_t i = 0; i < v->n / 2; i++) {
+		const struct tw_ynode *k = pair_key(ld, v, i, path);
+		size_t j;
+		char *kpath;
+		const char *val;
+		if (!k)
+			continue;
+		kpath = join(path, k->str);
+		for (j = 0; j < 3 && strcmp(k->str, svcref_keys[j]); j++)
+			;
+		if (j == 3) {
+			char *q = quoted(k->str), *dym = did_you_mean(k->str, svcref_keys, 3);
+			err_at(ld, v->kids[2 * i], path, "unknown key %s%s", q, dym);
+			free(q);
+			free(dym);
+			bad = 1;
+		} else if ((val = name_of(ld, v->kids[2 * i + 1], kpath))) {
+			json_object_set_new(ref, k->str, json_string(val));
+		} else {
+			bad = 1;
+		}
+		free(kpath);
+	}
+	done_pairs(v);
+	for (size_t j = 0; j < 3 && !bad; j++)
+		if (j != 1 && !json_object_get(ref, svcref_keys[j])) {
+			err_at(ld, vn, path, "missing \"%s\" (a deployed path is {service, environment, path})",
+			       svcref_keys[j]);
+			bad = 1;
+		}
+	if (bad) {
+		json_decref(ref);
+		return NULL;
+	}
+	if (!c->in_absent && c->keep) {
+		struct tw_loc l = loc_of(ld, vn);
+		add_ref(ld, "services", json_string_value(json_object_get(ref, "service")), path, &l);
+		TW_ALLOC_GROW(ld->svcrefs, ld->nsvcrefs + 1, ld->asvcrefs);
+		ld->svcrefs[ld->nsvcrefs++] = (struct lsvcref){ c->res, ref, l, tw_xstrdup(path) };
+	}
+	return ref;
+}
+
 static json_t *load_str(struct ld *ld, struct wctx *c, size_t fi, const struct tw_ynode *vn, const char *path)
 {
 	const struct tw_field *f = &c->kind->fields[fi];
@@ -321,6 +385,8 @@ static json_t *load_str(struct ld *ld, struct wctx *c, size_t fi, const struct t
 	json_t *val = NULL;
 	int sensitive = 0;
 
+	if (v->type == TW_Y_MAP && (f->flags & TW_F_SVCREF))
+		return load_svcref(ld, c, vn, path);
 	if (v->type != TW_Y_SCALAR) {
 		err_at(ld, vn, path, "expected a string, got %s", what(v));
 		return NULL;
@@ -1194,6 +1260,18 @@ static void check_references(struct ld *ld)
 	free(d);
 }
 
+/* After the hooks (they may add generated functions): deployed paths name what the file declares. */
+static void check_svcrefs(struct ld *ld)
+{
+	for (size_t i = 0; i < ld->nsvcrefs; i++) {
+		struct lsvcref *s = &ld->svcrefs[i];
+		struct tw_buf why = TW_BUF_INIT;
+		if (tw_svcref_check(s->r, s->ref, &why) < 0)
+			err_loc(ld, &s->loc, s->path, "%s", why.buf);
+		tw_buf_release(&why);
+	}
+}
+
 static void run_hooks(struct ld *ld)
 {
 	for (size_t i = 0; i < ld->nres; i++) {
@@ -1232,6 +1310,7 @@ static void walk_root(struct ld *ld)
 	check_duplicates(ld);
 	check_references(ld);
 	run_hooks(ld);
+	check_svcrefs(ld);
 }
 
 static void ld_release(struct ld *ld)
@@ -1246,6 +1325,9 @@ static void ld_release(struct ld *ld)
 		free(ld->refs[i].path);
 	}
 	free(ld->refs);
+	for (size_t i = 0; i < ld->nsvcrefs; i++)
+		free(ld->svcrefs[i].path);
+	free(ld->svcrefs);
 	tw_ydoc_release(&ld->doc);
 }
 

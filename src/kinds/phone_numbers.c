@@ -14,12 +14,12 @@ static const struct tw_field number_fields[] = {
 	  .max = 64, .doc = "a description, up to 64 characters" },
 	{ .name = "voice_application", .param = "VoiceApplicationSid", .json = "voice_application_sid",
 	  .type = TW_V_REF, .ref = "applications", .doc = "route calls to this TwiML application" },
-	{ .name = "voice_url", .param = "VoiceUrl", .json = "voice_url", .type = TW_V_STR,
+	{ .name = "voice_url", .param = "VoiceUrl", .json = "voice_url", .type = TW_V_STR, .flags = TW_F_SVCREF,
 	  .check = tw_check_url, .doc = "route calls to this URL" },
 	{ .name = "voice_method", .param = "VoiceMethod", .json = "voice_method", .type = TW_V_STR,
 	  .check = tw_check_enum, .choices = tw_methods, .doc = "GET or POST" },
 	{ .name = "voice_fallback_url", .param = "VoiceFallbackUrl", .json = "voice_fallback_url",
-	  .type = TW_V_STR, .check = tw_check_url, .doc = "URL requested when voice_url fails" },
+	  .type = TW_V_STR, .flags = TW_F_SVCREF, .check = tw_check_url, .doc = "URL requested when voice_url fails" },
 	{ .name = "voice_fallback_method", .param = "VoiceFallbackMethod", .json = "voice_fallback_method",
 	  .type = TW_V_STR, .check = tw_check_enum, .choices = tw_methods, .doc = "GET or POST" },
 	{ .name = "status_callback", .param = "StatusCallback", .json = "status_callback", .type = TW_V_STR,
@@ -41,8 +41,8 @@ static const char *const routings[] = { "sip_trunk", "voice_application", "voice
 
 static int routed_by(const struct tw_res *r, const char *field)
 {
-	const char *v = tw_res_get_str(r, field);
-	return v && *v;
+	json_t *v = tw_res_get(r, field);
+	return json_is_object(v) || (json_is_string(v) && json_string_length(v));   /* a deployed path, or a value */
 }
 
 /*

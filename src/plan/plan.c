@@ -7,6 +7,7 @@
 #include "twprov/checks.h"
 #include "twprov/err.h"
 #include "twprov/plan.h"
+#include "twprov/svcref.h"
 
 struct tw_planner {
 	struct tw_plan *p;
@@ -99,6 +100,7 @@ static void add_change(struct tw_action *a, const struct tw_field *f, json_t *be
 	struct tw_change *c;
 	TW_ALLOC_GROW(a->changes, a->nchanges + 1, a->changes_alloc);
 	c = &a->changes[a->nchanges++];
+	memset(c, 0, sizeof(*c));
 	c->field = f;
 	c->sensitive = sensitive;
 	c->before = before && !json_is_null(before) ? json_incref(before) : NULL;
@@ -168,6 +170,34 @@ static int name_ignored(const struct tw_model *m, const char *id)
 	return 0;
 }
 
+/*
+ * The value of a declared field as Twilio will hold it: a deployed-path URL
+ * ({service, environment, path}) becomes its URL, or NULL with *unknown set
+ * while its environment is still to be created.  New reference.
+ */
+static json_t *effective(struct tw_planner *pl, const struct tw_res *w, json_t *v, int *unknown)
+{
+	struct tw_res *env;
+	struct tw_action *ea;
+	char *url;
+	json_t *out;
+
+	*unknown = 0;
+	if (!json_is_object(v))
+		return json_incref(v);
+	env = tw_svcref_env(w, v);
+	ea = act_of(pl->p, env);
+	url = ea && ea->want == env && (ea->type == TW_ACT_CREATE || ea->type == TW_ACT_REPLACE) ? NULL
+											: tw_svcref_url(w, v);
+	if (!url) {
+		*unknown = 1;
+		return NULL;
+	}
+	out = json_string(url);
+	free(url);
+	return out;
+}
+
 /* Compare the managed fields of a matched pair; returns the action type or -1 for none. */
 static int diff_fields(struct tw_planner *pl, struct tw_res *w, struct tw_res *h, size_t *out)
 {
@@ -191,9 +221,17 @@ static int diff_fields(struct tw_planner *pl, struct tw_res *w, struct tw_res *h
 				pl->unsynced++;
 			continue;
 		}
-		if (tw_value_equal(f, wv, hv))
-			continue;
-		add_change(&tmp, f, hv, wv, sens);
+		{
+			int unknown;
+			json_t *ev = effective(pl, w, wv, &unknown);
+			if (!unknown && tw_value_equal(f, ev, hv)) {
+				json_decref(ev);
+				continue;
+			}
+			add_change(&tmp, f, hv, ev, sens);
+			tmp.changes[tmp.nchanges - 1].unknown = unknown;
+			json_decref(ev);
+		}
 		if ((f->flags & TW_F_IMMUTABLE) || (k->flags & TW_K_NO_UPDATE))
 			replace = 1;
 	}
@@ -207,15 +245,20 @@ static int diff_fields(struct tw_planner *pl, struct tw_res *w, struct tw_res *h
 }
 
 /* The file's values of a resource being created, as changes from nothing. */
-static void create_changes(struct tw_action *a)
+static void create_changes(struct tw_planner *pl, size_t ai)
 {
+	struct tw_action *a = &pl->p->acts[ai];
 	const struct tw_kind *k = a->kind;
 	for (size_t i = 0; i < k->nfields; i++) {
 		const struct tw_field *f = &k->fields[i];
-		json_t *v = json_object_get(a->want->fields, f->name);
+		json_t *v = json_object_get(a->want->fields, f->name), *ev;
+		int unknown;
 		if (!v || (f->flags & TW_F_LOCAL))
 			continue;
-		add_change(a, f, NULL, v, (f->flags & TW_F_SECRET) || (a->want->sensitive >> i & 1));
+		ev = effective(pl, a->want, v, &unknown);
+		add_change(a, f, NULL, ev, (f->flags & TW_F_SECRET) || (a->want->sensitive >> i & 1));
+		a->changes[a->nchanges - 1].unknown = unknown;
+		json_decref(ev);
 	}
 }
 
@@ -296,7 +339,7 @@ static void diff_kind(struct tw_planner *pl, struct tw_res *wp, struct tw_res *h
 			free(addr);
 		} else {
 			idx = add_action(p, TW_ACT_CREATE, w, NULL);
-			create_changes(&p->acts[idx]);
+			create_changes(pl, idx);
 			diff_level(pl, w, NULL);
 			if (k->hooks && k->hooks->plan_more)
 				k->hooks->plan_more(pl, w, NULL);
@@ -363,10 +406,19 @@ static void deps_of_want(struct tw_planner *pl, size_t ai)
 	for (size_t i = 0; i < k->nfields; i++) {
 		const struct tw_field *f = &k->fields[i];
 		const char *name = json_string_value(json_object_get(w->fields, f->name));
+		json_t *v = json_object_get(w->fields, f->name);
 		if (p->acts[ai].omit >> i & 1)
 			continue;
 		if (f->type == TW_V_REF && name && *name && !(f->flags & TW_F_LOCAL))
 			dep_on_creation(p, ai, declared_top(pl->want, f->ref, name));
+		if (json_is_object(v) && (f->flags & TW_F_SVCREF)) {
+			/* a deployed path: after its environment exists and runs the new build */
+			struct tw_res *env = tw_svcref_env(w, v);
+			dep_on_creation(p, ai, env);
+			for (size_t j = 0; env && j < p->n; j++)
+				if (p->acts[j].custom && p->acts[j].want == env)
+					add_dep(&p->acts[ai], j);
+		}
 	}
 	if (k->flags & TW_K_ASSOC)
 		dep_on_creation(p, ai, declared_top(pl->want, k->assoc_ref, w->id));

@@ -11,6 +11,10 @@
 static void value_text(struct tw_buf *b, const json_t *v, int sensitive)
 {
 	char *s;
+	if (sensitive == 2) {
+		tw_buf_adds(b, "(known after apply)");
+		return;
+	}
 	if (sensitive) {
 		tw_buf_adds(b, "(sensitive)");
 		return;
@@ -60,12 +64,12 @@ static void print_action(const struct tw_action *a, FILE *f)
 		int forces = a->type == TW_ACT_REPLACE &&
 			     ((c->field->flags & TW_F_IMMUTABLE) || (a->kind->flags & TW_K_NO_UPDATE));
 		if (a->type == TW_ACT_CREATE) {
-			value_text(&b, c->after, c->sensitive);
+			value_text(&b, c->after, c->unknown ? 2 : c->sensitive);
 			fprintf(f, "      %s+%s %-*s = %s\n", on, off, (int)width, c->field->name, b.buf);
 		} else {
 			value_text(&b, c->before, c->sensitive);
 			tw_buf_adds(&b, " -> ");
-			value_text(&b, c->after, c->sensitive);
+			value_text(&b, c->after, c->unknown ? 2 : c->sensitive);
 			fprintf(f, "      %s~%s %-*s = %s%s\n", tw_color(f, TW_C_YELLOW), off, (int)width,
 				c->field->name, b.buf, forces ? "  # forces replacement" : "");
 		}
@@ -138,6 +142,8 @@ static json_t *action_json(const struct tw_plan *p, const struct tw_action *a)
 		json_object_set_new(ch, "before", value_json(c->before, c->sensitive && c->before));
 		json_object_set_new(ch, "after", value_json(c->after, c->sensitive));
 		json_object_set_new(ch, "sensitive", json_boolean(c->sensitive));
+		if (c->unknown)
+			json_object_set_new(ch, "known_after_apply", json_true());
 		if (a->type == TW_ACT_REPLACE)
 			json_object_set_new(ch, "forces_replacement",
 					    json_boolean((c->field->flags & TW_F_IMMUTABLE) ||
