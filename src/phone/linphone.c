@@ -62,18 +62,19 @@ static int render(const struct tw_phone_account *a, struct tw_buf *out, char **n
 	entryf(out, "use_info", 0);
 	tw_buf_adds(out, "  </section>\n");
 	section(out, "proxy_0");
+	/*
+	 * Linphone sends every request to its "proxy": the registrar, or the
+	 * outbound proxy when there is one (liblinphone 5.1 resolves reg_proxy
+	 * even when reg_route is set).  The identity keeps the SIP domain.
+	 */
 	tw_buf_adds(&v, "<sip:");
-	tw_phone_server(&v, a);
+	if (a->proxy_host)
+		tw_phone_proxy(&v, a);
+	else
+		tw_phone_server(&v, a);
 	tw_buf_addf(&v, ";transport=%s>", t);
 	entry(out, "reg_proxy", v.buf);
 	tw_buf_reset(&v);
-	if (a->proxy_host) {
-		tw_buf_adds(&v, "<sip:");
-		tw_phone_proxy(&v, a);
-		tw_buf_addf(&v, ";transport=%s;lr>", t);
-		entry(out, "reg_route", v.buf);
-		tw_buf_reset(&v);
-	}
 	if (a->display_name) {
 		/* a quoted-string: escape \ and " */
 		tw_buf_addc(&v, '"');
@@ -84,7 +85,7 @@ static int render(const struct tw_phone_account *a, struct tw_buf *out, char **n
 		}
 		tw_buf_adds(&v, "\" ");
 	}
-	tw_buf_addf(&v, "<sip:%s@%s>", a->username, a->domain);
+	tw_buf_addf(&v, "<sip:%s@%s>", a->username, a->host);
 	entry(out, "reg_identity", v.buf);
 	entryf(out, "reg_expires", a->expires);
 	entryf(out, "reg_sendregister", 1);
