@@ -11,7 +11,8 @@ static int render(const struct tw_phone_account *a, struct tw_buf *out, char **n
 {
 	struct tw_buf v = TW_BUF_INIT;
 
-	if (tw_phone_plain_value("baresip", "password", a->password, "; \t\"<>,\\", err) < 0 ||
+	if (tw_phone_plain_value("baresip", "username", a->username, ";\"<>,\\", err) < 0 ||
+	    tw_phone_plain_value("baresip", "password", a->password, "; \t\"<>,\\", err) < 0 ||
 	    (a->display_name && tw_phone_plain_value("baresip", "display name", a->display_name, "\"\\", err) < 0))
 		return -1;
 	tw_buf_addf(out, "# twprov gen-phone-config: %s on %s (save as ~/.baresip/accounts)\n", a->username,

@@ -44,7 +44,10 @@ static int render(const struct tw_phone_account *a, struct tw_buf *out, char **n
 {
 	struct tw_buf v = TW_BUF_INIT;
 	const char *t = tw_phone_transport_name(a->transport);
-	(void)err;
+
+	/* the username is written inside a SIP URI: <sip:user@domain> */
+	if (tw_phone_plain_value("linphone", "username", a->username, ";\"<>,\\", err) < 0)
+		return -1;
 
 	tw_buf_adds(out, "<?xml version=\"1.0\" encoding=\"UTF-8\"?>\n");
 	tw_buf_adds(out, "<!-- twprov gen-phone-config: Linphone remote provisioning for ");
