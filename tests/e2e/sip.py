@@ -63,22 +63,20 @@ def free_port(count=1):
 
 
 def stop(proc, timeout=10):
-    """Stop a process this module started, and its process group (its own children)."""
-    if proc.poll() is None:
-        try:
-            os.killpg(proc.pid, signal.SIGTERM)
-        except ProcessLookupError:
-            pass
-        try:
-            proc.wait(timeout=timeout)
-        except subprocess.TimeoutExpired:
-            os.killpg(proc.pid, signal.SIGKILL)
-            proc.wait(timeout=timeout)
-    # kamailio's children share its group: make sure none outlives it
+    """Stop a process this module started, with its process group (its own
+    children: it was started in a new session).  The group is signalled only
+    while its leader is not yet reaped, so the group id is still ours."""
+    if proc.poll() is not None:
+        return
     try:
-        os.killpg(proc.pid, signal.SIGKILL)
-    except (ProcessLookupError, PermissionError):
+        os.killpg(proc.pid, signal.SIGTERM)
+    except ProcessLookupError:
         pass
+    try:
+        proc.wait(timeout=timeout)
+    except subprocess.TimeoutExpired:
+        os.killpg(proc.pid, signal.SIGKILL)
+        proc.wait(timeout=timeout)
 
 
 class Registrar:
