@@ -15,6 +15,7 @@ extern const char *const tw_methods[];   /* GET, POST */
 
 extern const struct tw_kind tw_kind_credential_lists;
 extern const struct tw_kind tw_kind_credentials;
+extern const struct tw_kind tw_kind_devices;
 extern const struct tw_kind tw_kind_ip_access_control_lists;
 extern const struct tw_kind tw_kind_ip_addresses;
 extern const struct tw_kind tw_kind_sip_domains;

@@ -15,6 +15,7 @@
 const struct tw_kind *const tw_kinds[] = {
 	&tw_kind_credential_lists,
 	&tw_kind_credentials,
+	&tw_kind_devices,
 	&tw_kind_ip_access_control_lists,
 	&tw_kind_ip_addresses,
 	&tw_kind_services,

@@ -197,10 +197,18 @@ static void address_of(struct tw_buf *b, const struct tw_res *r)
 		address_of(b, r->parent);
 		tw_buf_addc(b, '/');
 	}
-	/* '/' separates an address's segments: an identity that is a path
-	 * (/sip-outbound) is written without its leading one */
-	const char *id = r->id ? r->id : "?";
-	tw_buf_addf(b, "%s/%s", r->kind->yaml_key, id[0] == '/' && id[1] ? id + 1 : id);
+	if (r->id || !r->parent || tw_kind_identity(r->kind) >= 0 || (r->kind->flags & TW_K_ASSOC)) {
+		/* '/' separates an address's segments: an identity that is a path
+		 * (/sip-outbound) is written without its leading one */
+		const char *id = r->id ? r->id : "?";
+		tw_buf_addf(b, "%s/%s", r->kind->yaml_key, id[0] == '/' && id[1] ? id + 1 : id);
+		return;
+	}
+	/* a kind without identity (devices): its position among its siblings of that kind */
+	size_t n = 0;
+	for (size_t i = 0; i < r->parent->nchildren && r->parent->children[i] != r; i++)
+		n += r->parent->children[i]->kind == r->kind;
+	tw_buf_addf(b, "%s[%zu]", r->kind->yaml_key, n);
 }
 
 char *tw_res_address(const struct tw_res *r)

@@ -11,12 +11,62 @@
 #include "twprov/buf.h"
 #include "twprov/kind.h"
 
+/*
+ * A kind that exists only in the file (devices): no API paths, SID or
+ * association; every field twprov-only (never sent, never read back); at
+ * most one identity (none: its items are told apart by position).
+ */
+static void check_local_kind(const struct tw_kind *k, size_t i)
+{
+	int ids = 0;
+	assert_null(k->collection);
+	assert_null(k->item);
+	assert_null(k->list_key);
+	assert_null(k->sid_prefix);
+	assert_false(k->flags & TW_K_ASSOC);
+	assert_null(k->create_guard);
+	assert_null(k->delete_guard);
+	if (k->parent) {
+		const struct tw_kind *p = tw_kind_find(k->parent);
+		assert_non_null(p);
+		assert_true(tw_kind_index(p) < i);
+	}
+	for (size_t f = 0; f < k->nfields; f++) {
+		const struct tw_field *fd = &k->fields[f];
+		assert_true(fd->flags & TW_F_LOCAL);
+		assert_null(fd->param);
+		assert_null(fd->json);
+		assert_null(fd->endpoint);
+		if (fd->ref)
+			assert_non_null(tw_kind_find(fd->ref));
+		assert_true(fd->type != TW_V_BOOL || !fd->check);
+		ids += !!(fd->flags & TW_F_IDENTITY);
+	}
+	assert_true(ids <= 1);
+	assert_true(k->nfields <= 64);
+}
+
+static void test_local_kind_present(void **state)
+{
+	const struct tw_kind *k = tw_kind_find("devices");
+	(void)state;
+	/* the registry holds a kind with neither identity nor API paths, and the check above covers it */
+	assert_non_null(k);
+	assert_true(k->flags & TW_K_LOCAL);
+	assert_int_equal(tw_kind_identity(k), -1);
+	assert_null(k->collection);
+}
+
 static void test_registry_consistent(void **state)
 {
 	(void)state;
 	for (size_t i = 0; i < tw_nkinds; i++) {
 		const struct tw_kind *k = tw_kinds[i];
 		assert_ptr_equal(tw_kind_find(k->name), k);
+		if (k->flags & TW_K_LOCAL) {
+			check_local_kind(k, i);
+			continue;
+		}
 		assert_non_null(k->collection);
 		assert_non_null(k->item);
 		assert_non_null(k->list_key);
@@ -132,6 +182,7 @@ int main(void)
 {
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_registry_consistent),
+		cmocka_unit_test(test_local_kind_present),
 		cmocka_unit_test(test_path_expand),
 		cmocka_unit_test(test_every_field_documented),
 	};
