@@ -29,6 +29,7 @@ enum tw_vtype {
 	TW_V_REF,       /* name of a resource of kind `ref`; sent as that resource's SID */
 	TW_V_REFLIST,   /* list of names of kind `ref` (local only for now) */
 	TW_V_MAP,       /* mapping of names to strings ({twilio: "5.3.0"}); a json object */
+	TW_V_LIST,      /* list of strings, each checked with `check` */
 };
 
 /* Field flags. */
@@ -81,6 +82,7 @@ struct tw_field {
 #define TW_K_MAPPED   (1u << 5)  /* written as a mapping {IDENTITY: VALUE, ...} instead of a list of
                                     mappings; VALUE is the kind's first non-identity field
                                     (a service environment's variables) */
+#define TW_K_SINGLE   (1u << 6)  /* written as one mapping, not a list (a domain's outbound:) */
 #define TW_K_NO_PRUNE (1u << 4)  /* never removed for not being declared (phone numbers):
                                     only `state: absent` removes one */
 

@@ -552,6 +552,7 @@ static json_t *load_ref(struct ld *ld, struct wctx *c, const struct tw_field *f,
 	return json_string(name);
 }
 
+/* A list of strings (TW_V_LIST), or of names of kind f->ref (TW_V_REFLIST). */
 static json_t *load_reflist(struct ld *ld, struct wctx *c, const struct tw_field *f, const struct tw_ynode *vn,
 			    const char *path)
 {
@@ -575,7 +576,7 @@ static json_t *load_reflist(struct ld *ld, struct wctx *c, const struct tw_field
 		const char *name = name_of(ld, v->kids[i], ipath);
 		if (name && check_string(ld, f, name, 0, v->kids[i], ipath) == 0) {
 			json_array_append_new(arr, json_string(name));
-			if (!c->in_absent) {
+			if (!c->in_absent && f->ref) {
 				struct tw_loc l = loc_of(ld, v->kids[i]);
 				add_ref(ld, f->ref, name, ipath, &l);
 			}
@@ -651,6 +652,7 @@ static void load_field(struct ld *ld, struct wctx *c, size_t fi, const struct tw
 		val = load_ref(ld, c, f, vn, path);
 		break;
 	case TW_V_REFLIST:
+	case TW_V_LIST:
 		val = load_reflist(ld, c, f, vn, path);
 		break;
 	case TW_V_MAP:
@@ -814,6 +816,14 @@ static void load_list(struct ld *ld, struct wctx *c, const struct tw_kind *ck, c
 		json_object_set_new(ld->m->kinds_present, ck->name, json_true());
 	if (tw_ynode_is_null(v))
 		return;   /* declares none */
+	if (ck->flags & TW_K_SINGLE) {
+		const struct tw_ynode *it = tw_ynode_deref(vn);
+		if (it->type != TW_Y_MAP)
+			err_at(ld, vn, lpath, "expected a mapping, got %s", what(it));
+		else
+			load_item(ld, c, ck, vn, lpath, keep);
+		return;
+	}
 	if (ck->flags & TW_K_MAPPED) {
 		if (v->type != TW_Y_MAP)
 			err_at(ld, vn, lpath, "expected a mapping of %s to values, got %s",

@@ -36,5 +36,13 @@ extern const struct tw_kind tw_kind_environments;
 extern const struct tw_kind tw_kind_variables;
 extern const struct tw_kind tw_kind_functions;
 extern const struct tw_kind tw_kind_assets;
+extern const struct tw_kind tw_kind_domain_outbound;
+
+/* dialer.c: the generated outbound dialer and ring functions */
+struct tw_res;
+struct tw_diags;
+void tw_dialer_wire_domain(struct tw_res *dom, struct tw_diags *d);
+void tw_dialer_wire_number(struct tw_res *num, struct tw_diags *d);
+void tw_dialer_generate(struct tw_res *svc);
 
 #endif

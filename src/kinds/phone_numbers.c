@@ -34,6 +34,10 @@ static const struct tw_field number_fields[] = {
 	  .type = TW_V_BOOL, .doc = "look up the caller's name (CNAM) on incoming calls" },
 	{ .name = "purchase", .type = TW_V_BOOL, .flags = TW_F_LOCAL,
 	  .doc = "buy the number if the account lacks it (apply needs --allow-purchase)" },
+	{ .name = "ring", .type = TW_V_LIST, .flags = TW_F_LOCAL, .check = tw_check_username,
+	  .doc = "ring these SIP users' phones, in parallel (a generated function; see outbound)" },
+	{ .name = "ring_timeout", .type = TW_V_INT, .flags = TW_F_LOCAL, .min = 5, .max = 600,
+	  .doc = "seconds to ring before giving up (default 30)" },
 };
 
 /* The three ways to route a number's calls; Twilio honours the first that is set. */
@@ -56,6 +60,8 @@ static void number_validate(struct tw_res *r, struct tw_diags *d)
 	const char *chosen = NULL;
 	size_t i;
 
+	if (tw_res_get(r, "ring"))
+		tw_dialer_wire_number(r, d);   /* ring is a voice_url routing */
 	for (i = 0; i < 3; i++) {
 		if (!routed_by(r, routings[i]))
 			continue;

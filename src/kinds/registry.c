@@ -30,6 +30,7 @@ const struct tw_kind *const tw_kinds[] = {
 	&tw_kind_domain_calls_credential_lists,
 	&tw_kind_domain_calls_ip_access_control_lists,
 	&tw_kind_domain_registrations_credential_lists,
+	&tw_kind_domain_outbound,
 	&tw_kind_applications,
 	&tw_kind_sip_trunks,
 	&tw_kind_origination_urls,

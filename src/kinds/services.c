@@ -463,12 +463,15 @@ static void service_plan(struct tw_planner *pl, struct tw_res *w, struct tw_res 
 {
 	struct tw_plan *p = tw_planner_plan(pl);
 	struct tw_res *mf = NULL;
-	json_t *manifest = manifest_of(w), *reuse = NULL, *deploys = json_array();
-	char *source = manifest_source(manifest), sha[65];
+	json_t *manifest, *reuse = NULL, *deploys = json_array();
+	char *source, sha[65];
 	const char *build_sid = NULL;
 	size_t build = (size_t)-1, i, nfn = 0, nas = 0;
 	json_t *v;
 
+	tw_dialer_generate(w);   /* generated functions first: the manifest lists them */
+	manifest = manifest_of(w);
+	source = manifest_source(manifest);
 	json_decref(manifest);
 	for (i = 0; i < w->nchildren; i++)
 		if (w->children[i]->kind == &tw_kind_functions && !strcmp(w->children[i]->id, MANIFEST_PATH))

@@ -33,6 +33,13 @@ static const struct tw_field domain_fields[] = {
 	  .ref = "byoc_trunks", .doc = "the BYOC trunk that carries the domain's calls to the PSTN" },
 };
 
+static void domain_validate(struct tw_res *r, struct tw_diags *d)
+{
+	tw_dialer_wire_domain(r, d);
+}
+
+static const struct tw_kind_hooks domain_hooks = { .validate = domain_validate };
+
 const struct tw_kind tw_kind_sip_domains = {
 	.name = "sip_domains",
 	.yaml_key = "sip_domains",
@@ -43,6 +50,7 @@ const struct tw_kind tw_kind_sip_domains = {
 	.sid_prefix = "SD",
 	.fields = domain_fields,
 	.nfields = TW_NFIELDS(domain_fields),
+	.hooks = &domain_hooks,
 	.doc = "SIP domains phones register to and call through",
 };
 

@@ -197,6 +197,10 @@ static void address_of(struct tw_buf *b, const struct tw_res *r)
 		address_of(b, r->parent);
 		tw_buf_addc(b, '/');
 	}
+	if (r->kind->flags & TW_K_SINGLE) {
+		tw_buf_adds(b, r->kind->yaml_key);
+		return;
+	}
 	if (r->id || !r->parent || tw_kind_identity(r->kind) >= 0 || (r->kind->flags & TW_K_ASSOC)) {
 		/* '/' separates an address's segments: an identity that is a path
 		 * (/sip-outbound) is written without its leading one */

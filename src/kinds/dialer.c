@@ -1,0 +1,362 @@
+/* dialer.c - the outbound dialer and ring TwiML, generated as Serverless functions
+ *
+ * The seed documents hand-write a Twilio Function that gives each SIP user
+ * its caller ID, normalises the dialled number and restricts destinations,
+ * and a TwiML Bin per number that rings SIP users.  Here both are
+ * configuration:
+ *
+ *   sip_domains[].outbound: {service, environment, default_caller_id,
+ *                            allowed_destinations, country_code}
+ *   phone_numbers[].ring: [users], ring_timeout
+ *
+ * The validate hooks wire the domain's and the numbers' voice_url to two
+ * functions of the named service, /_twprov/outbound and /_twprov/ring;
+ * tw_dialer_generate writes their code when the plan is made (every domain
+ * and number is known by then).  The code is deterministic: the same file
+ * gives the same bytes, so a converged account plans nothing, and a changed
+ * caller ID is one new version, build and deployment.
+ */
+#include <stdlib.h>
+#include <string.h>
+
+#include "kinds.h"
+#include "twprov/file.h"
+#include "twprov/model.h"
+#include "twprov/svcref.h"
+
+#define OUTBOUND_PATH "/_twprov/outbound"
+#define RING_PATH "/_twprov/ring"
+
+static int check_prefix(const struct tw_field *f, const char *v, struct tw_buf *why)
+{
+	(void)f;
+	if (v[0] != '+' || strspn(v + 1, "0123456789") != strlen(v + 1) || strlen(v) > 16) {
+		tw_buf_addf(why, "not an E.164 prefix: \"%s\" (+ and digits, e.g. +1 or +4420)", v);
+		return -1;
+	}
+	return 0;
+}
+
+static int check_country_code(const struct tw_field *f, const char *v, struct tw_buf *why)
+{
+	(void)f;
+	if (!*v || strlen(v) > 3 || strspn(v, "0123456789") != strlen(v) || v[0] == '0') {
+		tw_buf_addf(why, "not a country calling code: \"%s\" (1 to 3 digits, e.g. 1 or 44)", v);
+		return -1;
+	}
+	return 0;
+}
+
+static const struct tw_field outbound_fields[] = {
+	{ .name = "service", .type = TW_V_REF, .flags = TW_F_LOCAL | TW_F_REQUIRED, .ref = "services",
+	  .doc = "the service that hosts the generated dialer function" },
+	{ .name = "environment", .type = TW_V_STR, .flags = TW_F_LOCAL, .check = tw_check_name,
+	  .doc = "its environment (needed when the service has several)" },
+	{ .name = "default_caller_id", .type = TW_V_STR, .flags = TW_F_LOCAL | TW_F_REQUIRED, .check = tw_check_e164,
+	  .doc = "the caller ID of users without their own caller_id" },
+	{ .name = "allowed_destinations", .type = TW_V_LIST, .flags = TW_F_LOCAL, .check = check_prefix,
+	  .doc = "E.164 prefixes that may be dialled (default: all); others hear a refusal" },
+	{ .name = "country_code", .type = TW_V_STR, .flags = TW_F_LOCAL, .check = check_country_code,
+	  .doc = "the country of national dialling, e.g. 1 (default) or 44" },
+};
+
+const struct tw_kind tw_kind_domain_outbound = {
+	.name = "sip_domains.outbound",
+	.yaml_key = "outbound",
+	.parent = "sip_domains",
+	.fields = outbound_fields,
+	.nfields = TW_NFIELDS(outbound_fields),
+	.flags = TW_K_LOCAL | TW_K_SINGLE,
+	.doc = "the outbound dialer twprov generates and deploys for the domain's calls",
+};
+
+/* ---- helpers over the declared model ---- */
+
+static const struct tw_res *root_of(const struct tw_res *r)
+{
+	while (r->parent)
+		r = r->parent;
+	return r;
+}
+
+static struct tw_res *top(const struct tw_res *from, const char *kind, const char *name)
+{
+	const struct tw_kind *k = tw_kind_find(kind);
+	struct tw_res *r = k && name ? tw_res_find(root_of(from), k, name) : NULL;
+	return r && !r->absent ? r : NULL;
+}
+
+static struct tw_res *child_of_kind(const struct tw_res *p, const struct tw_kind *k)
+{
+	for (size_t i = 0; p && i < p->nchildren; i++)
+		if (p->children[i]->kind == k)
+			return p->children[i];
+	return NULL;
+}
+
+/* Does domain d map credential list `list` for calls or registrations? */
+static int domain_maps(const struct tw_res *d, const char *list)
+{
+	for (size_t i = 0; i < d->nchildren; i++) {
+		const struct tw_res *m = d->children[i];
+		if ((m->kind == &tw_kind_domain_calls_credential_lists ||
+		     m->kind == &tw_kind_domain_registrations_credential_lists) && !strcmp(m->id, list))
+			return 1;
+	}
+	return 0;
+}
+
+/* The function at `path` in service svc, added (empty until the plan writes it) when missing. */
+static void ensure_function(struct tw_res *svc, const char *path)
+{
+	struct tw_res *f;
+	if (tw_res_find(svc, &tw_kind_functions, path))
+		return;
+	f = tw_res_new(&tw_kind_functions, svc);
+	f->id = tw_xstrdup(path);
+	f->loc = svc->loc;
+	json_object_set_new(f->fields, "path", json_string(path));
+	json_object_set_new(f->fields, "visibility", json_string("protected"));
+	json_object_set_new(f->fields, "content", json_string(""));
+	tw_res_add_child(svc, f);
+}
+
+/* Point field voice_url of r at a generated function, unless the file routes it already. */
+static void route(struct tw_res *r, struct tw_diags *d, const struct tw_res *out, const char *path,
+		  const char *why)
+{
+	const char *env = tw_res_get_str(out, "environment");
+	struct tw_buf msg = TW_BUF_INIT;
+	json_t *ref;
+	char *addr;
+
+	if (tw_res_get(r, "voice_url")) {
+		int fi = (int)(tw_kind_field(r->kind, "voice_url") - r->kind->fields);
+		addr = tw_res_address(r);
+		tw_diag_add(d, 0, &r->flocs[fi], "%s: voice_url and %s both route its calls: remove voice_url", addr, why);
+		free(addr);
+		return;
+	}
+	ref = json_pack("{s:s, s:s?, s:s}", "service", tw_res_get_str(out, "service"), "environment", env, "path", path);
+	if (tw_svcref_check(r, ref, &msg) < 0) {   /* also fills in the environment */
+		addr = tw_res_address(r);
+		tw_diag_add(d, 0, &out->loc, "%s: %s", addr, msg.buf);
+		free(addr);
+	}
+	tw_buf_release(&msg);
+	json_object_set_new(r->fields, "voice_url", ref);
+	if (!tw_res_get(r, "voice_method"))
+		json_object_set_new(r->fields, "voice_method", json_string("POST"));
+}
+
+/* ---- wiring, from the kinds' validate hooks ---- */
+
+void tw_dialer_wire_domain(struct tw_res *dom, struct tw_diags *d)
+{
+	struct tw_res *out = child_of_kind(dom, &tw_kind_domain_outbound);
+	struct tw_res *svc = out ? top(dom, "services", tw_res_get_str(out, "service")) : NULL;
+
+	if (!svc)
+		return;   /* no dialer, or the reference error is reported */
+	ensure_function(svc, OUTBOUND_PATH);
+	route(dom, d, out, OUTBOUND_PATH, "outbound");
+}
+
+/* The declared SIP domain with a dialer that maps the list holding `user`, or NULL. */
+static struct tw_res *domain_of_user(const struct tw_res *from, const char *user, const char **list)
+{
+	const struct tw_res *root = root_of(from);
+	for (size_t i = 0; i < root->nchildren; i++) {
+		const struct tw_res *cl = root->children[i];
+		if (cl->kind != &tw_kind_credential_lists || cl->absent || !tw_res_find(cl, &tw_kind_credentials, user))
+			continue;
+		*list = cl->id;
+		for (size_t j = 0; j < root->nchildren; j++) {
+			struct tw_res *dom = root->children[j];
+			if (dom->kind == &tw_kind_sip_domains && !dom->absent && domain_maps(dom, cl->id) &&
+			    child_of_kind(dom, &tw_kind_domain_outbound))
+				return dom;
+		}
+	}
+	return NULL;
+}
+
+void tw_dialer_wire_number(struct tw_res *num, struct tw_diags *d)
+{
+	json_t *ring = tw_res_get(num, "ring"), *v;
+	const struct tw_res *out = NULL;
+	const char *svc = NULL;
+	char *addr = tw_res_address(num);
+	int fi = (int)(tw_kind_field(num->kind, "ring") - num->kind->fields);
+	size_t i;
+
+	json_array_foreach(ring, i, v) {
+		const char *user = json_string_value(v), *list = NULL;
+		struct tw_res *dom = domain_of_user(num, user, &list);
+		const struct tw_res *o = dom ? child_of_kind(dom, &tw_kind_domain_outbound) : NULL;
+		if (!list) {
+			tw_diag_add(d, 0, &num->flocs[fi], "%s: ring: no declared credential list holds \"%s\"", addr, user);
+		} else if (!dom) {
+			tw_diag_add(d, 0, &num->flocs[fi], "%s: ring: \"%s\" (in %s) registers to no SIP domain with an "
+				    "outbound: dialer (its service hosts the ring function)", addr, user, list);
+		} else if (svc && strcmp(svc, tw_res_get_str(o, "service"))) {
+			tw_diag_add(d, 0, &num->flocs[fi], "%s: ring: its users' domains use two services (%s, %s)", addr,
+				    svc, tw_res_get_str(o, "service"));
+		} else {
+			svc = tw_res_get_str(o, "service");
+			out = o;
+		}
+	}
+	free(addr);
+	if (out && top(num, "services", svc)) {
+		ensure_function(top(num, "services", svc), RING_PATH);
+		route(num, d, out, RING_PATH, "ring");
+	}
+}
+
+/* ---- generating the code ---- */
+
+static void add_config(struct tw_buf *b, json_t *config)
+{
+	char *j = json_dumps(config, JSON_INDENT(2) | JSON_SORT_KEYS);
+	tw_buf_addf(b, "const config = %s;\n", j);
+	free(j);
+}
+
+static const char outbound_code[] =
+	"\n"
+	"// \"office.sip.twilio.com\" for a call from office.sip.twilio.com or an edge or\n"
+	"// region form of it such as office.sip.ashburn.twilio.com.\n"
+	"function domainOf(host) {\n"
+	"  const i = host.toLowerCase().indexOf('.sip.');\n"
+	"  return i < 0 ? host.toLowerCase() : host.slice(0, i).toLowerCase() + '.sip.twilio.com';\n"
+	"}\n"
+	"\n"
+	"// The dialled number in E.164, or null: +E.164 as it is; 00 and (country 1) 011\n"
+	"// international prefixes; national numbers of the domain's country.\n"
+	"function e164(dialled, cc) {\n"
+	"  let n = dialled.replace(/[\\s().-]/g, '');\n"
+	"  if (n.startsWith('+')) n = '+' + n.slice(1);\n"
+	"  else if (n.startsWith('00')) n = '+' + n.slice(2);\n"
+	"  else if (cc === '1' && n.startsWith('011')) n = '+' + n.slice(3);\n"
+	"  else if (cc === '1' && /^1[2-9]\\d{9}$/.test(n)) n = '+' + n;\n"
+	"  else if (cc === '1' && /^[2-9]\\d{9}$/.test(n)) n = '+1' + n;\n"
+	"  else if (cc !== '1' && /^0\\d+$/.test(n)) n = '+' + cc + n.slice(1);\n"
+	"  else return null;\n"
+	"  return /^\\+[1-9]\\d{6,14}$/.test(n) ? n : null;\n"
+	"}\n"
+	"\n"
+	"exports.handler = function (context, event, callback) {\n"
+	"  const twiml = new Twilio.twiml.VoiceResponse();\n"
+	"  const from = /^sips?:([^@;>]+)@([^;:>]+)/i.exec(String(event.From || ''));\n"
+	"  const to = /^(?:sips?:)?([^@;>]+)/i.exec(String(event.To || ''));\n"
+	"  const domain = from ? config.domains[domainOf(from[2])] : undefined;\n"
+	"  if (!domain || !to) {\n"
+	"    twiml.say('This call cannot be placed from this phone.');\n"
+	"    return callback(null, twiml);\n"
+	"  }\n"
+	"  const user = decodeURIComponent(from[1]);\n"
+	"  const number = e164(decodeURIComponent(to[1]), domain.country_code);\n"
+	"  if (!number || !domain.allowed_destinations.some((p) => number.startsWith(p))) {\n"
+	"    twiml.say('The number you dialled cannot be called from this phone.');\n"
+	"    return callback(null, twiml);\n"
+	"  }\n"
+	"  const callerId = domain.caller_ids[user] || domain.default_caller_id;\n"
+	"  twiml.dial({ callerId: callerId }).number(number);\n"
+	"  return callback(null, twiml);\n"
+	"};\n";
+
+static const char ring_code[] =
+	"\n"
+	"exports.handler = function (context, event, callback) {\n"
+	"  const twiml = new Twilio.twiml.VoiceResponse();\n"
+	"  const ring = config.numbers[String(event.To || '')];\n"
+	"  if (!ring) {\n"
+	"    twiml.say('This number is not in service.');\n"
+	"    return callback(null, twiml);\n"
+	"  }\n"
+	"  const dial = twiml.dial({ timeout: ring.timeout });\n"
+	"  for (const uri of ring.sip) dial.sip(uri);\n"
+	"  return callback(null, twiml);\n"
+	"};\n";
+
+static const char header[] =
+	"// Generated by twprov from the twprov file; do not edit (apply writes it again).\n"
+	"'use strict';\n";
+
+/* Caller IDs of the users of the lists domain d maps. */
+static json_t *caller_ids(const struct tw_res *root, const struct tw_res *d)
+{
+	json_t *ids = json_object();
+	for (size_t i = 0; i < root->nchildren; i++) {
+		const struct tw_res *cl = root->children[i];
+		if (cl->kind != &tw_kind_credential_lists || cl->absent || !domain_maps(d, cl->id))
+			continue;
+		for (size_t j = 0; j < cl->nchildren; j++) {
+			const char *cid = tw_res_get_str(cl->children[j], "caller_id");
+			if (cl->children[j]->kind == &tw_kind_credentials && cid && *cid)
+				json_object_set_new(ids, cl->children[j]->id, json_string(cid));
+		}
+	}
+	return ids;
+}
+
+static void set_code(struct tw_res *svc, const char *path, json_t *config, const char *code)
+{
+	struct tw_res *f = tw_res_find(svc, &tw_kind_functions, path);
+	struct tw_buf b = TW_BUF_INIT;
+	char sha[65];
+
+	if (!f) {
+		json_decref(config);
+		return;
+	}
+	tw_buf_adds(&b, header);
+	add_config(&b, config);
+	tw_buf_adds(&b, code);
+	tw_sha256_hex(b.buf, b.len, sha);
+	json_object_set_new(f->fields, "content", json_string(b.buf));
+	json_object_set_new(f->fields, "sha256", json_string(sha));
+	tw_buf_release(&b);
+	json_decref(config);
+}
+
+void tw_dialer_generate(struct tw_res *svc)
+{
+	const struct tw_res *root = root_of(svc);
+	json_t *domains = json_object(), *numbers = json_object();
+
+	for (size_t i = 0; i < root->nchildren; i++) {
+		const struct tw_res *d = root->children[i];
+		const struct tw_res *out = child_of_kind(d, &tw_kind_domain_outbound);
+		json_t *allowed = out ? tw_res_get(out, "allowed_destinations") : NULL;
+		const char *cc = out ? tw_res_get_str(out, "country_code") : NULL;
+		if (d->kind != &tw_kind_sip_domains || d->absent || !out || strcmp(tw_res_get_str(out, "service"), svc->id))
+			continue;
+		json_object_set_new(domains, d->id, json_pack("{s:o, s:s, s:s?, s:o}", "caller_ids", caller_ids(root, d),
+							       "country_code", cc ? cc : "1", "default_caller_id",
+							       tw_res_get_str(out, "default_caller_id"), "allowed_destinations",
+							       allowed ? json_incref(allowed) : json_pack("[s]", "+")));
+	}
+	for (size_t i = 0; i < root->nchildren; i++) {
+		const struct tw_res *n = root->children[i];
+		json_t *ring = tw_res_get(n, "ring"), *url = tw_res_get(n, "voice_url"), *sip = json_array(), *v;
+		json_t *timeout = tw_res_get(n, "ring_timeout");
+		size_t j;
+		if (n->kind != &tw_kind_phone_numbers || n->absent || !ring || !json_is_object(url) ||
+		    strcmp(json_string_value(json_object_get(url, "service")), svc->id)) {
+			json_decref(sip);
+			continue;
+		}
+		json_array_foreach(ring, j, v) {
+			const char *list = NULL;
+			struct tw_res *dom = domain_of_user(n, json_string_value(v), &list);
+			if (dom)
+				json_array_append_new(sip, json_sprintf("sip:%s@%s", json_string_value(v), dom->id));
+		}
+		json_object_set_new(numbers, n->id, json_pack("{s:o, s:I}", "sip", sip, "timeout",
+							      timeout ? json_integer_value(timeout) : (json_int_t)30));
+	}
+	set_code(svc, OUTBOUND_PATH, json_pack("{s:o}", "domains", domains), outbound_code);
+	set_code(svc, RING_PATH, json_pack("{s:o}", "numbers", numbers), ring_code);
+}
