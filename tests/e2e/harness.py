@@ -22,6 +22,8 @@ SECRETS = {
     "SIP_PW_BOB": "Bob-Soft-Phone-2024",
     "SIP_PW_CAROL": "Carol-Mobile-2024x",
     "ASTERISK_TRUNK_PW": "Asterisk-Trunk-2024",
+    "SIP_PW_HOME": "Home-Phone-Pass-2024",
+    "SIP_PW_XLITE": "Xlite-Soft-Pass-2024",
 }
 
 

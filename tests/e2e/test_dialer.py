@@ -22,8 +22,7 @@ def setUpModule():
 class Dialer(TwprovCase):
 
     def env(self, **extra):
-        return super().env(TWPROV_BUILD_POLL_MS="20", SIP_PW_HOME="Home-Phone-Pass-2024",
-                           SIP_PW_XLITE="Xlite-Soft-Pass-2024", **extra)
+        return super().env(TWPROV_BUILD_POLL_MS="20", **extra)
 
     def setUp(self):
         super().setUp()
