@@ -76,6 +76,25 @@ void tw_cmd_add_target(struct tw_plan_args *a, const char *t)
 	a->targets[a->ntargets++] = t;
 }
 
+int tw_cmd_confirm(const char *verb, const char *cancelled)
+{
+	char line[64];
+	if (!isatty(STDIN_FILENO)) {
+		tw_error("refusing to %s: stdin is not a terminal and --auto-approve was not given", verb);
+		return TW_EXIT_USAGE;
+	}
+	fprintf(stderr, "Do you want to perform these actions?\n  Only 'yes' will be accepted: ");
+	fflush(stderr);
+	if (!fgets(line, sizeof(line), stdin))
+		return TW_EXIT_FAIL;
+	line[strcspn(line, "\r\n")] = '\0';
+	if (strcmp(line, "yes")) {
+		fprintf(stderr, "%s\n", cancelled);
+		return TW_EXIT_FAIL;
+	}
+	return TW_EXIT_OK;
+}
+
 int tw_cmd_load(const struct tw_global *g, struct tw_model **out)
 {
 	struct tw_err err = TW_ERR_INIT;
