@@ -48,6 +48,7 @@ struct tw_cmd {
 int cmd_validate(int argc, char **argv, struct tw_global *g);
 int cmd_plan(int argc, char **argv, struct tw_global *g);
 int cmd_apply(int argc, char **argv, struct tw_global *g);
+int cmd_remove_credential(int argc, char **argv, struct tw_global *g);
 
 extern const struct tw_cmd tw_commands[];
 const struct tw_cmd *tw_cmd_find(const char *name);

@@ -11,12 +11,13 @@
 #include "twprov/live.h"
 #include "twprov/log.h"
 
-extern const char tw_usage_validate[], tw_usage_plan[], tw_usage_apply[];
+extern const char tw_usage_validate[], tw_usage_plan[], tw_usage_apply[], tw_usage_remove_credential[];
 
 const struct tw_cmd tw_commands[] = {
 	{ "validate", cmd_validate, "check the file offline (types, references, Twilio's rules)", tw_usage_validate },
 	{ "plan", cmd_plan, "show what apply would change in the live account", tw_usage_plan },
 	{ "apply", cmd_apply, "make the live account match the file", tw_usage_apply },
+	{ "remove-credential", cmd_remove_credential, "revoke a SIP user now and drop it from the file", tw_usage_remove_credential },
 	{ NULL, NULL, NULL, NULL },
 };
 
