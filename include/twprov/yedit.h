@@ -32,8 +32,8 @@ struct tw_config_opts;
  *    reads as an empty list.
  *  - an element of a flow sequence ("[{...}, {...}]"): the element with the
  *    comma that separates it from a neighbour (the one after it, or before
- *    it for the last element); an element alone on its lines takes the
- *    lines (and their trailing comment) with it.
+ *    it for the last element), and the comment that ends the line of that
+ *    comma; an element alone on its lines takes the lines with it.
  * It refuses (and changes nothing) when the entry is an alias, defines an
  * anchor (inside it too), is reached through an alias, or sits inside a
  * node an alias repeats; when other text shares the entry's lines; when

@@ -617,15 +617,20 @@ static int cut_flow(struct tw_yedit *e, const struct ynode *item, const struct y
 		if (own && (le = rest_of_line(d, len, comma, 1)) != (size_t)-1) {
 			c[0].a = ls;
 			c[0].b = le;
-		} else if (at_eol(d, len, q)) {
+		} else if (rest_of_line(d, len, comma, 1) != (size_t)-1) {
+			/* the rest of the line is the element's: its comment goes too */
 			size_t a = s;
 			while (a > ls && is_ws(d[a - 1]))
 				a--;
+			while (q < len && d[q] != '\n')
+				q++;
+			if (q > a && d[q - 1] == '\r')
+				q--;
 			c[0].a = a;
 			c[0].b = q;
 		} else {
 			c[0].a = s;
-			c[0].b = d[q] == '#' ? comma : q;
+			c[0].b = q;
 		}
 		return 1;
 	}

@@ -486,6 +486,17 @@ static void test_flow_multi_line(void **state)
 	expect_one("twprov: 1\n"
 		   "credential_lists:\n"
 		   "  - name: office\n"
+		   "    credentials: [ {username: bob, password: \"${env:B}\"},   # bob's\r\n"
+		   "                   {username: carol, password: \"${env:C}\"} ]\r\n",
+		   "office", "bob",
+		   "twprov: 1\n"
+		   "credential_lists:\n"
+		   "  - name: office\n"
+		   "    credentials: [\r\n"
+		   "                   {username: carol, password: \"${env:C}\"} ]\r\n");
+	expect_one("twprov: 1\n"
+		   "credential_lists:\n"
+		   "  - name: office\n"
 		   "    credentials: [{username: alice, password: \"${env:A}\"},\n"
 		   "                  {username: bob, password: \"${env:B}\"}]\n",
 		   "office", "bob",
