@@ -45,6 +45,7 @@ struct target {
 	const struct tw_res *want;      /* the declared credential, or NULL (not in the file) */
 	const struct tw_res *have;      /* the live credential, or NULL (not at Twilio) */
 	struct tw_yedit_place place;    /* where `want` is written */
+	int twin;                       /* at a second live list with the name of a declared one */
 	enum tstate state;
 	struct tw_err err;
 };
@@ -259,7 +260,7 @@ static void live_targets(struct rm *rm, const struct tw_model *m, const struct t
 				rm->nlive++;
 			} else {
 				/* two live lists of that name: revoke in both */
-				add_target(rm, rm->t[i].list, NULL, c);
+				add_target(rm, rm->t[i].list, NULL, c)->twin = 1;
 			}
 		}
 	}
@@ -325,7 +326,7 @@ static void plan_edit(struct rm *rm, const struct tw_model *m, const struct tw_b
 	const struct tw_config_opts o = { .no_secrets = 1 };
 	struct tw_err err = TW_ERR_INIT;
 	size_t n = 0;
-	char *dir;
+	char *dir, *real;
 
 	ed->ok = 0;
 	ed->ed = tw_yedit_new(orig->buf, orig->len, &ed->why);
@@ -346,8 +347,12 @@ static void plan_edit(struct rm *rm, const struct tw_model *m, const struct tw_b
 	tw_yedit_result(ed->ed, &ed->text);
 	if (tw_yedit_verify(m, ed->text.buf, ed->text.len, &o, removed, n, &ed->why) < 0)
 		goto out;
-	dir = dir_of(m->file);
-	if (access(dir, W_OK) < 0)
+	real = realpath(m->file, NULL);
+	dir = dir_of(real ? real : m->file);
+	free(real);
+	if (access(m->file, W_OK) < 0)
+		tw_err_set(&ed->why, "%s is not writable: %s", m->file, strerror(errno));
+	else if (access(dir, W_OK) < 0)
 		tw_err_set(&ed->why, "cannot write in %s: %s", dir, strerror(errno));
 	free(dir);
 	ed->ok = !ed->why.msg[0];
@@ -400,7 +405,9 @@ static void print_plan(const struct rm *rm, const struct tw_model *m, const stru
 			printf("  %s-%s %s", red, off, addr);
 			if (t->have->sid)
 				printf(" (%s)", t->have->sid);
-			if (!t->want)
+			if (t->twin)
+				printf(" # another list with this name at Twilio");
+			else if (!t->want)
 				printf(" # not in %s", m->file);
 			putchar('\n');
 			free(addr);

@@ -775,7 +775,8 @@ static void find_secrets(const struct tw_yedit *e, struct secrets *s)
 			s->n++;
 		}
 	}
-	qsort(s->v, s->n, sizeof(*s->v), cut_cmp);
+	if (s->n)
+		qsort(s->v, s->n, sizeof(*s->v), cut_cmp);
 }
 
 static int in_ranges(const struct cut *v, size_t n, size_t pos)
