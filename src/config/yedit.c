@@ -25,6 +25,7 @@ struct ynode {
 	int type;
 	size_t start, end;          /* character indices of the node's text (anchor and tag included) */
 	int line, col;              /* 1-based start, as the loader reports it */
+	int end_line, end_col;      /* 1-based, of `end` */
 	int flow;                   /* a flow collection ([...] or {...}) */
 	char *anchor;               /* the anchor this node defines, or NULL */
 	char *alias;                /* YN_ALIAS: the anchor it names */
@@ -58,6 +59,8 @@ struct tw_yedit {
 	struct ynode *all;
 	struct ynode **anchored;    /* nodes with an anchor, in document order */
 	size_t nanchored, aanchored;
+	struct ynode **aliases;     /* alias nodes */
+	size_t naliases, aaliases;
 	struct ytok *toks;
 	size_t ntoks, atoks;
 	struct cut *cuts;
@@ -187,6 +190,8 @@ static struct ynode *node_new(struct tw_yedit *e, int type, const yaml_event_t *
 	n->end = ev->end_mark.index;
 	n->line = (int)ev->start_mark.line + 1;
 	n->col = (int)ev->start_mark.column + 1;
+	n->end_line = (int)ev->end_mark.line + 1;
+	n->end_col = (int)ev->end_mark.column + 1;
 	n->next_all = e->all;
 	e->all = n;
 	return n;
@@ -259,6 +264,8 @@ static int parse_events(struct tw_yedit *e, struct tw_err *err)
 			n = node_new(e, YN_ALIAS, &ev);
 			n->alias = tw_xstrdup((const char *)ev.data.alias.anchor);
 			n->target = find_anchor(e, n->alias);
+			TW_ALLOC_GROW(e->aliases, e->naliases + 1, e->aaliases);
+			e->aliases[e->naliases++] = n;
 			if (!n->target)
 				ret = tw_err_set(err, "unknown alias *%s at %d:%d", n->alias, n->line, n->col);
 			attach(e, stack, depth, n);
@@ -284,13 +291,18 @@ static int parse_events(struct tw_yedit *e, struct tw_err *err)
 			n = stack[--depth];
 			if (n->flow) {
 				n->end = ev.end_mark.index;
+				n->end_line = (int)ev.end_mark.line + 1;
+				n->end_col = (int)ev.end_mark.column + 1;
 			} else {
 				/* a block collection ends where its last content ends (libyaml's end
 				   event is at the next token, past comments and blank lines) */
 				n->end = n->start;
 				for (size_t i = 0; i < n->n; i++)
-					if (n->kids[i]->end > n->end)
+					if (n->kids[i]->end > n->end) {
 						n->end = n->kids[i]->end;
+						n->end_line = n->kids[i]->end_line;
+						n->end_col = n->kids[i]->end_col;
+					}
 			}
 			break;
 		default:
@@ -381,6 +393,7 @@ void tw_yedit_free(struct tw_yedit *e)
 		free(n);
 	}
 	free(e->anchored);
+	free(e->aliases);
 	free(e->toks);
 	free(e->cp);
 	free(e->cuts);
@@ -521,9 +534,8 @@ static int refuse_aliases(const struct tw_yedit *e, const struct found *f, struc
 	if ((a = anchor_within(f->item)))
 		return tw_err_set(err, "the entry defines the anchor &%s (line %d), which aliases may repeat "
 				  "elsewhere", a->anchor, a->line);
-	for (const struct ynode *n = e->all; n; n = n->next_all) {
-		if (n->type != YN_ALIAS)
-			continue;
+	for (size_t j = 0; j < e->naliases; j++) {
+		const struct ynode *n = e->aliases[j];
 		for (size_t i = 0; i < f->nanc; i++)
 			if (n->target == f->anc[i])
 				return tw_err_set(err, "the alias *%s (line %d) repeats a node that holds the entry",
@@ -680,10 +692,11 @@ int tw_yedit_remove(struct tw_yedit *e, const struct tw_kind *k, const char *par
 	if (!f.item)
 		return -1;
 	if (where) {
-		size_t end = byte_of(e, f.item->end);
 		where->line = f.item->line;
 		where->col = f.item->col;
-		where->end_line = line_of(e->data, end > 0 && e->data[end - 1] == '\n' ? end - 1 : end);
+		/* a block scalar ends at the start of the next line */
+		where->end_line = f.item->end_col == 1 && f.item->end_line > f.item->line ? f.item->end_line - 1
+											    : f.item->end_line;
 	}
 	if (found < 0 || refuse_aliases(e, &f, err) < 0)
 		return -1;

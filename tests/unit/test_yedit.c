@@ -643,6 +643,37 @@ static void test_two_lists(void **state)
 		    "        password: ${env:PW_CAROL}\n");
 }
 
+static void test_place(void **state)
+{
+	struct tw_err err = TW_ERR_INIT;
+	struct tw_yedit_place p;
+	(void)state;
+	struct tw_yedit *e = tw_yedit_new(office, strlen(office), &err);
+	assert_non_null(e);
+	assert_int_equal(tw_yedit_remove(e, creds(), "office", "bob", &p, &err), 0);
+	assert_int_equal(p.line, 11);
+	assert_int_equal(p.col, 9);
+	assert_int_equal(p.end_line, 14);
+	assert_int_equal(tw_yedit_remove(e, creds(), "office", "carol", &p, &err), 0);
+	assert_int_equal(p.line, 16);
+	assert_int_equal(p.end_line, 17);
+	/* the same entry twice overlaps */
+	assert_int_equal(tw_yedit_remove(e, creds(), "office", "carol", &p, &err), -1);
+	assert_string_equal(err.msg, "the entry overlaps another removal");
+	assert_int_equal(tw_yedit_ncuts(e), 2);
+	tw_yedit_free(e);
+
+	static const char flow[] = "twprov: 1\ncredential_lists: [{name: x, credentials: [\n"
+				   "  {username: bob,\n   password: \"${env:B}\"}]}]\n";
+	e = tw_yedit_new(flow, strlen(flow), &err);
+	assert_non_null(e);
+	assert_int_equal(tw_yedit_remove(e, creds(), "x", "bob", &p, &err), 0);
+	assert_int_equal(p.line, 3);
+	assert_int_equal(p.col, 3);
+	assert_int_equal(p.end_line, 4);
+	tw_yedit_free(e);
+}
+
 /* ---- refusals ---- */
 
 static void test_not_found(void **state)
@@ -949,6 +980,7 @@ int main(void)
 		cmocka_unit_test(test_utf8_before_item),
 		cmocka_unit_test(test_encodings_refused),
 		cmocka_unit_test(test_two_lists),
+		cmocka_unit_test(test_place),
 		cmocka_unit_test(test_not_found),
 		cmocka_unit_test(test_aliases_refused),
 		cmocka_unit_test(test_aliases_elsewhere_allowed),
