@@ -362,7 +362,7 @@ out:
 
 static void print_hand_edit(const struct rm *rm, const struct tw_model *m)
 {
-	fprintf(stderr, "Remove %s by hand from %s:\n", rm->n > 1 ? "these entries" : "this entry", m->file);
+	fprintf(stderr, "Remove %s by hand from %s:\n", rm->nfile > 1 ? "these entries" : "this entry", m->file);
 	for (size_t i = 0; i < rm->n; i++) {
 		const struct target *t = &rm->t[i];
 		if (!t->want)
