@@ -49,6 +49,7 @@ int cmd_validate(int argc, char **argv, struct tw_global *g);
 int cmd_plan(int argc, char **argv, struct tw_global *g);
 int cmd_apply(int argc, char **argv, struct tw_global *g);
 int cmd_gen_phone_config(int argc, char **argv, struct tw_global *g);
+int cmd_remove_credential(int argc, char **argv, struct tw_global *g);
 
 extern const struct tw_cmd tw_commands[];
 const struct tw_cmd *tw_cmd_find(const char *name);
@@ -67,6 +68,13 @@ int tw_cmd_connect(const struct tw_global *g, const struct tw_model *m, int para
 /* Load, connect, read live state and build the plan. */
 int tw_cmd_plan(const struct tw_global *g, const struct tw_plan_args *a, struct tw_model **want,
 		struct tw_model **have, struct tw_http **h, struct tw_plan **plan);
+/*
+ * Ask for "yes" on a terminal before changing anything.  Returns TW_EXIT_OK
+ * to go ahead; TW_EXIT_USAGE when stdin is not a terminal ("refusing to
+ * VERB: ...", the caller should have had --auto-approve); TW_EXIT_FAIL when
+ * the answer is not "yes" (prints `cancelled`).
+ */
+int tw_cmd_confirm(const char *verb, const char *cancelled);
 /* Parse a positive integer option value; returns -1 if invalid. */
 long tw_cmd_parse_count(const char *opt, const char *arg);
 /* Adds a --target (heap array grows). */

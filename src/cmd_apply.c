@@ -39,25 +39,6 @@ static void on_signal(int sig)
 	signal(sig, SIG_DFL);   /* a second signal ends the process */
 }
 
-static int confirm(void)
-{
-	char line[64];
-	if (!isatty(STDIN_FILENO)) {
-		tw_error("refusing to apply: stdin is not a terminal and --auto-approve was not given");
-		return 0;
-	}
-	fprintf(stderr, "Do you want to perform these actions?\n  Only 'yes' will be accepted: ");
-	fflush(stderr);
-	if (!fgets(line, sizeof(line), stdin))
-		return 0;
-	line[strcspn(line, "\r\n")] = '\0';
-	if (strcmp(line, "yes")) {
-		fprintf(stderr, "Apply cancelled.\n");
-		return 0;
-	}
-	return 1;
-}
-
 /* Purchases and releases happen only with their flag; without it, nothing is applied. */
 static int guards_allowed(const struct tw_plan *p, const char *const *allowed, size_t nallowed)
 {
@@ -149,10 +130,8 @@ int cmd_apply(int argc, char **argv, struct tw_global *g)
 		rc = TW_EXIT_USAGE;
 		goto out;
 	}
-	if (!autoapprove && !confirm()) {
-		rc = isatty(STDIN_FILENO) ? TW_EXIT_FAIL : TW_EXIT_USAGE;
+	if (!autoapprove && (rc = tw_cmd_confirm("apply", "Apply cancelled.")) != TW_EXIT_OK)
 		goto out;
-	}
 
 	signal(SIGINT, on_signal);
 	signal(SIGTERM, on_signal);

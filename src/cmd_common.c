@@ -11,13 +11,15 @@
 #include "twprov/live.h"
 #include "twprov/log.h"
 
-extern const char tw_usage_validate[], tw_usage_plan[], tw_usage_apply[], tw_usage_gen_phone_config[];
+extern const char tw_usage_validate[], tw_usage_plan[], tw_usage_apply[], tw_usage_gen_phone_config[],
+	tw_usage_remove_credential[];
 
 const struct tw_cmd tw_commands[] = {
 	{ "validate", cmd_validate, "check the file offline (types, references, Twilio's rules)", tw_usage_validate },
 	{ "plan", cmd_plan, "show what apply would change in the live account", tw_usage_plan },
 	{ "apply", cmd_apply, "make the live account match the file", tw_usage_apply },
 	{ "gen-phone-config", cmd_gen_phone_config, "write provisioning files for the credentials' phones", tw_usage_gen_phone_config },
+	{ "remove-credential", cmd_remove_credential, "revoke a SIP user now and drop it from the file", tw_usage_remove_credential },
 	{ NULL, NULL, NULL, NULL },
 };
 
@@ -75,6 +77,25 @@ void tw_cmd_add_target(struct tw_plan_args *a, const char *t)
 	if (!a->targets)
 		abort();
 	a->targets[a->ntargets++] = t;
+}
+
+int tw_cmd_confirm(const char *verb, const char *cancelled)
+{
+	char line[64];
+	if (!isatty(STDIN_FILENO)) {
+		tw_error("refusing to %s: stdin is not a terminal and --auto-approve was not given", verb);
+		return TW_EXIT_USAGE;
+	}
+	fprintf(stderr, "Do you want to perform these actions?\n  Only 'yes' will be accepted: ");
+	fflush(stderr);
+	if (!fgets(line, sizeof(line), stdin))
+		return TW_EXIT_FAIL;
+	line[strcspn(line, "\r\n")] = '\0';
+	if (strcmp(line, "yes")) {
+		fprintf(stderr, "%s\n", cancelled);
+		return TW_EXIT_FAIL;
+	}
+	return TW_EXIT_OK;
 }
 
 int tw_cmd_load(const struct tw_global *g, struct tw_model **out)

@@ -45,4 +45,17 @@ int tw_config_load(const char *path, struct tw_model **out, struct tw_err *err);
 int tw_config_load_buf(const char *name, const char *dir, const char *data, size_t len,
 		       struct tw_model **out, struct tw_err *err);
 
+/* Options of a load (NULL: the defaults, all zero). */
+struct tw_config_opts {
+	/*
+	 * Leave ${env:NAME} and ${file:PATH} references unresolved: a field
+	 * that holds one is left out of the model (as if not managed), and an
+	 * unset variable or missing file is no error.  For commands that send
+	 * no secret (remove-credential).  Literal values load as usual.
+	 */
+	int no_secrets;
+};
+int tw_config_load_buf_opts(const char *name, const char *dir, const char *data, size_t len,
+			    const struct tw_config_opts *o, struct tw_model **out, struct tw_err *err);
+
 #endif

@@ -48,6 +48,7 @@ struct ld {
 	struct tw_model *m;
 	struct lsvcref *svcrefs;
 	size_t nsvcrefs, asvcrefs;
+	int no_secrets;             /* tw_config_opts.no_secrets */
 	struct tw_ydoc doc;
 	struct lres *res;
 	size_t nres, ares;
@@ -414,8 +415,8 @@ static json_t *load_str(struct ld *ld, struct wctx *c, size_t fi, const struct t
 			free(allowed);
 			return NULL;
 		}
-		if (c->in_absent)
-			return NULL;   /* never sent: not resolved, not kept */
+		if (c->in_absent || ld->no_secrets)
+			return NULL;   /* never sent (or not wanted): not resolved, not kept */
 		if (tw_secref_resolve(ref, arg, arglen, ld->m->dir, &secret, &why) < 0) {
 			err_at(ld, vn, path, "%s", why.buf);
 			goto out;
@@ -1344,8 +1345,14 @@ static void ld_release(struct ld *ld)
 int tw_config_load_buf(const char *name, const char *dir, const char *data, size_t len,
 		       struct tw_model **out, struct tw_err *err)
 {
+	return tw_config_load_buf_opts(name, dir, data, len, NULL, out, err);
+}
+
+int tw_config_load_buf_opts(const char *name, const char *dir, const char *data, size_t len,
+			    const struct tw_config_opts *o, struct tw_model **out, struct tw_err *err)
+{
 	struct tw_model *m = tw_model_new(0);
-	struct ld ld = { .m = m };
+	struct ld ld = { .m = m, .no_secrets = o && o->no_secrets };
 
 	m->file = tw_xstrdup(name && *name ? name : "<input>");
 	m->dir = tw_xstrdup(dir && *dir ? dir : ".");
