@@ -495,7 +495,7 @@ static int revoke_all(struct rm *rm, struct tw_http *h)
 		struct target *t = &rm->t[i];
 		if (!t->have)
 			continue;
-		char *path = tw_path_expand(kc->item, tw_http_account_sid(h), t->have->parent->sid, t->have->sid);
+		char *path = tw_res_path(t->have, kc->item, tw_http_account_sid(h), t->have->sid);
 		tw_http_submit(h, tw_req_new("DELETE", tw_http_url(h, kc->product, path), deleted, t));
 		free(path);
 	}
