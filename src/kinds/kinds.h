@@ -10,6 +10,22 @@
 /* Shared value lists. */
 extern const char *const tw_methods[];   /* GET, POST */
 
+/*
+ * The voice webhook fields every kind that answers calls has, with Twilio's
+ * names (status callbacks differ per kind and stay in each descriptor).
+ * `what` ends the voice_url doc: "the domain receives a call".
+ */
+#define TW_URL_FIELD(n, p, d) \
+	{ .name = n, .param = p, .json = n, .type = TW_V_STR, .flags = TW_F_SVCREF, .check = tw_check_url, .doc = d }
+#define TW_METHOD_FIELD(n, p) \
+	{ .name = n, .param = p, .json = n, .type = TW_V_STR, .check = tw_check_enum, .choices = tw_methods, \
+	  .doc = "GET or POST" }
+#define TW_VOICE_FIELDS(what) \
+	TW_URL_FIELD("voice_url", "VoiceUrl", "URL Twilio requests when " what), \
+	TW_METHOD_FIELD("voice_method", "VoiceMethod"), \
+	TW_URL_FIELD("voice_fallback_url", "VoiceFallbackUrl", "URL requested when voice_url fails"), \
+	TW_METHOD_FIELD("voice_fallback_method", "VoiceFallbackMethod")
+
 /* 2010 API path prefix. */
 #define TW_2010 "/2010-04-01/Accounts/{AccountSid}"
 
