@@ -91,6 +91,8 @@ void tw_res_add_child(struct tw_res *parent, struct tw_res *child);
 struct tw_res *tw_res_find(const struct tw_res *parent, const struct tw_kind *k, const char *id);
 /* The value at a dotted path ("recording.mode") of a JSON object, or NULL. */
 json_t *tw_json_path(const json_t *obj, const char *path);
+/* The top-level resource of kind `kind` named `name` in the model of `from`, or NULL. */
+struct tw_res *tw_res_top(const struct tw_res *from, const char *kind, const char *name);
 /* Value of field `name` (NULL if not managed). */
 json_t *tw_res_get(const struct tw_res *r, const char *name);
 const char *tw_res_get_str(const struct tw_res *r, const char *name);

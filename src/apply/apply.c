@@ -23,18 +23,10 @@ struct tw_applier {
 
 static void start(struct tw_applier *ap, size_t ai);
 
-static const struct tw_res *root_of(const struct tw_res *r)
-{
-	while (r->parent)
-		r = r->parent;
-	return r;
-}
-
 /* SID of the declared top-level resource of kind `kind` named `name` (matched or created). */
 static const char *sid_of(const struct tw_res *from, const char *kind, const char *name)
 {
-	const struct tw_kind *k = tw_kind_find(kind);
-	const struct tw_res *t = k ? tw_res_find(root_of(from), k, name) : NULL;
+	const struct tw_res *t = tw_res_top(from, kind, name);
 	return t ? t->sid : NULL;
 }
 

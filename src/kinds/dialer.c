@@ -72,17 +72,9 @@ const struct tw_kind tw_kind_domain_outbound = {
 
 /* ---- helpers over the declared model ---- */
 
-static const struct tw_res *root_of(const struct tw_res *r)
-{
-	while (r->parent)
-		r = r->parent;
-	return r;
-}
-
 static struct tw_res *top(const struct tw_res *from, const char *kind, const char *name)
 {
-	const struct tw_kind *k = tw_kind_find(kind);
-	struct tw_res *r = k && name ? tw_res_find(root_of(from), k, name) : NULL;
+	struct tw_res *r = tw_res_top(from, kind, name);
 	return r && !r->absent ? r : NULL;
 }
 
@@ -165,7 +157,7 @@ void tw_dialer_wire_domain(struct tw_res *dom, struct tw_diags *d)
 /* The declared SIP domain with a dialer that maps the list holding `user`, or NULL. */
 static struct tw_res *domain_of_user(const struct tw_res *from, const char *user, const char **list)
 {
-	const struct tw_res *root = root_of(from);
+	const struct tw_res *root = &tw_res_model(from)->root;
 	for (size_t i = 0; i < root->nchildren; i++) {
 		const struct tw_res *cl = root->children[i];
 		if (cl->kind != &tw_kind_credential_lists || cl->absent || !tw_res_find(cl, &tw_kind_credentials, user))
@@ -323,7 +315,7 @@ static void set_code(struct tw_res *svc, const char *path, json_t *config, const
 
 void tw_dialer_generate(struct tw_res *svc)
 {
-	const struct tw_res *root = root_of(svc);
+	const struct tw_res *root = &tw_res_model(svc)->root;
 	json_t *domains = json_object(), *numbers = json_object();
 
 	for (size_t i = 0; i < root->nchildren; i++) {

@@ -830,8 +830,8 @@ static struct tw_res *child_named(const struct tw_res *p, const struct tw_kind *
 
 static struct tw_res *svcref_service(const struct tw_res *from, const json_t *ref)
 {
-	const struct tw_model *m = tw_res_model(from);
-	return child_named(&m->root, &tw_kind_services, json_string_value(json_object_get(ref, "service")));
+	struct tw_res *svc = tw_res_top(from, "services", json_string_value(json_object_get(ref, "service")));
+	return svc && !svc->absent ? svc : NULL;
 }
 
 struct tw_res *tw_svcref_env(const struct tw_res *from, const json_t *ref)

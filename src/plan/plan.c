@@ -381,12 +381,6 @@ static void diff_level(struct tw_planner *pl, struct tw_res *wp, struct tw_res *
 
 /* ---- dependencies ---- */
 
-static struct tw_res *declared_top(const struct tw_model *m, const char *kind, const char *id)
-{
-	const struct tw_kind *k = tw_kind_find(kind);
-	return k && id ? tw_res_find(&m->root, k, id) : NULL;
-}
-
 static void dep_on_creation(struct tw_plan *p, size_t ai, const struct tw_res *target)
 {
 	struct tw_action *t = act_of(p, target);
@@ -410,7 +404,7 @@ static void deps_of_want(struct tw_planner *pl, size_t ai)
 		if (p->acts[ai].omit >> i & 1)
 			continue;
 		if (f->type == TW_V_REF && name && *name && !(f->flags & TW_F_LOCAL))
-			dep_on_creation(p, ai, declared_top(pl->want, f->ref, name));
+			dep_on_creation(p, ai, tw_res_top(&pl->want->root, f->ref, name));
 		if (json_is_object(v) && (f->flags & TW_F_SVCREF)) {
 			/* a deployed path: after its environment exists and runs the new build */
 			struct tw_res *env = tw_svcref_env(w, v);
@@ -421,7 +415,7 @@ static void deps_of_want(struct tw_planner *pl, size_t ai)
 		}
 	}
 	if (k->flags & TW_K_ASSOC)
-		dep_on_creation(p, ai, declared_top(pl->want, k->assoc_ref, w->id));
+		dep_on_creation(p, ai, tw_res_top(&pl->want->root, k->assoc_ref, w->id));
 }
 
 /*
@@ -553,7 +547,7 @@ static void defer_references(struct tw_planner *pl)
 			size_t ti, u;
 			if (!(f->flags & TW_F_DEFER) || !name || !*name)
 				continue;
-			ta = act_of(p, declared_top(pl->want, f->ref, name));
+			ta = act_of(p, tw_res_top(&pl->want->root, f->ref, name));
 			if (!ta || (ta->type != TW_ACT_CREATE && ta->type != TW_ACT_REPLACE))
 				continue;
 			ti = (size_t)(ta - p->acts);     /* add_action may move p->acts */

@@ -171,6 +171,12 @@ json_t *tw_json_path(const json_t *obj, const char *path)
 	return obj ? json_object_get(obj, path) : NULL;
 }
 
+struct tw_res *tw_res_top(const struct tw_res *from, const char *kind, const char *name)
+{
+	const struct tw_kind *k = tw_kind_find(kind);
+	return k && name ? tw_res_find(&tw_res_model(from)->root, k, name) : NULL;
+}
+
 json_t *tw_res_get(const struct tw_res *r, const char *name)
 {
 	return r->fields ? json_object_get(r->fields, name) : NULL;
