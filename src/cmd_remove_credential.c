@@ -10,6 +10,7 @@
 #include "cmd.h"
 #include "twprov/checks.h"
 #include "twprov/config.h"
+#include "twprov/file.h"
 #include "twprov/http.h"
 #include "twprov/live.h"
 #include "twprov/log.h"
@@ -64,47 +65,14 @@ struct rm {
 
 /* ---- the file ---- */
 
+/* The file as it is now, whole (a file over the loader's limit is still read: the loader reports it). */
 static int read_all(const char *path, struct tw_buf *out, struct stat *st, struct tw_err *err)
 {
-	char chunk[65536];
-	int fd, e = 0;
-
-	fd = open(path, O_RDONLY | O_CLOEXEC | O_NOCTTY);
-	if (fd < 0)
-		return tw_err_setk(err, TW_ERR_INVALID, "cannot read %s: %s", path, strerror(errno));
-	if (fstat(fd, st) < 0)
-		e = errno;
-	else if (S_ISDIR(st->st_mode))
-		e = EISDIR;
-	else if (st->st_size > 0)
-		/* one allocation: growing would leave copies of literal secrets in freed memory */
-		tw_buf_grow(out, (size_t)st->st_size + 1);
-	while (!e) {
-		ssize_t n = read(fd, chunk, sizeof(chunk));
-		if (n < 0 && errno == EINTR)
-			continue;
-		if (n < 0)
-			e = errno;
-		else if (!n)
-			break;
-		else
-			tw_buf_add(out, chunk, (size_t)n);
+	if (tw_read_file(path, (size_t)-2, out, st, err) < 0) {
+		err->kind = TW_ERR_INVALID;
+		return -1;
 	}
-	close(fd);
-	tw_memwipe(chunk, sizeof(chunk));
-	if (e)
-		return tw_err_setk(err, TW_ERR_INVALID, "cannot read %s: %s", path, strerror(e));
 	return 0;
-}
-
-static char *dir_of(const char *path)
-{
-	const char *slash = strrchr(path, '/');
-	if (!slash)
-		return tw_xstrdup(".");
-	if (slash == path)
-		return tw_xstrdup("/");
-	return tw_xstrndup(path, (size_t)(slash - path));
 }
 
 static int write_all(int fd, const char *p, size_t n)
@@ -142,7 +110,7 @@ static int replace_file(const char *path, const struct tw_buf *orig, const char 
 		tw_err_set(err, "%s changed while twprov was running", path);
 		goto out_real;
 	}
-	dir = dir_of(target);
+	dir = tw_dir_of(target);
 	base = strrchr(target, '/') ? strrchr(target, '/') + 1 : target;
 	tmp = tw_xasprintf("%s/.%s.twprov-XXXXXX", dir, base);
 	fd = mkstemp(tmp);
@@ -348,7 +316,7 @@ static void plan_edit(struct rm *rm, const struct tw_model *m, const struct tw_b
 	if (tw_yedit_verify(m, ed->text.buf, ed->text.len, &o, removed, n, &ed->why) < 0)
 		goto out;
 	real = realpath(m->file, NULL);
-	dir = dir_of(real ? real : m->file);
+	dir = tw_dir_of(real ? real : m->file);
 	free(real);
 	if (access(m->file, W_OK) < 0)
 		tw_err_set(&ed->why, "%s is not writable: %s", m->file, strerror(errno));
@@ -566,7 +534,7 @@ int cmd_remove_credential(int argc, char **argv, struct tw_global *g)
 		rc = TW_EXIT_INVALID;
 		goto out;
 	}
-	dir = dir_of(g->file);
+	dir = tw_dir_of(g->file);
 	if (tw_config_load_buf_opts(g->file, dir, orig.buf, orig.len, &lo, &m, &err) < 0) {
 		tw_diags_print(&m->diags, stderr);
 		tw_error("%s", err.msg);

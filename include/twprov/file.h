@@ -7,8 +7,19 @@
 #include "twprov/buf.h"
 #include "twprov/err.h"
 
-/* Append the bytes of `path` (at most `max`) to `out`; -1 with "cannot read PATH: why". */
-int tw_read_file(const char *path, size_t max, struct tw_buf *out, struct tw_err *err);
+struct stat;
+
+/*
+ * Append the bytes of `path` to `out`, but no more than max + 1 (so a caller
+ * can tell a file over its limit).  The buffer is sized once from the file's
+ * size and the read chunks are wiped, so no copy of a secret the file may
+ * hold is left in freed memory.  `st` (may be NULL) receives the file's
+ * status.  -1 with "cannot read PATH: why".
+ */
+int tw_read_file(const char *path, size_t max, struct tw_buf *out, struct stat *st, struct tw_err *err);
+
+/* The directory of a path ("." when it has none); heap string. */
+char *tw_dir_of(const char *path);
 
 /* Lower-case hex SHA-256 of data (65 bytes with the NUL). */
 void tw_sha256_hex(const void *data, size_t len, char out[65]);

@@ -11,6 +11,7 @@
 #include <jansson.h>
 
 #include "twprov/buf.h"
+#include "twprov/file.h"
 #include "twprov/checks.h"
 #include "twprov/svcref.h"
 #include "twprov/config.h"
@@ -1379,53 +1380,20 @@ int tw_config_load_buf_opts(const char *name, const char *dir, const char *data,
 	return 0;
 }
 
-static char *dir_of(const char *path)
-{
-	const char *slash = strrchr(path, '/');
-	if (!slash)
-		return tw_xstrdup(".");
-	if (slash == path)
-		return tw_xstrdup("/");
-	return tw_xstrndup(path, (size_t)(slash - path));
-}
-
 int tw_config_load(const char *path, struct tw_model **out, struct tw_err *err)
 {
 	struct tw_buf b = TW_BUF_INIT;
-	char chunk[65536];
-	struct stat st;
-	int fd, e = 0;
+	char *dir;
+	int ret;
 
 	*out = NULL;
-	fd = open(path, O_RDONLY | O_CLOEXEC | O_NOCTTY);
-	if (fd < 0)
-		return tw_err_setk(err, TW_ERR_INVALID, "cannot read %s: %s", path, strerror(errno));
-	if (fstat(fd, &st) < 0)
-		e = errno;
-	else if (S_ISDIR(st.st_mode))
-		e = EISDIR;
-	else if (st.st_size > 0)
-		/* one allocation: growing would leave copies of literal secrets in freed memory */
-		tw_buf_grow(&b, (size_t)st.st_size < TW_CFG_MAX_FILE ? (size_t)st.st_size + 1 : TW_CFG_MAX_FILE + 1);
-	while (!e && b.len <= TW_CFG_MAX_FILE) {
-		ssize_t n = read(fd, chunk, sizeof(chunk));
-		if (n < 0 && errno == EINTR)
-			continue;
-		if (n < 0)
-			e = errno;
-		else if (!n)
-			break;
-		else
-			tw_buf_add(&b, chunk, (size_t)n);
-	}
-	close(fd);
-	tw_memwipe(chunk, sizeof(chunk));
-	if (e) {
+	if (tw_read_file(path, TW_CFG_MAX_FILE, &b, NULL, err) < 0) {
 		tw_buf_wipe(&b);
-		return tw_err_setk(err, TW_ERR_INVALID, "cannot read %s: %s", path, strerror(e));
+		err->kind = TW_ERR_INVALID;
+		return -1;
 	}
-	char *dir = dir_of(path);
-	int ret = tw_config_load_buf(path, dir, b.buf, b.len, out, err);
+	dir = tw_dir_of(path);
+	ret = tw_config_load_buf(path, dir, b.buf, b.len, out, err);
 	free(dir);
 	tw_buf_wipe(&b);
 	return ret;

@@ -229,7 +229,11 @@ static int source_bytes(const struct tw_res *r, struct tw_buf *out, struct tw_er
 		tw_buf_adds(out, content);
 		return 0;
 	}
-	return tw_read_file(file ? file : "", MAX_SOURCE, out, err);
+	if (tw_read_file(file ? file : "", MAX_SOURCE, out, NULL, err) < 0)
+		return -1;
+	if (out->len > MAX_SOURCE)
+		return tw_err_set(err, "%s: larger than 25 MB, Twilio's limit", file);
+	return 0;
 }
 
 static void source_validate(struct tw_res *r, struct tw_diags *d)

@@ -115,6 +115,36 @@ class TwprovCase(unittest.TestCase):
                               text=True, timeout=timeout, cwd=self.dir)
         return Result(proc)
 
+    def run_on_tty(self, args, answer="", at_prompt=None, env=None, color=False):
+        """Run twprov on a terminal (a pty); at the confirmation prompt call
+        at_prompt(), then type `answer`.  Returns (exit code, everything shown)."""
+        import pty
+        import select
+        pid, fd = pty.fork()
+        if pid == 0:
+            os.chdir(self.dir)
+            os.execve(BIN, [BIN, *([] if color else ["--no-color"]), *args], env or self.env())
+        out = b""
+        sent = False
+        while True:
+            r, _, _ = select.select([fd], [], [], 60)
+            if not r:
+                break
+            try:
+                chunk = os.read(fd, 4096)
+            except OSError:
+                break
+            if not chunk:
+                break
+            out += chunk
+            if not sent and b"Only 'yes' will be accepted:" in out:
+                if at_prompt:
+                    at_prompt()
+                os.write(fd, answer.encode() + b"\n")
+                sent = True
+        _, status = os.waitpid(pid, 0)
+        return os.waitstatus_to_exitcode(status), out.decode(errors="replace").replace("\r\n", "\n")
+
     def ok(self, *args, rc=0, **kw):
         r = self.twprov(*args, **kw)
         self.assertEqual(r.rc, rc, r)

@@ -1,8 +1,6 @@
 """remove-credential: revoke a SIP user at Twilio and drop it from the file, byte for byte."""
 
 import os
-import pty
-import select
 import stat
 
 from harness import BIN, SECRETS, TwprovCase
@@ -167,33 +165,6 @@ class RemoveCredentialCase(TwprovCase):
     def assertNothingSent(self):
         bad = [e for e in self.log() if e["method"] != "GET"]
         self.assertEqual(bad, [], "requests other than GET")
-
-    def run_on_tty(self, args, answer, at_prompt=None, env=None):
-        """Run twprov on a terminal; at the confirmation prompt call at_prompt(), then type answer."""
-        pid, fd = pty.fork()
-        if pid == 0:
-            os.chdir(self.dir)
-            os.execve(BIN, [BIN, "--no-color", *args], env or self.env())
-        out = b""
-        sent = False
-        while True:
-            r, _, _ = select.select([fd], [], [], 60)
-            if not r:
-                break
-            try:
-                chunk = os.read(fd, 4096)
-            except OSError:
-                break
-            if not chunk:
-                break
-            out += chunk
-            if not sent and b"Only 'yes' will be accepted:" in out:
-                if at_prompt:
-                    at_prompt()
-                os.write(fd, answer.encode() + b"\n")
-                sent = True
-        _, status = os.waitpid(pid, 0)
-        return os.waitstatus_to_exitcode(status), out.decode(errors="replace").replace("\r\n", "\n")
 
 
 class RemoveCredential(RemoveCredentialCase):
