@@ -45,6 +45,7 @@ struct ld {
 	size_t suppressed;          /* diagnostics over TW_CFG_MAX_DIAGS */
 	size_t suppressed_errors;
 	struct tw_loc first_suppressed;
+	json_t *env;                /* index of the environment for ${env:NAME} (secret.c) */
 };
 
 /* Where the walk is: an item of `kind` (NULL: the file's root mapping). */
@@ -350,7 +351,7 @@ static json_t *load_str(struct ld *ld, struct wctx *c, size_t fi, const struct t
 		}
 		if (c->in_absent)
 			return NULL;   /* never sent: not resolved, not kept */
-		if (tw_secref_resolve(ref, arg, arglen, ld->m->dir, &secret, &why) < 0) {
+		if (tw_secref_resolve(ref, arg, arglen, ld->m->dir, &ld->env, &secret, &why) < 0) {
 			err_at(ld, vn, path, "%s", why.buf);
 			goto out;
 		}
@@ -1158,6 +1159,7 @@ static void ld_release(struct ld *ld)
 		free(ld->refs[i].path);
 	}
 	free(ld->refs);
+	json_decref(ld->env);
 	tw_ydoc_release(&ld->doc);
 }
 
