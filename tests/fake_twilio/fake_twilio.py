@@ -720,13 +720,15 @@ class State:
                                      '_created': time.time(), '_updated': time.time()})
 
     def render(self, kind, rec):
-        out = dict.fromkeys(kind.fields)
-        out.update((k, rec[k]) for k in kind.fields if k in rec)
-        fmt = date_2010 if kind.api2010 else date_iso
+        # every field of the response schema, null when unset (a list page renders
+        # thousands of records: this is the fake's hot loop)
+        out = dict(zip(kind.fields, map(rec.get, kind.fields)))
+        api2010 = kind.api2010
+        fmt = date_2010 if api2010 else date_iso
         out.update(account_sid=self.account, date_created=fmt(int(rec['_created'])),
                    date_updated=fmt(int(rec['_updated'])))
-        path = kind.inst.format(**rec['_path'])
-        if kind.api2010:
+        path = kind.inst.format_map(rec['_path'])
+        if api2010:
             if 'uri' in out:
                 out['uri'] = path
             if kind.links:
@@ -814,10 +816,8 @@ class Fake:
             finally:
                 with self.lock:
                     self.in_flight -= 1
-        if drop:
-            h.close_connection = True
-        else:
-            h.reply(status, payload, headers)
+        # logged before the answer is sent: a client that reads /_fake/log or
+        # /_fake/stats once it has its answer finds the request there
         with self.lock:
             entry.update(status=None if drop == 'before' else status, dropped=bool(drop),
                          t_end=time.time())
@@ -825,6 +825,10 @@ class Fake:
             self.stats['requests'] += 1
             key = 'dropped' if drop else str(status)
             self.stats['by_status'][key] = self.stats['by_status'].get(key, 0) + 1
+        if drop:
+            h.close_connection = True
+        else:
+            h.reply(status, payload, headers)
 
     def _roll(self, rate):
         if not rate:
