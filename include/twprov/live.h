@@ -23,7 +23,9 @@ struct tw_live_opts {
 int tw_live_read(struct tw_http *h, const struct tw_model *want, const struct tw_live_opts *o,
 		 struct tw_model **out, struct tw_err *err);
 
-/* Convert one API object of kind `k` into r->id, r->sid, r->json (not the references). */
+/* Convert one API object of kind `k` into r->id, r->sid, r->json (not the references).
+ * r->json keeps the object's "sid" and the keys the kind's fields read (`json` of
+ * each field, the first part of a dotted path), not the rest. */
 void tw_live_set_json(struct tw_res *r, json_t *obj);
 /* Fill r->fields from r->json, with references resolved against the live model's top level. */
 void tw_live_convert(struct tw_res *r, const struct tw_res *root);
