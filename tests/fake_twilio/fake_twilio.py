@@ -1157,6 +1157,10 @@ def main(argv=None):
     # socketserver's default listen backlog is 5: more simultaneous connects
     # than that get their SYN dropped and retried by the client a second later
     ThreadingHTTPServer.request_queue_size = 1024
+    # one thread per connection, under one GIL: a thread rendering a long list
+    # page would hold the others (accepting a connection, starting a thread) for
+    # the default 5 ms slices; short slices keep new connections flowing
+    sys.setswitchinterval(0.0005)
     server = ThreadingHTTPServer((args.host, args.port), Handler)
     server.daemon_threads = True
     server.fake = Fake(args)
