@@ -95,6 +95,7 @@ struct tw_req {
 	long retry_after_ms;
 	double due;                 /* time at which a delayed retry may start */
 	double started;
+	double took_ms;             /* the last attempt, for the trace */
 	void *handle;
 	char curl_err[256];
 	struct tw_req *next;

@@ -54,6 +54,7 @@
 #define TW_MAX_RESPONSE ((size_t)64 << 20)   /* bytes; a 1000-item page is a few MB */
 #define TW_POLL_MAX_MS 1000
 #define TW_MAX_REQUEUES 8       /* re-sends of one request absorbed by window cuts */
+#define TW_LARGE_BODY (64 << 10) /* bytes: parsing takes milliseconds; refill the pool first */
 
 static const char *const product_host[TW_PRODUCT_COUNT] = {
 	[TW_PRODUCT_API] = "api",
@@ -771,7 +772,12 @@ static void response_done(struct tw_http *h, struct tw_req *r, long status, doub
 	}
 }
 
-static void attempt_done(struct tw_http *h, struct tw_slot *s, CURLcode rc)
+/*
+ * A finished attempt gives back its slot at once.  A 2xx answer with a body is
+ * then put on `later`: drain parses those once every finished transfer of the
+ * round has given back its slot (see there); every other outcome is handled now.
+ */
+static void attempt_done(struct tw_http *h, struct tw_slot *s, CURLcode rc, struct tw_req **later)
 {
 	struct tw_req *r = s->req;
 	struct curl_header *ra;
@@ -786,14 +792,44 @@ static void attempt_done(struct tw_http *h, struct tw_slot *s, CURLcode rc)
 	}
 	release_slot(h, s);
 	r->status = status;
-	if (rc != CURLE_OK)
+	if (rc != CURLE_OK) {
 		transport_done(h, r, rc, sent, ms);
-	else
+	} else if (status >= 200 && status < 300 && r->resp.len) {
+		r->took_ms = ms;
+		r->next = *later;
+		*later = r;
+	} else {
 		response_done(h, r, status, ms);
+	}
 }
 
+/* Take the request with the shortest body off the list. */
+static struct tw_req *take_smallest(struct tw_req **list)
+{
+	struct tw_req **min = list, *r;
+
+	for (struct tw_req **pp = &(*list)->next; *pp; pp = &(*pp)->next)
+		if ((*pp)->resp.len < (*min)->resp.len)
+			min = pp;
+	r = *min;
+	*min = r->next;
+	r->next = NULL;
+	return r;
+}
+
+/*
+ * Handle the transfers curl has finished.  Parsing a list page is the costly
+ * part (a 700 KB page of numbers takes tens of milliseconds) and requests that
+ * are ready should not wait for it: the slots of every finished transfer are
+ * given back first, then the bodies are parsed smallest first, and the pool
+ * is refilled from the queue after each callback (which may have queued the
+ * children of the page it just read).  When a body is large, the pool is
+ * refilled before any parsing too; otherwise a callback still runs before
+ * the requests queued behind its own start (so it can cancel them).
+ */
 static void drain(struct tw_http *h)
 {
+	struct tw_req *later = NULL;
 	CURLMsg *m;
 	int left;
 
@@ -808,7 +844,18 @@ static void drain(struct tw_http *h)
 		curl_easy_getinfo(e, CURLINFO_PRIVATE, &priv);
 		s = (struct tw_slot *)(void *)priv;
 		if (s && s->req)
-			attempt_done(h, s, rc);     /* `m` is invalid from here */
+			attempt_done(h, s, rc, &later);     /* `m` is invalid from here */
+	}
+	for (struct tw_req *r = later; r; r = r->next)
+		if (r->resp.len >= TW_LARGE_BODY) {
+			start_ready(h);
+			break;
+		}
+	while (later) {
+		struct tw_req *r = take_smallest(&later);
+		response_done(h, r, r->status, r->took_ms);
+		if (later)
+			start_ready(h);
 	}
 }
 
