@@ -1109,13 +1109,14 @@ class Handler(BaseHTTPRequestHandler):
         self.send_response(status)
         for k, v in (headers or {}).items():
             self.send_header(k, v)
+        data = b''
         if status != 204:
             data = json.dumps(payload).encode()
             self.send_header('Content-Type', 'application/json; charset=utf-8')
             self.send_header('Content-Length', str(len(data)))
-        self.end_headers()
-        if status != 204:
-            self.wfile.write(data)
+        # end_headers() and then the body, in one write: one send, one packet
+        self._headers_buffer.append(b'\r\n' + data)
+        self.flush_headers()
 
     def log_message(self, fmt, *args):
         if not self.server.fake.args.quiet:
