@@ -86,6 +86,7 @@ struct tw_http {
 	int ninflight;
 	struct tw_req *queue, *queue_tail;      /* ready to start, FIFO */
 	struct tw_req *delayed;                 /* retries waiting for their due time */
+	struct tw_req *answered;                /* finished with a 2xx body, not parsed yet */
 
 	volatile sig_atomic_t cancel;
 	int running;
@@ -306,6 +307,7 @@ void tw_http_free(struct tw_http *h)
 	}
 	free_list(h->queue);
 	free_list(h->delayed);
+	free_list(h->answered);
 	if (h->multi)
 		curl_multi_cleanup(h->multi);
 	if (h->share)
@@ -773,11 +775,11 @@ static void response_done(struct tw_http *h, struct tw_req *r, long status, doub
 }
 
 /*
- * A finished attempt gives back its slot at once.  A 2xx answer with a body is
- * then put on `later`: drain parses those once every finished transfer of the
- * round has given back its slot (see there); every other outcome is handled now.
+ * A finished attempt gives back its slot at once.  A 2xx answer with a body
+ * waits on h->answered to be parsed (see parse_one); every other outcome is
+ * handled now.
  */
-static void attempt_done(struct tw_http *h, struct tw_slot *s, CURLcode rc, struct tw_req **later)
+static void attempt_done(struct tw_http *h, struct tw_slot *s, CURLcode rc)
 {
 	struct tw_req *r = s->req;
 	struct curl_header *ra;
@@ -796,8 +798,8 @@ static void attempt_done(struct tw_http *h, struct tw_slot *s, CURLcode rc, stru
 		transport_done(h, r, rc, sent, ms);
 	} else if (status >= 200 && status < 300 && r->resp.len) {
 		r->took_ms = ms;
-		r->next = *later;
-		*later = r;
+		r->next = h->answered;
+		h->answered = r;
 	} else {
 		response_done(h, r, status, ms);
 	}
@@ -817,19 +819,9 @@ static struct tw_req *take_smallest(struct tw_req **list)
 	return r;
 }
 
-/*
- * Handle the transfers curl has finished.  Parsing a list page is the costly
- * part (a 700 KB page of numbers takes tens of milliseconds) and requests that
- * are ready should not wait for it: the slots of every finished transfer are
- * given back first, then the bodies are parsed smallest first, and the pool
- * is refilled from the queue after each callback (which may have queued the
- * children of the page it just read).  When a body is large, the pool is
- * refilled before any parsing too; otherwise a callback still runs before
- * the requests queued behind its own start (so it can cancel them).
- */
+/* Handle the transfers curl has finished (their bodies wait on h->answered). */
 static void drain(struct tw_http *h)
 {
-	struct tw_req *later = NULL;
 	CURLMsg *m;
 	int left;
 
@@ -844,19 +836,28 @@ static void drain(struct tw_http *h)
 		curl_easy_getinfo(e, CURLINFO_PRIVATE, &priv);
 		s = (struct tw_slot *)(void *)priv;
 		if (s && s->req)
-			attempt_done(h, s, rc, &later);     /* `m` is invalid from here */
+			attempt_done(h, s, rc);     /* `m` is invalid from here */
 	}
-	for (struct tw_req *r = later; r; r = r->next)
-		if (r->resp.len >= TW_LARGE_BODY) {
-			start_ready(h);
-			break;
-		}
-	while (later) {
-		struct tw_req *r = take_smallest(&later);
-		response_done(h, r, r->status, r->took_ms);
-		if (later)
-			start_ready(h);
-	}
+}
+
+/*
+ * Parse one answered body and run its callback.  Parsing is the costly part
+ * of reading an account (a 700 KB page of numbers takes tens of milliseconds)
+ * and must not hold up the pool: the loop parses one body per turn, the
+ * smallest first, and between turns lets curl finish transfers, give back
+ * their slots and start queued requests (a callback may just have queued the
+ * children of the page it read).  A small body is parsed in the turn its
+ * transfer finished, so its callback still runs before the requests queued
+ * behind its own start (and can cancel them); before a large one, the pool is
+ * refilled first.
+ */
+static void parse_one(struct tw_http *h)
+{
+	struct tw_req *r = take_smallest(&h->answered);
+
+	if (r->resp.len >= TW_LARGE_BODY)
+		start_ready(h);
+	response_done(h, r, r->status, r->took_ms);
 }
 
 /* Move retries whose time has come to the front of the queue, keeping their order. */
@@ -943,6 +944,8 @@ static int work_now(struct tw_http *h)
 {
 	if (!h->ninflight && !h->queue && !h->delayed)
 		return 1;
+	if (h->answered)
+		return 1;
 	if (h->cancel)
 		return h->queue || h->delayed;
 	return h->queue && h->ninflight < window_size(h);
@@ -963,14 +966,21 @@ int tw_http_run(struct tw_http *h, struct tw_err *err)
 			cancel_pending(h, h->fatal[0] ? h->fatal : "cancelled");
 		promote_due(h);
 		start_ready(h);
-		if (!h->ninflight && !h->queue && !h->delayed)
+		if (!h->ninflight && !h->queue && !h->delayed && !h->answered)
 			break;
-		if (h->fatal[0] || (h->cancel && (h->queue || h->delayed)))
+		if (h->fatal[0] || (h->cancel && (h->queue || h->delayed))) {
+			if (h->answered)
+				parse_one(h);
 			continue;       /* callbacks of cancelled requests submitted more */
+		}
 
 		mc = curl_multi_perform(h->multi, &still);
 		if (mc == CURLM_OK) {
 			drain(h);
+			if (h->answered) {
+				parse_one(h);
+				continue;
+			}
 			if (work_now(h))
 				continue;
 			/* sleep until a socket, a curl timer or our next retry is due */
