@@ -83,8 +83,11 @@ static void res_release(struct tw_res *r)
 		/* wipe secrets before the strings go back to the allocator */
 		for (size_t i = 0; i < r->kind->nfields; i++) {
 			const struct tw_field *f = &r->kind->fields[i];
-			json_t *v = json_object_get(r->fields, f->name);
-			if (v && json_is_string(v) && ((f->flags & TW_F_SECRET) || (r->sensitive >> i & 1)))
+			json_t *v;
+			if (!(f->flags & TW_F_SECRET) && !(r->sensitive >> i & 1))
+				continue;
+			v = json_object_get(r->fields, f->name);
+			if (v && json_is_string(v))
 				tw_memwipe((char *)json_string_value(v), json_string_length(v));
 		}
 	}
