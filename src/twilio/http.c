@@ -610,9 +610,8 @@ static void start_ready(struct tw_http *h)
 /* Retry `r` after a delay, or complete it with `res` when its budget is spent. */
 static void retry_or_give_up(struct tw_http *h, struct tw_req *r, enum tw_req_result res, const char *why)
 {
-	long d;
-
 	int tries = r->attempts - r->requeues;     /* what counts against the budget */
+	long d;
 
 	if (tries > h->max_retries) {
 		tw_err_prefix(&r->err, "gave up after %d attempt%s", r->attempts, r->attempts == 1 ? "" : "s");
