@@ -22,7 +22,8 @@ const char tw_usage_apply[] =
 	"report says what was applied; run apply again to finish the job.\n"
 	"\n"
 	"  --auto-approve       do not ask for confirmation\n"
-	"  --parallelism N      requests in flight at once (default 8)\n"
+	"  --parallelism N      requests in flight at once (default: 32 while reading\n"
+	"                       the account, 8 while changing it)\n"
 	"  --target KIND/NAME   apply only this resource (and what it needs); repeatable\n"
 	"  --sync-passwords     set every declared password again (Twilio never\n"
 	"                       returns passwords, so changes cannot be detected)\n"
@@ -133,6 +134,11 @@ int cmd_apply(int argc, char **argv, struct tw_global *g)
 	if (!autoapprove && (rc = tw_cmd_confirm("apply", "Apply cancelled.")) != TW_EXIT_OK)
 		goto out;
 
+	if (tw_http_set_parallelism(h, a.parallelism ? a.parallelism : TW_PARALLELISM_WRITE, &err) < 0) {
+		tw_error("%s", err.msg);
+		rc = TW_EXIT_FAIL;
+		goto out;
+	}
 	signal(SIGINT, on_signal);
 	signal(SIGTERM, on_signal);
 	struct tw_apply_opts ao = { .sync_passwords = a.sync_passwords, .interrupted = &interrupted };

@@ -200,7 +200,8 @@ int tw_cmd_plan(const struct tw_global *g, const struct tw_plan_args *a, struct 
 	*plan = NULL;
 	if ((rc = tw_cmd_load(g, want)))
 		return rc;
-	if ((rc = tw_cmd_connect(g, *want, a->parallelism, h)))
+	/* reading is independent GETs: more of them in flight unless told otherwise */
+	if ((rc = tw_cmd_connect(g, *want, a->parallelism ? a->parallelism : TW_PARALLELISM_READ, h)))
 		return rc;
 	if (tw_live_read(*h, *want, NULL, have, &err) < 0) {
 		report_api_error(&err);

@@ -17,7 +17,7 @@ const char tw_usage_plan[] =
 	"  --detailed-exitcode  exit 2 when there are changes, 0 when there are none\n"
 	"  --target KIND/NAME   plan only this resource (and what it needs); repeatable,\n"
 	"                       e.g. credential_lists/office-phones\n"
-	"  --parallelism N      requests in flight at once (default 8)\n"
+	"  --parallelism N      requests in flight at once (default 32)\n"
 	"  --sync-passwords     plan to set every declared password again\n";
 
 enum { OPT_JSON = TW_OPT_FIRST_COMMAND_OPT, OPT_DETAILED, OPT_TARGET, OPT_PARALLELISM, OPT_SYNC };

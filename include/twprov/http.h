@@ -11,6 +11,11 @@
 struct tw_http;
 struct tw_req;
 
+/* Default requests in flight: reading the account (plan, and apply before it
+ * changes anything) is many independent GETs; changes are fewer and heavier. */
+#define TW_PARALLELISM_READ 32
+#define TW_PARALLELISM_WRITE 8
+
 struct tw_http_opts {
 	const char *account_sid;    /* AC..., for 2010 paths */
 	const char *user;           /* Basic auth user: account SID or API key SID */
@@ -19,7 +24,7 @@ struct tw_http_opts {
 	const char *region;         /* TWILIO_REGION, or NULL */
 	const char *edge;           /* TWILIO_EDGE, or NULL */
 	const char *cacert;         /* --cacert, or NULL (CURL_CA_BUNDLE is honoured by curl) */
-	int parallelism;            /* max requests in flight (>= 1) */
+	int parallelism;            /* max requests in flight (>= 1; default TW_PARALLELISM_WRITE) */
 	int max_retries;            /* retries after the first attempt (default 6) */
 	long retry_base_ms;         /* first backoff (default 250) */
 	long retry_cap_ms;          /* largest single backoff (default 8000) */
@@ -95,10 +100,12 @@ struct tw_req {
 	int attempts;               /* attempts made, retries included */
 
 	/* private */
+	int requeues;               /* re-sent at once after a 429 that cut the window */
 	struct tw_buf resp;
 	long retry_after_ms;
 	double due;                 /* time at which a delayed retry may start */
 	double started;
+	double took_ms;             /* the last attempt, for the trace */
 	void *handle;
 	char curl_err[256];
 	struct tw_req *next;
@@ -137,6 +144,11 @@ void tw_http_submit(struct tw_http *h, struct tw_req *r);
  * Returns -1 only when curl's multi handle itself fails (then every pending request
  * completes with TW_REQ_TRANSPORT); request failures are reported in each request. */
 int tw_http_run(struct tw_http *h, struct tw_err *err);
+
+/* Change the number of requests in flight allowed from now on (>= 1).  Raising it
+ * above every earlier value is refused while requests are in flight. */
+int tw_http_set_parallelism(struct tw_http *h, int parallelism, struct tw_err *err);
+int tw_http_parallelism(struct tw_http *h);
 
 /* Ask the loop to stop starting queued requests (in-flight ones finish; queued ones and
  * retries waiting for their delay complete with TW_REQ_TRANSPORT "cancelled", and so do

@@ -129,6 +129,8 @@ struct tw_kind {
 	const struct tw_kind_hooks *hooks;
 	const struct tw_guard *create_guard;  /* creating one is a purchase, ... */
 	const struct tw_guard *delete_guard;  /* deleting one is a release, ... */
+	const char *const *json_keep; /* more keys of the API object that its hooks read (a live
+	                                 resource keeps only "sid", its fields' keys and these) */
 	const char *create_requires; /* a TW_F_LOCAL bool field that must be true for twprov to
 	                                create one (phone numbers: `purchase`); else plan reports it */
 	const char *doc;         /* one line for help and man pages */

@@ -32,7 +32,9 @@ void tw_live_get(struct tw_live_more *lm, struct tw_res *r, enum tw_product prod
 		 tw_live_more_cb cb, void *ud);
 const char *tw_live_account_sid(struct tw_live_more *lm);
 
-/* Convert one API object of kind `k` into r->id, r->sid, r->json (not the references). */
+/* Convert one API object of kind `k` into r->id, r->sid, r->json (not the references).
+ * r->json keeps the object's "sid" and the keys the kind's fields read (`json` of
+ * each field, the first part of a dotted path), not the rest. */
 void tw_live_set_json(struct tw_res *r, json_t *obj);
 /* Fill r->fields from r->json, with references resolved against the live model's top level. */
 void tw_live_convert(struct tw_res *r, const struct tw_res *root);

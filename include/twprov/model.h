@@ -87,8 +87,17 @@ struct tw_res *tw_res_new(const struct tw_kind *k, struct tw_res *parent);
 /* Frees a resource and its children; wipes secret field values. */
 void tw_res_free(struct tw_res *r);
 void tw_res_add_child(struct tw_res *parent, struct tw_res *child);
-/* First child of kind `k` with identity `id`, or NULL. */
+/* First child of kind `k` with identity `id`, or NULL (a linear scan). */
 struct tw_res *tw_res_find(const struct tw_res *parent, const struct tw_kind *k, const char *id);
+/*
+ * The children of kind `k` by identity, for many lookups: an object mapping
+ * each id to its position in parent->children (an integer) or, when several
+ * children share the id, to an array of their positions in order.  Children
+ * without an id are left out.  The caller json_decrefs it.
+ */
+json_t *tw_res_index(const struct tw_res *parent, const struct tw_kind *k);
+/* The child at the first position of an index entry, or NULL (no entry). */
+struct tw_res *tw_res_index_first(const struct tw_res *parent, const json_t *entry);
 /* The value at a dotted path ("recording.mode") of a JSON object, or NULL. */
 json_t *tw_json_path(const json_t *obj, const char *path);
 /* The top-level resource of kind `kind` named `name` in the model of `from`, or NULL. */

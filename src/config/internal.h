@@ -84,9 +84,12 @@ enum tw_secref tw_secref_parse(const char *v, size_t len, const char **arg, size
 /*
  * Resolve a reference into `out` (the caller wipes it with tw_buf_wipe).
  * PATH is relative to `dir`; one trailing newline of a file is stripped.
- * Returns 0, or -1 with a message in `why` that never holds the value.
+ * `env` is the environment's index for ${env:NAME} (made on first use and kept
+ * for the next calls of one load: a file with 10,000 passwords would otherwise
+ * scan the environment once per password, as getenv does); free it with
+ * json_decref.  Returns 0, or -1 with a message in `why` that never holds the value.
  */
 int tw_secref_resolve(enum tw_secref type, const char *arg, size_t arglen, const char *dir,
-		      struct tw_buf *out, struct tw_buf *why);
+		      json_t **env, struct tw_buf *out, struct tw_buf *why);
 
 #endif

@@ -58,6 +58,7 @@ struct ld {
 	size_t suppressed;          /* diagnostics over TW_CFG_MAX_DIAGS */
 	size_t suppressed_errors;
 	struct tw_loc first_suppressed;
+	json_t *env;                /* index of the environment for ${env:NAME} (secret.c) */
 };
 
 /* Where the walk is: an item of `kind` (NULL: the file's root mapping). */
@@ -167,9 +168,37 @@ static const char *what(const struct tw_ynode *n)
 	}
 }
 
+/*
+ * Paths of values for messages, "credential_lists[3].credentials[12].password":
+ * one is made per value of the file (10,000 credentials make 50,000), so they
+ * are put together by hand rather than with printf.
+ */
+static char *concat(const char *a, size_t alen, const char *sep, const char *b, size_t blen, const char *end)
+{
+	size_t slen = strlen(sep), elen = strlen(end);
+	char *s = tw_xmalloc(alen + slen + blen + elen + 1), *p = s;
+
+	memcpy(p, a, alen);
+	memcpy(p += alen, sep, slen);
+	memcpy(p += slen, b, blen);
+	memcpy(p += blen, end, elen + 1);
+	return s;
+}
+
 static char *join(const char *path, const char *key)
 {
-	return *path ? tw_xasprintf("%s.%s", path, key) : tw_xstrdup(key);
+	return *path ? concat(path, strlen(path), ".", key, strlen(key), "") : tw_xstrdup(key);
+}
+
+/* path[i] */
+static char *index_path(const char *path, size_t i)
+{
+	char digits[24], *d = digits + sizeof(digits);
+
+	do
+		*--d = (char)('0' + i % 10);
+	while (i /= 10);
+	return concat(path, strlen(path), "[", d, (size_t)(digits + sizeof(digits) - d), "]");
 }
 
 static int has_nul(const struct tw_ynode *n)
@@ -418,7 +447,7 @@ static json_t *load_str(struct ld *ld, struct wctx *c, size_t fi, const struct t
 		}
 		if (c->in_absent || ld->no_secrets)
 			return NULL;   /* never sent (or not wanted): not resolved, not kept */
-		if (tw_secref_resolve(ref, arg, arglen, ld->m->dir, &secret, &why) < 0) {
+		if (tw_secref_resolve(ref, arg, arglen, ld->m->dir, &ld->env, &secret, &why) < 0) {
 			err_at(ld, vn, path, "%s", why.buf);
 			goto out;
 		}
@@ -574,7 +603,7 @@ static json_t *load_reflist(struct ld *ld, struct wctx *c, const struct tw_field
 	json_t *arr = json_array();
 	int bad = 0;
 	for (size_t i = 0; i < v->n; i++) {
-		char *ipath = tw_xasprintf("%s[%zu]", path, i);
+		char *ipath = index_path(path, i);
 		const char *name = name_of(ld, v->kids[i], ipath);
 		if (name && check_string(ld, f, name, 0, v->kids[i], ipath) == 0) {
 			json_array_append_new(arr, json_string(name));
@@ -839,7 +868,7 @@ static void load_list(struct ld *ld, struct wctx *c, const struct tw_kind *ck, c
 		return;
 	}
 	for (size_t i = 0; i < v->n; i++) {
-		char *ipath = tw_xasprintf("%s[%zu]", lpath, i);
+		char *ipath = index_path(lpath, i);
 		const struct tw_ynode *item = v->kids[i], *it = tw_ynode_deref(item);
 		if (ck->flags & TW_K_ASSOC)
 			load_assoc(ld, c, ck, item, ipath, keep);
@@ -1084,7 +1113,7 @@ static void walk_key(struct ld *ld, struct wctx *c, const struct tw_ynode *kn, c
 	if (*key && !strchr(key, '.') && !has_nul(k)) {
 		const struct tw_kind **kids;
 		size_t nk = child_kinds(c->kind, &kids), plen = strlen(prefix), klen = strlen(key);
-		char *full = tw_xasprintf("%s%s", prefix, key);
+		char *full = concat(prefix, plen, "", key, klen, "");
 		const struct tw_kind *list = NULL;
 		int nested = 0;
 
@@ -1106,7 +1135,7 @@ static void walk_key(struct ld *ld, struct wctx *c, const struct tw_ynode *kn, c
 			} else {
 				const struct tw_ynode *v = tw_ynode_deref(vn);
 				if (v->type == TW_Y_MAP) {
-					char *subprefix = tw_xasprintf("%s%s.", prefix, key);
+					char *subprefix = concat(prefix, plen, "", key, klen, ".");
 					walk_map(ld, c, v, subprefix, sub);
 					free(subprefix);
 				} else if (!tw_ynode_is_null(v)) {
@@ -1340,6 +1369,7 @@ static void ld_release(struct ld *ld)
 	for (size_t i = 0; i < ld->nsvcrefs; i++)
 		free(ld->svcrefs[i].path);
 	free(ld->svcrefs);
+	json_decref(ld->env);
 	tw_ydoc_release(&ld->doc);
 }
 

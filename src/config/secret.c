@@ -9,6 +9,8 @@
 #include "twprov/buf.h"
 #include "internal.h"
 
+extern char **environ;
+
 enum tw_secref tw_secref_parse(const char *v, size_t len, const char **arg, size_t *arglen)
 {
 	static const struct { const char *prefix; size_t len; enum tw_secref type; } forms[] = {
@@ -38,9 +40,30 @@ static int valid_env_name(const char *s, size_t n)
 	return 1;
 }
 
-static int resolve_env(const char *name, struct tw_buf *out, struct tw_buf *why)
+/* NAME -> its position in environ, the first one when a name repeats (as getenv). */
+static json_t *env_index(void)
 {
-	const char *v = getenv(name);
+	json_t *ix = json_object();
+
+	for (size_t i = 0; environ && environ[i]; i++) {
+		const char *eq = strchr(environ[i], '=');
+		size_t n = eq ? (size_t)(eq - environ[i]) : 0;
+		if (n && !json_object_getn(ix, environ[i], n))
+			json_object_setn_new_nocheck(ix, environ[i], n, json_integer((json_int_t)i));
+	}
+	return ix;
+}
+
+static int resolve_env(const char *name, json_t **env, struct tw_buf *out, struct tw_buf *why)
+{
+	const char *v = NULL;
+	json_t *pos;
+
+	if (!*env)
+		*env = env_index();
+	pos = json_object_get(*env, name);
+	if (pos)
+		v = environ[json_integer_value(pos)] + strlen(name) + 1;
 	if (!v) {
 		tw_buf_adds(why, "environment variable ");
 		tw_cfg_quote(why, name);
@@ -116,7 +139,7 @@ static int resolve_file(const char *path, const char *dir, struct tw_buf *out, s
 }
 
 int tw_secref_resolve(enum tw_secref type, const char *arg, size_t arglen, const char *dir,
-		      struct tw_buf *out, struct tw_buf *why)
+		      json_t **env, struct tw_buf *out, struct tw_buf *why)
 {
 	char *a;
 	int ret;
@@ -138,7 +161,7 @@ int tw_secref_resolve(enum tw_secref type, const char *arg, size_t arglen, const
 			free(a);
 			return -1;
 		}
-		ret = resolve_env(a, out, why);
+		ret = resolve_env(a, env, out, why);
 	} else {
 		if (!arglen) {
 			tw_buf_adds(why, "invalid secret reference: empty path in ${file:PATH}");

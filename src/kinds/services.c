@@ -119,6 +119,7 @@ static const struct tw_field environment_fields[] = {
 };
 
 static const struct tw_kind_hooks environment_hooks = { .read_more = environment_read };
+static const char *const environment_keys[] = { "build_sid", "domain_name", NULL };
 
 const struct tw_kind tw_kind_environments = {
 	.name = "environments",
@@ -133,6 +134,7 @@ const struct tw_kind tw_kind_environments = {
 	.nfields = TW_NFIELDS(environment_fields),
 	.flags = TW_K_NO_UPDATE | TW_K_CASCADE,
 	.hooks = &environment_hooks,
+	.json_keep = environment_keys,
 	.doc = "environments of a service, each running one build (owned)",
 };
 

@@ -264,53 +264,37 @@ static void create_changes(struct tw_planner *pl, size_t ai)
 
 static void diff_level(struct tw_planner *pl, struct tw_res *wp, struct tw_res *hp);
 
-static void live_children_of(const struct tw_res *hp, const struct tw_kind *k, const char *id,
-			     struct tw_res **first, size_t *count)
-{
-	*first = NULL;
-	*count = 0;
-	for (size_t i = 0; hp && i < hp->nchildren; i++) {
-		struct tw_res *h = hp->children[i];
-		if (h->kind != k || !h->id || strcmp(h->id, id))
-			continue;
-		if (!*first)
-			*first = h;
-		(*count)++;
-	}
-}
-
-static void list_sids(struct tw_buf *b, const struct tw_res *hp, const struct tw_kind *k, const char *id)
-{
-	for (size_t i = 0; i < hp->nchildren; i++) {
-		const struct tw_res *h = hp->children[i];
-		if (h->kind == k && h->id && !strcmp(h->id, id))
-			tw_buf_addf(b, "%s%s", b->len ? ", " : "", h->sid ? h->sid : "?");
-	}
-}
-
 static void diff_kind(struct tw_planner *pl, struct tw_res *wp, struct tw_res *hp, const struct tw_kind *k)
 {
 	struct tw_plan *p = pl->p;
 	int top = !k->parent;
+	/* live children by identity: a linear search per declared child would be
+	 * quadratic in the size of a credential list */
+	json_t *live = hp ? tw_res_index(hp, k) : NULL;
 
 	for (size_t i = 0; i < wp->nchildren; i++) {
 		struct tw_res *w = wp->children[i], *h;
-		size_t count, idx;
+		json_t *entry;
+		size_t idx;
 
 		if (w->kind != k)
 			continue;
-		live_children_of(hp, k, w->id, &h, &count);
-		if (count > 1) {
+		entry = w->id ? json_object_get(live, w->id) : NULL;
+		h = tw_res_index_first(hp, entry);
+		if (json_is_array(entry)) {
 			struct tw_buf b = TW_BUF_INIT;
 			char *addr = tw_res_address(w);
-			list_sids(&b, hp, k, w->id);
+			size_t j;
+			json_t *pos;
+			json_array_foreach(entry, j, pos) {
+				struct tw_res *dup = hp->children[json_integer_value(pos)];
+				tw_buf_addf(&b, "%s%s", b.len ? ", " : "", dup->sid ? dup->sid : "?");
+				dup->match = w;
+			}
 			say(p->problems, "%s: %zu resources with this identity exist at Twilio (%s); twprov will not guess "
-				"which one the file means: delete or rename the extra ones", addr, count, b.buf);
+				"which one the file means: delete or rename the extra ones", addr, json_array_size(entry), b.buf);
 			free(addr);
 			tw_buf_release(&b);
-			for (size_t j = 0; j < hp->nchildren; j++)
-				if (hp->children[j]->kind == k && !strcmp(hp->children[j]->id ? hp->children[j]->id : "", w->id))
-					hp->children[j]->match = w;
 			continue;
 		}
 		if (w->absent) {
@@ -365,6 +349,7 @@ static void diff_kind(struct tw_planner *pl, struct tw_res *wp, struct tw_res *h
 			free(addr);
 		}
 	}
+	json_decref(live);
 }
 
 static void diff_level(struct tw_planner *pl, struct tw_res *wp, struct tw_res *hp)

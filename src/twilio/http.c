@@ -9,7 +9,7 @@
  * front of the queue (they are older than anything queued).
  *
  * When is a failed request re-sent?
- *   429                          always: Twilio did not process it
+ *   429                          always: Twilio did not process it (see below)
  *   5xx                          only if the request is idempotent; otherwise
  *                                TW_REQ_UNSAFE (it may have been processed)
  *   transport error, transient   if idempotent, or if nothing was sent: curl
@@ -23,6 +23,17 @@
  * after").  For a create that would make a duplicate, so non-idempotent
  * requests always go on a fresh connection (CURLOPT_FRESH_CONNECT): curl only
  * does that re-send on reused connections.
+ *
+ * Adaptive concurrency (AIMD, as TCP's congestion window): Twilio answers 429
+ * when an account has too many requests in flight.  The pool keeps a window
+ * of requests allowed in flight, at most `parallelism`: a 429 halves it (once
+ * per burst: answers to requests sent before the last cut do not cut again)
+ * and the throttled request waits in the queue for room in the smaller window
+ * instead of a backoff delay; every other answer widens it by 1/window (about
+ * one request per round trip).  Only when the window is down to one request,
+ * or the answer has a Retry-After, does a 429 wait for a backoff delay.  Those
+ * immediate re-sends do not count against the retry budget (at most
+ * TW_MAX_REQUEUES of them per request).
  */
 #include <ctype.h>
 #include <errno.h>
@@ -42,6 +53,8 @@
 #define TW_CONNECT_TIMEOUT_MS 10000L
 #define TW_MAX_RESPONSE ((size_t)64 << 20)   /* bytes; a 1000-item page is a few MB */
 #define TW_POLL_MAX_MS 1000
+#define TW_MAX_REQUEUES 8       /* re-sends of one request absorbed by window cuts */
+#define TW_LARGE_BODY (64 << 10) /* bytes: parsing takes milliseconds; refill the pool first */
 
 static const char *const product_host[TW_PRODUCT_COUNT] = {
 	[TW_PRODUCT_API] = "api",
@@ -67,9 +80,13 @@ struct tw_http {
 	long retry_base_ms, retry_cap_ms, timeout_ms;
 
 	struct tw_slot *slots;
+	int nslots;                             /* allocated: the largest parallelism so far */
+	double window;                          /* AIMD: requests allowed in flight, 1..parallelism */
+	double last_cut;                        /* when a 429 last cut the window (now_s) */
 	int ninflight;
 	struct tw_req *queue, *queue_tail;      /* ready to start, FIFO */
 	struct tw_req *delayed;                 /* retries waiting for their due time */
+	struct tw_req *answered;                /* finished with a 2xx body, not parsed yet */
 
 	volatile sig_atomic_t cancel;
 	int running;
@@ -99,7 +116,7 @@ void tw_http_opts_init(struct tw_http_opts *o)
 	long retries;
 
 	memset(o, 0, sizeof(*o));
-	o->parallelism = 8;
+	o->parallelism = TW_PARALLELISM_WRITE;
 	o->max_retries = 6;
 	o->retry_base_ms = 250;
 	o->retry_cap_ms = 8000;
@@ -191,6 +208,16 @@ static char *dup_or_null(const char *s)
 	return s ? tw_xstrdup(s) : NULL;
 }
 
+/* Never more connections than requests in flight; HTTP/2 multiplexes when offered. */
+static int set_connection_limits(struct tw_http *h, long par)
+{
+	if (curl_multi_setopt(h->multi, CURLMOPT_MAX_HOST_CONNECTIONS, par) != CURLM_OK ||
+	    curl_multi_setopt(h->multi, CURLMOPT_MAX_TOTAL_CONNECTIONS, par) != CURLM_OK ||
+	    curl_multi_setopt(h->multi, CURLMOPT_MAXCONNECTS, par) != CURLM_OK)
+		return -1;
+	return 0;
+}
+
 struct tw_http *tw_http_new(const struct tw_http_opts *o, struct tw_err *err)
 {
 	struct tw_http *h;
@@ -210,6 +237,7 @@ struct tw_http *tw_http_new(const struct tw_http_opts *o, struct tw_err *err)
 	h = tw_xcalloc(1, sizeof(*h));
 	par = o->parallelism;
 	h->parallelism = o->parallelism;
+	h->window = o->parallelism;
 	h->max_retries = o->max_retries < 0 ? 0 : o->max_retries;
 	h->retry_base_ms = o->retry_base_ms;
 	h->retry_cap_ms = o->retry_cap_ms;
@@ -221,6 +249,7 @@ struct tw_http *tw_http_new(const struct tw_http_opts *o, struct tw_err *err)
 	for (int p = 0; p < TW_PRODUCT_COUNT; p++)
 		h->base[p] = make_base(o, (enum tw_product)p);
 	h->slots = tw_xcalloc((size_t)o->parallelism, sizeof(*h->slots));
+	h->nslots = o->parallelism;
 
 	h->multi = curl_multi_init();
 	h->share = curl_share_init();
@@ -228,10 +257,7 @@ struct tw_http *tw_http_new(const struct tw_http_opts *o, struct tw_err *err)
 		goto fail;
 	if (curl_share_setopt(h->share, CURLSHOPT_SHARE, CURL_LOCK_DATA_SSL_SESSION) != CURLSHE_OK)
 		goto fail;
-	/* never more connections than requests in flight; HTTP/2 multiplexes when offered */
-	if (curl_multi_setopt(h->multi, CURLMOPT_MAX_HOST_CONNECTIONS, par) != CURLM_OK ||
-	    curl_multi_setopt(h->multi, CURLMOPT_MAX_TOTAL_CONNECTIONS, par) != CURLM_OK ||
-	    curl_multi_setopt(h->multi, CURLMOPT_MAXCONNECTS, par) != CURLM_OK ||
+	if (set_connection_limits(h, par) < 0 ||
 	    curl_multi_setopt(h->multi, CURLMOPT_PIPELINING, (long)CURLPIPE_MULTIPLEX) != CURLM_OK)
 		goto fail;
 
@@ -269,7 +295,7 @@ void tw_http_free(struct tw_http *h)
 {
 	if (!h)
 		return;
-	for (int i = 0; i < h->parallelism; i++) {
+	for (int i = 0; i < h->nslots; i++) {
 		struct tw_slot *s = &h->slots[i];
 		if (s->req) {
 			curl_multi_remove_handle(h->multi, s->easy);
@@ -281,6 +307,7 @@ void tw_http_free(struct tw_http *h)
 	}
 	free_list(h->queue);
 	free_list(h->delayed);
+	free_list(h->answered);
 	if (h->multi)
 		curl_multi_cleanup(h->multi);
 	if (h->share)
@@ -393,6 +420,7 @@ void tw_http_submit(struct tw_http *h, struct tw_req *r)
 	r->json = NULL;
 	tw_err_clear(&r->err);
 	r->attempts = 0;
+	r->requeues = 0;
 	r->retry_after_ms = 0;
 	r->due = 0;
 	r->handle = NULL;
@@ -402,6 +430,30 @@ void tw_http_submit(struct tw_http *h, struct tw_req *r)
 	else
 		h->queue = r;
 	h->queue_tail = r;
+}
+
+int tw_http_set_parallelism(struct tw_http *h, int parallelism, struct tw_err *err)
+{
+	if (parallelism < 1)
+		return tw_err_set(err, "parallelism must be at least 1, not %d", parallelism);
+	if (parallelism > h->nslots) {
+		/* slots are referenced by the easy handles of requests in flight */
+		if (h->ninflight)
+			return tw_err_set(err, "cannot raise the parallelism while requests are in flight");
+		h->slots = tw_xrealloc(h->slots, (size_t)parallelism * sizeof(*h->slots));
+		memset(h->slots + h->nslots, 0, (size_t)(parallelism - h->nslots) * sizeof(*h->slots));
+		h->nslots = parallelism;
+	}
+	if (set_connection_limits(h, parallelism) < 0)
+		return tw_err_set(err, "cannot set curl's connection limits");
+	h->parallelism = parallelism;
+	h->window = parallelism;
+	return 0;
+}
+
+int tw_http_parallelism(struct tw_http *h)
+{
+	return h->parallelism;
 }
 
 void tw_http_cancel_queued(struct tw_http *h)
@@ -565,9 +617,16 @@ static void release_slot(struct tw_http *h, struct tw_slot *s)
 		curl_easy_reset(s->easy);
 }
 
+/* Requests that may be in flight now (the AIMD window, whole). */
+static int window_size(const struct tw_http *h)
+{
+	int n = (int)h->window;
+	return n < 1 ? 1 : n > h->parallelism ? h->parallelism : n;
+}
+
 static void start_ready(struct tw_http *h)
 {
-	while (h->queue && h->ninflight < h->parallelism && !h->cancel) {
+	while (h->queue && h->ninflight < window_size(h) && !h->cancel) {
 		struct tw_req *r = h->queue;
 		struct tw_slot *s = NULL;
 		CURLMcode mc;
@@ -576,7 +635,7 @@ static void start_ready(struct tw_http *h)
 		if (!h->queue)
 			h->queue_tail = NULL;
 		r->next = NULL;
-		for (int i = 0; i < h->parallelism && !s; i++)
+		for (int i = 0; i < h->nslots && !s; i++)
 			if (!h->slots[i].req)
 				s = &h->slots[i];
 
@@ -625,20 +684,62 @@ static void start_ready(struct tw_http *h)
 /* Retry `r` after a delay, or complete it with `res` when its budget is spent. */
 static void retry_or_give_up(struct tw_http *h, struct tw_req *r, enum tw_req_result res, const char *why)
 {
+	int tries = r->attempts - r->requeues;     /* what counts against the budget */
 	long d;
 
-	if (r->attempts > h->max_retries) {
+	if (tries > h->max_retries) {
 		tw_err_prefix(&r->err, "gave up after %d attempt%s", r->attempts, r->attempts == 1 ? "" : "s");
 		complete(h, r, res);
 		return;
 	}
-	d = tw_backoff_ms(r->attempts, h->retry_base_ms, h->retry_cap_ms, r->retry_after_ms, jitter());
+	d = tw_backoff_ms(tries, h->retry_base_ms, h->retry_cap_ms, r->retry_after_ms, jitter());
 	r->due = now_s() + (double)d / 1000.0;
 	h->stats.retries++;
-	tw_trace(1, "retry %d/%d %s %s after %s in %ld ms", r->attempts + 1, h->max_retries + 1,
+	tw_trace(1, "retry %d/%d %s %s after %s in %ld ms", tries + 1, h->max_retries + 1,
 		 r->method, r->url, why, d);
 	r->next = h->delayed;
 	h->delayed = r;
+}
+
+/*
+ * A 429: cut the window, unless this request was sent before the last cut (its
+ * burst has been answered already).  Returns 1 when the request may go again
+ * as soon as the window has room, 0 when it must back off (the window is down
+ * to one request, or the server said when to come back).
+ */
+static int throttle(struct tw_http *h, const struct tw_req *r)
+{
+	if (r->started >= h->last_cut) {
+		double in_flight = h->ninflight + 1;    /* `r` has left its slot already */
+		double w = (h->window < in_flight ? h->window : in_flight) / 2;
+		int was_one = window_size(h) == 1;
+		h->window = w < 1 ? 1 : w;
+		h->last_cut = now_s();
+		if (was_one)
+			return 0;
+	}
+	return r->retry_after_ms <= 0 && r->requeues < TW_MAX_REQUEUES;
+}
+
+/* Send `r` again as soon as the window has room: it goes first in the queue. */
+static void requeue(struct tw_http *h, struct tw_req *r, const char *why)
+{
+	r->requeues++;
+	h->stats.retries++;
+	tw_trace(1, "retry %d/%d %s %s after %s in 0 ms (%d in flight at most now)", r->attempts - r->requeues + 2,
+		 h->max_retries + 1, r->method, r->url, why, window_size(h));
+	r->next = h->queue;
+	h->queue = r;
+	if (!h->queue_tail)
+		h->queue_tail = r;
+}
+
+/* Any answer but a 429: the window grows by about one request per round trip. */
+static void widen(struct tw_http *h)
+{
+	h->window += 1 / h->window;
+	if (h->window > h->parallelism)
+		h->window = h->parallelism;
 }
 
 static int transient(CURLcode rc)
@@ -706,6 +807,8 @@ static void response_done(struct tw_http *h, struct tw_req *r, long status, doub
 	else
 		tw_trace(1, "< %ld %s %s (%.0f ms)", status, r->method, r->url, ms);
 
+	if (status != 429)
+		widen(h);
 	if (status >= 200 && status < 300) {
 		if (r->resp.len) {
 			json_error_t je;
@@ -729,7 +832,10 @@ static void response_done(struct tw_http *h, struct tw_req *r, long status, doub
 	snprintf(why, sizeof(why), "%ld", status);
 	if (status == 429) {
 		h->stats.throttled++;
-		retry_or_give_up(h, r, TW_REQ_API_ERROR, why);
+		if (throttle(h, r))
+			requeue(h, r, why);
+		else
+			retry_or_give_up(h, r, TW_REQ_API_ERROR, why);
 	} else if (status >= 500) {
 		h->stats.server_errors++;
 		if (r->idempotent)
@@ -741,6 +847,11 @@ static void response_done(struct tw_http *h, struct tw_req *r, long status, doub
 	}
 }
 
+/*
+ * A finished attempt gives back its slot at once.  A 2xx answer with a body
+ * waits on h->answered to be parsed (see parse_one); every other outcome is
+ * handled now.
+ */
 static void attempt_done(struct tw_http *h, struct tw_slot *s, CURLcode rc)
 {
 	struct tw_req *r = s->req;
@@ -756,12 +867,32 @@ static void attempt_done(struct tw_http *h, struct tw_slot *s, CURLcode rc)
 	}
 	release_slot(h, s);
 	r->status = status;
-	if (rc != CURLE_OK)
+	if (rc != CURLE_OK) {
 		transport_done(h, r, rc, sent, ms);
-	else
+	} else if (status >= 200 && status < 300 && r->resp.len) {
+		r->took_ms = ms;
+		r->next = h->answered;
+		h->answered = r;
+	} else {
 		response_done(h, r, status, ms);
+	}
 }
 
+/* Take the request with the shortest body off the list. */
+static struct tw_req *take_smallest(struct tw_req **list)
+{
+	struct tw_req **min = list, *r;
+
+	for (struct tw_req **pp = &(*list)->next; *pp; pp = &(*pp)->next)
+		if ((*pp)->resp.len < (*min)->resp.len)
+			min = pp;
+	r = *min;
+	*min = r->next;
+	r->next = NULL;
+	return r;
+}
+
+/* Handle the transfers curl has finished (their bodies wait on h->answered). */
 static void drain(struct tw_http *h)
 {
 	CURLMsg *m;
@@ -780,6 +911,26 @@ static void drain(struct tw_http *h)
 		if (s && s->req)
 			attempt_done(h, s, rc);     /* `m` is invalid from here */
 	}
+}
+
+/*
+ * Parse one answered body and run its callback.  Parsing is the costly part
+ * of reading an account (a 700 KB page of numbers takes tens of milliseconds)
+ * and must not hold up the pool: the loop parses one body per turn, the
+ * smallest first, and between turns lets curl finish transfers, give back
+ * their slots and start queued requests (a callback may just have queued the
+ * children of the page it read).  A small body is parsed in the turn its
+ * transfer finished, so its callback still runs before the requests queued
+ * behind its own start (and can cancel them); before a large one, the pool is
+ * refilled first.
+ */
+static void parse_one(struct tw_http *h)
+{
+	struct tw_req *r = take_smallest(&h->answered);
+
+	if (r->resp.len >= TW_LARGE_BODY)
+		start_ready(h);
+	response_done(h, r, r->status, r->took_ms);
 }
 
 /* Move retries whose time has come to the front of the queue, keeping their order. */
@@ -832,7 +983,7 @@ static void cancel_pending(struct tw_http *h, const char *msg)
 /* Fail everything in flight after the multi handle itself failed. */
 static void abort_inflight(struct tw_http *h)
 {
-	for (int i = 0; i < h->parallelism; i++) {
+	for (int i = 0; i < h->nslots; i++) {
 		struct tw_slot *s = &h->slots[i];
 		struct tw_req *r = s->req;
 		if (!r)
@@ -866,9 +1017,11 @@ static int work_now(struct tw_http *h)
 {
 	if (!h->ninflight && !h->queue && !h->delayed)
 		return 1;
+	if (h->answered)
+		return 1;
 	if (h->cancel)
 		return h->queue || h->delayed;
-	return h->queue && h->ninflight < h->parallelism;
+	return h->queue && h->ninflight < window_size(h);
 }
 
 int tw_http_run(struct tw_http *h, struct tw_err *err)
@@ -886,14 +1039,21 @@ int tw_http_run(struct tw_http *h, struct tw_err *err)
 			cancel_pending(h, h->fatal[0] ? h->fatal : "cancelled");
 		promote_due(h);
 		start_ready(h);
-		if (!h->ninflight && !h->queue && !h->delayed)
+		if (!h->ninflight && !h->queue && !h->delayed && !h->answered)
 			break;
-		if (h->fatal[0] || (h->cancel && (h->queue || h->delayed)))
+		if (h->fatal[0] || (h->cancel && (h->queue || h->delayed))) {
+			if (h->answered)
+				parse_one(h);
 			continue;       /* callbacks of cancelled requests submitted more */
+		}
 
 		mc = curl_multi_perform(h->multi, &still);
 		if (mc == CURLM_OK) {
 			drain(h);
+			if (h->answered) {
+				parse_one(h);
+				continue;
+			}
 			if (work_now(h))
 				continue;
 			/* sleep until a socket, a curl timer or our next retry is due */

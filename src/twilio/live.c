@@ -78,13 +78,13 @@ const char *tw_live_account_sid(struct tw_live_more *lm)
 	return tw_http_account_sid(lm->h);
 }
 
-/* Does `want` declare (present) a resource of kind k with this id under wparent? */
-static const struct tw_res *declared(const struct tw_res *wparent, const struct tw_kind *k, const char *id)
+/* The declared (present) resource with this id in an index of wparent's children, or NULL. */
+static const struct tw_res *declared(const struct tw_res *wparent, const json_t *index, const char *id)
 {
 	const struct tw_res *w;
 	if (!wparent || !id)
 		return NULL;
-	w = tw_res_find(wparent, k, id);
+	w = tw_res_index_first(wparent, json_object_get(index, id));
 	return w && !w->absent ? w : NULL;
 }
 
@@ -133,14 +133,18 @@ static void list_done(struct tw_http *h, json_t *items, const struct tw_err *err
 	}
 	j->parent->children_read = 1;
 
-	for (i = first; i < j->parent->nchildren && !c->failed; i++) {
-		struct tw_res *r = j->parent->children[i];
-		const struct tw_res *w = declared(j->wparent, j->k, r->id);
-		for (size_t k = 0; k < nkids; k++)
-			if (w || c->o->all_children || carries_refs(kids[k]))
-				submit_list(c, kids[k], r, w);
-		if (w && j->k->hooks && j->k->hooks->read_more)
-			j->k->hooks->read_more(c, r);
+	if (!c->failed) {
+		json_t *index = j->wparent ? tw_res_index(j->wparent, j->k) : NULL;
+		for (i = first; i < j->parent->nchildren && !c->failed; i++) {
+			struct tw_res *r = j->parent->children[i];
+			const struct tw_res *w = declared(j->wparent, index, r->id);
+			for (size_t k = 0; k < nkids; k++)
+				if (w || c->o->all_children || carries_refs(kids[k]))
+					submit_list(c, kids[k], r, w);
+			if (w && j->k->hooks && j->k->hooks->read_more)
+				j->k->hooks->read_more(c, r);
+		}
+		json_decref(index);
 	}
 	free(j);
 }
@@ -228,13 +232,38 @@ int tw_live_read(struct tw_http *h, const struct tw_model *want, const struct tw
 	return 0;
 }
 
+/*
+ * The part of an API object that the kind's field table reads, and its sid.
+ * A list page of 1000 credentials or numbers holds a dozen to fifty keys per
+ * item; keeping only these makes the live model a fraction of the size.
+ */
+static json_t *kept_json(const struct tw_kind *k, json_t *obj)
+{
+	json_t *out = json_object(), *v;
+
+	if ((v = json_object_get(obj, "sid")))
+		json_object_set(out, "sid", v);
+	for (size_t i = 0; i < k->nfields; i++) {
+		const char *path = k->fields[i].json, *dot;
+		if (!path)
+			continue;
+		dot = strchr(path, '.');
+		if ((v = json_object_getn(obj, path, dot ? (size_t)(dot - path) : strlen(path))))
+			json_object_setn(out, path, dot ? (size_t)(dot - path) : strlen(path), v);
+	}
+	for (const char *const *key = k->json_keep; key && *key; key++)
+		if ((v = json_object_get(obj, *key)))
+			json_object_set(out, *key, v);
+	return out;
+}
+
 void tw_live_set_json(struct tw_res *r, json_t *obj)
 {
 	int id = tw_kind_identity(r->kind);
 	const char *sid = json_string_value(json_object_get(obj, "sid"));
 
 	json_decref(r->json);
-	r->json = json_incref(obj);
+	r->json = kept_json(r->kind, obj);
 	free(r->sid);
 	r->sid = sid ? tw_xstrdup(sid) : NULL;
 	if (id >= 0) {
@@ -248,7 +277,7 @@ void tw_live_set_json(struct tw_res *r, json_t *obj)
 static const char *name_of_sid(const struct tw_res *root, const char *kind, const char *sid)
 {
 	const struct tw_kind *k = tw_kind_find(kind);
-	for (size_t i = 0; sid && i < root->nchildren; i++) {
+	for (size_t i = 0; sid && *sid && i < root->nchildren; i++) {
 		const struct tw_res *r = root->children[i];
 		if (r->kind == k && r->sid && !strcmp(r->sid, sid))
 			return r->id;

@@ -91,8 +91,11 @@ static void res_release(struct tw_res *r)
 		/* wipe secrets before the strings go back to the allocator */
 		for (size_t i = 0; i < r->kind->nfields; i++) {
 			const struct tw_field *f = &r->kind->fields[i];
-			json_t *v = json_object_get(r->fields, f->name);
-			if (v && json_is_string(v) && ((f->flags & TW_F_SECRET) || (r->sensitive >> i & 1)))
+			json_t *v;
+			if (!(f->flags & TW_F_SECRET) && !(r->sensitive >> i & 1))
+				continue;
+			v = json_object_get(r->fields, f->name);
+			if (v && json_is_string(v))
 				tw_memwipe((char *)json_string_value(v), json_string_length(v));
 		}
 	}
@@ -153,6 +156,38 @@ struct tw_res *tw_res_find(const struct tw_res *parent, const struct tw_kind *k,
 			return c;
 	}
 	return NULL;
+}
+
+json_t *tw_res_index(const struct tw_res *parent, const struct tw_kind *k)
+{
+	json_t *ix = json_object();
+
+	for (size_t i = 0; i < parent->nchildren; i++) {
+		const struct tw_res *c = parent->children[i];
+		json_t *pos, *old;
+		if (c->kind != k || !c->id)
+			continue;
+		pos = json_integer((json_int_t)i);
+		old = json_object_get(ix, c->id);
+		if (!old) {
+			json_object_set_new(ix, c->id, pos);
+		} else if (json_is_array(old)) {
+			json_array_append_new(old, pos);
+		} else {
+			json_t *all = json_array();
+			json_array_append(all, old);
+			json_array_append_new(all, pos);
+			json_object_set_new(ix, c->id, all);
+		}
+	}
+	return ix;
+}
+
+struct tw_res *tw_res_index_first(const struct tw_res *parent, const json_t *entry)
+{
+	if (json_is_array(entry))
+		entry = json_array_get(entry, 0);
+	return entry ? parent->children[json_integer_value(entry)] : NULL;
 }
 
 json_t *tw_json_path(const json_t *obj, const char *path)

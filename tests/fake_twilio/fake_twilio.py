@@ -1041,14 +1041,16 @@ class State:
                                      '_created': time.time(), '_updated': time.time()})
 
     def render(self, kind, rec):
-        out = dict.fromkeys(kind.fields)
-        out.update((k, rec[k]) for k in kind.fields if k in rec)
-        fmt = date_2010 if kind.api2010 else date_iso
+        # every field of the response schema, null when unset (a list page renders
+        # thousands of records: this is the fake's hot loop)
+        out = dict(zip(kind.fields, map(rec.get, kind.fields)))
+        api2010 = kind.api2010
+        fmt = date_2010 if api2010 else date_iso
         out.update(account_sid=self.account, date_created=fmt(int(rec['_created'])))
-        if 'date_updated' in out:
+        if 'date_updated' in out:     # versions have none
             out['date_updated'] = fmt(int(rec['_updated']))
-        path = kind.inst.format(**rec['_path'])
-        if kind.api2010:
+        path = kind.inst.format_map(rec['_path'])
+        if api2010:
             if 'uri' in out:
                 out['uri'] = path
             if kind.links:
@@ -1152,10 +1154,8 @@ class Fake:
             finally:
                 with self.lock:
                     self.in_flight -= 1
-        if drop:
-            h.close_connection = True
-        else:
-            h.reply(status, payload, headers)
+        # logged before the answer is sent: a client that reads /_fake/log or
+        # /_fake/stats once it has its answer finds the request there
         with self.lock:
             entry.update(status=None if drop == 'before' else status, dropped=bool(drop),
                          t_end=time.time())
@@ -1163,6 +1163,10 @@ class Fake:
             self.stats['requests'] += 1
             key = 'dropped' if drop else str(status)
             self.stats['by_status'][key] = self.stats['by_status'].get(key, 0) + 1
+        if drop:
+            h.close_connection = True
+        else:
+            h.reply(status, payload, headers)
 
     def _roll(self, rate):
         if not rate:
@@ -1507,13 +1511,14 @@ class Handler(BaseHTTPRequestHandler):
         self.send_response(status)
         for k, v in (headers or {}).items():
             self.send_header(k, v)
+        data = b''
         if status != 204:
             data = json.dumps(payload).encode()
             self.send_header('Content-Type', 'application/json; charset=utf-8')
             self.send_header('Content-Length', str(len(data)))
-        self.end_headers()
-        if status != 204:
-            self.wfile.write(data)
+        # end_headers() and then the body, in one write: one send, one packet
+        self._headers_buffer.append(b'\r\n' + data)
+        self.flush_headers()
 
     def log_message(self, fmt, *args):
         if not self.server.fake.args.quiet:
@@ -1557,6 +1562,10 @@ def main(argv=None):
     # socketserver's default listen backlog is 5: more simultaneous connects
     # than that get their SYN dropped and retried by the client a second later
     ThreadingHTTPServer.request_queue_size = 1024
+    # one thread per connection, under one GIL: a thread rendering a long list
+    # page would hold the others (accepting a connection, starting a thread) for
+    # the default 5 ms slices; short slices keep new connections flowing
+    sys.setswitchinterval(0.0005)
     server = ThreadingHTTPServer((args.host, args.port), Handler)
     server.daemon_threads = True
     server.fake = Fake(args)

@@ -1085,6 +1085,43 @@ static void test_env_secrets(void **state)
 	unsetenv("TWPROV_TEST_EMPTY");
 }
 
+/* Each load reads the environment afresh (its index of the environment lives
+ * for one load), and many references to many variables all resolve. */
+static void test_env_secrets_many(void **state)
+{
+	struct tw_buf y = TW_BUF_INIT;
+	struct tw_model *m;
+	char name[64], value[64];
+	(void)state;
+
+	tw_buf_adds(&y, "twprov: 1\ncredential_lists:\n  - name: l\n    credentials:\n");
+	for (int i = 0; i < 300; i++) {
+		snprintf(name, sizeof(name), "TWPROV_TEST_MANY_%03d", i);
+		snprintf(value, sizeof(value), "Many0secret%03dPW", i);
+		setenv(name, value, 1);
+		tw_buf_addf(&y, "      - {username: u%03d, password: \"${env:%s}\"}\n", i, name);
+	}
+	m = load_ok(y.buf);
+	for (int i = 0; i < 300; i += 37) {
+		snprintf(value, sizeof(value), "Many0secret%03dPW", i);
+		assert_str_field(child(child(&m->root, 0), (size_t)i), "password", value);
+	}
+	tw_model_free(m);
+
+	setenv("TWPROV_TEST_MANY_000", "Changed0secretPW", 1);
+	unsetenv("TWPROV_TEST_MANY_001");
+	m = load_bad(y.buf, 1);
+	assert_str_field(child(child(&m->root, 0), 0), "password", "Changed0secretPW");
+	ERR_IS(m, 6, 36, "credential_lists[0].credentials[1].password: environment variable "
+	       "\"TWPROV_TEST_MANY_001\" is not set");
+	tw_model_free(m);
+	for (int i = 0; i < 300; i++) {
+		snprintf(name, sizeof(name), "TWPROV_TEST_MANY_%03d", i);
+		unsetenv(name);
+	}
+	tw_buf_release(&y);
+}
+
 static void test_file_secrets(void **state)
 {
 	(void)state;
@@ -1377,6 +1414,7 @@ int main(void)
 		cmocka_unit_test(test_state_rules),
 		cmocka_unit_test(test_value_checks),
 		cmocka_unit_test(test_env_secrets),
+		cmocka_unit_test(test_env_secrets_many),
 		cmocka_unit_test(test_file_secrets),
 		cmocka_unit_test(test_literal_secret_warning),
 		cmocka_unit_test(test_no_secret_in_any_message),

@@ -546,6 +546,10 @@ static void test_new_rejects_zero_parallelism(void **state)
 /* ------------------------------------------------------------------ */
 /* the scripted HTTP/1.1 responder                                      */
 
+#define TWILIO_ERR(code, status, msg) \
+	"{\"code\":" #code ",\"message\":\"" msg "\",\"more_info\":\"https://www.twilio.com/docs/errors/" \
+	#code "\",\"status\":" #status "}"
+
 #define STUB_MAX_REQS 64
 #define STUB_MAX_CONNS 64
 
@@ -580,6 +584,9 @@ struct stub {
 	int conns;              /* connections accepted */
 	int open, max_open;     /* connections open now, and at most */
 	int active, max_active; /* requests between "received" and "answered", now and at most */
+	int limit;              /* > 0: more requests than this active at once are answered 429 at once,
+	                           as Twilio's per-account concurrency limit (set before requests start) */
+	int throttled;          /* requests so answered */
 	int stop;
 	pthread_t workers[STUB_MAX_CONNS];
 	int nworkers;
@@ -709,11 +716,18 @@ static void *stub_serve(void *arg)
 		}
 		if (!resp)
 			resp = &fallback;
-		resp->used = 1;
-		if (resp->status) {
+		if (s->limit && resp->status && s->active >= s->limit) {
+			static struct stub_resp busy = { NULL, 429, NULL, TWILIO_ERR(20429, 429, "Too Many Requests"),
+							 0, 1, 0 };
+			s->throttled++;
+			resp = &busy;
+		} else if (resp->status) {
+			resp->used = 1;
 			s->active++;
 			if (s->active > s->max_active)
 				s->max_active = s->active;
+		} else {
+			resp->used = 1;
 		}
 		pthread_mutex_unlock(&s->mu);
 
@@ -726,7 +740,8 @@ static void *stub_serve(void *arg)
 			    resp->status, resp->body ? strlen(resp->body) : 0, resp->headers ? resp->headers : "",
 			    resp->body ? resp->body : "");
 		pthread_mutex_lock(&s->mu);
-		s->active--;
+		if (resp->used)     /* not the limit's 429 */
+			s->active--;
 		pthread_mutex_unlock(&s->mu);
 		send_all(fd, out.buf, out.len);
 		tw_buf_release(&out);
@@ -926,9 +941,6 @@ static double mono(void)
 	return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
 }
 
-#define TWILIO_ERR(code, status, msg) \
-	"{\"code\":" #code ",\"message\":\"" msg "\",\"more_info\":\"https://www.twilio.com/docs/errors/" \
-	#code "\",\"status\":" #status "}"
 
 /* ------------------------------------------------------------------ */
 /* pagination                                                           */
@@ -1498,6 +1510,139 @@ static void test_pool_bounded_and_reused(void **state)
 	assert_true(conns <= 3);
 }
 
+static int stub_max_active(struct stub *s, int reset)
+{
+	int n;
+	pthread_mutex_lock(&s->mu);
+	n = s->max_active;
+	if (reset)
+		s->max_active = 0;
+	pthread_mutex_unlock(&s->mu);
+	return n;
+}
+
+static void submit_gets(struct tw_http *h, struct result *res, int n)
+{
+	memset(res, 0, (size_t)n * sizeof(*res));
+	for (int i = 0; i < n; i++) {
+		char path[64];
+		snprintf(path, sizeof(path), "/v1/Things/%d", i);
+		tw_http_submit(h, req(h, "GET", TW_PRODUCT_VOICE, path, &res[i]));
+	}
+}
+
+static void check_all_ok(struct result *res, int n)
+{
+	for (int i = 0; i < n; i++) {
+		assert_int_equal(res[i].called, 1);
+		assert_int_equal(res[i].result, TW_REQ_OK);
+		json_decref(res[i].json);
+	}
+}
+
+struct raise_try {
+	struct result res;
+	int raise_rc, lower_rc;
+	struct tw_err err;
+};
+
+/* From a callback, with another request in flight: raising is refused, lowering is not. */
+static void raise_cb(struct tw_http *h, struct tw_req *r)
+{
+	struct raise_try *t = r->ud;
+	struct tw_err ignored = TW_ERR_INIT;
+	t->raise_rc = tw_http_set_parallelism(h, 16, &t->err);
+	t->lower_rc = tw_http_set_parallelism(h, 1, &ignored);
+	r->ud = &t->res;
+	save_cb(h, r);
+}
+
+static void test_set_parallelism(void **state)
+{
+	/* plan reads with more requests in flight than apply writes with: one pool, resized */
+	struct stub_resp script[] = {
+		{ "/v1/fast", 200, NULL, "{}", 0, 1, 0 },
+		{ NULL, 200, NULL, "{}", 100, 1, 0 },
+	};
+	struct stub *s = stub_start(script, 2);
+	struct tw_http *h = stub_http(s, 1, 0);
+	struct tw_err err = TW_ERR_INIT;
+	struct result res[8], slow = { 0 };
+	struct raise_try t;
+	int max_active;
+	(void)state;
+
+	assert_int_equal(tw_http_set_parallelism(h, 0, &err), -1);
+	assert_string_equal(err.msg, "parallelism must be at least 1, not 0");
+	assert_int_equal(tw_http_parallelism(h), 1);
+
+	/* grown between runs: 8 requests of 100 ms, 4 at a time */
+	assert_int_equal(tw_http_set_parallelism(h, 4, &err), 0);
+	assert_int_equal(tw_http_parallelism(h), 4);
+	submit_gets(h, res, 8);
+	run_ok(h);
+	check_all_ok(res, 8);
+	max_active = stub_max_active(s, 1);
+	assert_true(max_active <= 4);
+	assert_true(max_active >= 2);
+
+	/* shrunk: 2 at a time */
+	assert_int_equal(tw_http_set_parallelism(h, 2, &err), 0);
+	submit_gets(h, res, 6);
+	run_ok(h);
+	check_all_ok(res, 6);
+	assert_true(stub_max_active(s, 1) <= 2);
+
+	/* a request in flight holds its slot: no growing now, shrinking is fine */
+	memset(&t, 0, sizeof(t));
+	tw_http_submit(h, req(h, "GET", TW_PRODUCT_VOICE, "/v1/slow", &slow));
+	tw_http_submit(h, tw_req_new("GET", tw_http_url(h, TW_PRODUCT_VOICE, "/v1/fast"), raise_cb, &t));
+	run_ok(h);
+	assert_int_equal(t.raise_rc, -1);
+	assert_string_equal(t.err.msg, "cannot raise the parallelism while requests are in flight");
+	assert_int_equal(t.lower_rc, 0);
+	assert_int_equal(tw_http_parallelism(h), 1);
+	assert_int_equal(t.res.result, TW_REQ_OK);
+	assert_int_equal(slow.result, TW_REQ_OK);
+	json_decref(t.res.json);
+	json_decref(slow.json);
+	tw_http_free(h);
+	stub_stop(s);
+}
+
+static void test_window_shrinks_on_429(void **state)
+{
+	/* The account takes 2 requests at once (429 beyond, as Twilio's concurrency
+	 * limit); the pool allows 8.  The first burst's 429s cut the window and the
+	 * throttled requests wait for room in it, without using up a retry budget of
+	 * 1: every request succeeds, with fewer 429s than requests. */
+	struct stub_resp script[] = {
+		{ NULL, 200, NULL, "{}", 40, 1, 0 },
+	};
+	struct stub *s = stub_start(script, 1);
+	struct tw_http *h = stub_http(s, 8, 1);
+	struct tw_http_stats st;
+	struct result res[24];
+	int throttled;
+	(void)state;
+
+	s->limit = 2;
+	submit_gets(h, res, 24);
+	run_ok(h);
+	tw_http_stats(h, &st);
+	tw_http_free(h);
+	pthread_mutex_lock(&s->mu);
+	throttled = s->throttled;
+	pthread_mutex_unlock(&s->mu);
+	stub_stop(s);
+
+	check_all_ok(res, 24);
+	assert_int_equal(st.throttled, throttled);
+	assert_true(throttled >= 1);
+	assert_true(throttled < 24);
+	assert_int_equal(st.requests, 24 + throttled);
+}
+
 struct resubmit {
 	struct result res;
 	int seen;
@@ -1818,6 +1963,8 @@ int main(void)
 		cmocka_unit_test(test_cancel_waiting_retry),
 		cmocka_unit_test(test_cancel_waits_for_inflight_without_spinning),
 		cmocka_unit_test(test_trace_redacts),
+		cmocka_unit_test(test_set_parallelism),
+		cmocka_unit_test(test_window_shrinks_on_429),
 	};
 	int rc;
 

@@ -382,6 +382,58 @@ static void test_duplicate_identity_is_an_error(void **state)
 	tw_model_free(h);
 }
 
+static void test_res_index(void **state)
+{
+	struct tw_model *m = want_model();
+	struct tw_res *office1, *lab, *office2;
+	json_t *ix;
+	(void)state;
+
+	office1 = decl(&m->root, "credential_lists", "office", NULL);
+	decl(&m->root, "ip_access_control_lists", "office", NULL);
+	lab = decl(&m->root, "credential_lists", "lab", NULL);
+	office2 = decl(&m->root, "credential_lists", "office", NULL);
+	ix = tw_res_index(&m->root, K("credential_lists"));
+	assert_int_equal(json_object_size(ix), 2);
+	assert_ptr_equal(tw_res_index_first(&m->root, json_object_get(ix, "lab")), lab);
+	/* a shared identity: every position, in order */
+	assert_true(json_is_array(json_object_get(ix, "office")));
+	assert_int_equal(json_array_size(json_object_get(ix, "office")), 2);
+	assert_ptr_equal(tw_res_index_first(&m->root, json_object_get(ix, "office")), office1);
+	assert_ptr_equal(m->root.children[json_integer_value(json_array_get(json_object_get(ix, "office"), 1))],
+			 office2);
+	assert_null(tw_res_index_first(&m->root, json_object_get(ix, "nosuch")));
+	json_decref(ix);
+	tw_model_free(m);
+}
+
+/* The live model keeps of an API object its sid and what the kind's fields read. */
+static void test_live_keeps_read_fields(void **state)
+{
+	struct tw_model *h = tw_model_new(1);
+	static const char *const keep[] = { "sid", "domain_name", "friendly_name", "recording", "secure", NULL };
+	struct tw_res *t;
+	(void)state;
+
+	t = live(&h->root, "sip_trunks", "{\"sid\":\"TK1\",\"domain_name\":\"x.pstn.twilio.com\","
+		 "\"friendly_name\":\"x\",\"recording\":{\"mode\":\"record-from-answer\",\"trim\":\"do-not-trim\"},"
+		 "\"auth_type\":\"\",\"links\":{\"origination_urls\":\"https://trunking.twilio.com/v1/Trunks/TK1/"
+		 "OriginationUrls\"},\"date_created\":\"2024-01-01T00:00:00Z\",\"secure\":false}");
+	assert_int_equal(json_object_size(t->json), 5);
+	for (const char *const *k = keep; *k; k++)
+		assert_non_null(json_object_get(t->json, *k));
+	assert_null(json_object_get(t->json, "links"));
+	assert_null(json_object_get(t->json, "date_created"));
+	assert_string_equal(t->sid, "TK1");
+	assert_string_equal(t->id, "x.pstn.twilio.com");
+	convert_all(h);
+	assert_string_equal(tw_res_get_str(t, "name"), "x");
+	assert_string_equal(tw_res_get_str(t, "recording_mode"), "record-from-answer");
+	assert_string_equal(tw_res_get_str(t, "recording_trim"), "do-not-trim");
+	assert_true(json_is_false(tw_res_get(t, "secure")));
+	tw_model_free(h);
+}
+
 static void test_target_pulls_dependencies(void **state)
 {
 	struct tw_model *w = want_model(), *h = tw_model_new(1);
@@ -479,6 +531,8 @@ int main(void)
 		cmocka_unit_test(test_delete_waits_for_unmapping),
 		cmocka_unit_test(test_still_referenced_is_noted),
 		cmocka_unit_test(test_duplicate_identity_is_an_error),
+		cmocka_unit_test(test_res_index),
+		cmocka_unit_test(test_live_keeps_read_fields),
 		cmocka_unit_test(test_target_pulls_dependencies),
 		cmocka_unit_test(test_value_equal),
 		cmocka_unit_test(test_create_form),

@@ -1,0 +1,61 @@
+"""Smoke test of the benchmark harness (tests/bench/run) on a tiny account, so that
+it cannot rot.  It checks what the harness reports is right (twprov converged, the
+request counts add up), never how fast anything was: speed is for the benchmark's
+own table."""
+
+import json
+import os
+import subprocess
+import sys
+import tempfile
+import unittest
+
+HERE = os.path.dirname(os.path.abspath(__file__))
+SOURCE_DIR = os.environ.get("TWPROV_SOURCE_DIR") or os.path.dirname(os.path.dirname(HERE))
+BIN = os.environ.get("TWPROV_BIN") or os.path.join(SOURCE_DIR, "build", "twprov")
+
+
+class BenchSmoke(unittest.TestCase):
+    def test_tiny_account(self):
+        with tempfile.TemporaryDirectory() as tmp:
+            out = os.path.join(tmp, "bench.json")
+            proc = subprocess.run([sys.executable, os.path.join(HERE, "run"), "--bin", BIN,
+                                   "--scale", "0.02", "--latency-ms", "5", "--plan-runs", "2",
+                                   "--json", out],
+                                  capture_output=True, text=True, timeout=600)
+            self.assertEqual(proc.returncode, 0, proc.stdout + proc.stderr)
+            with open(out) as f:
+                res = json.load(f)
+
+        # the table is printed, with a verdict per target row
+        self.assertIn("| converged plan: wall time |", proc.stdout)
+        self.assertIn("| apply from empty: failures | 0 (exit 0) | 0 | PASS |", proc.stdout)
+
+        a, p, o, n = res["apply"], res["plan"], res["plan_over"], res["naive"]
+        declared = res["declared"]
+        self.assertGreater(declared, 20)
+        # apply created (or, for the seeded numbers, updated) everything, once
+        self.assertEqual(a["rc"], 0)
+        self.assertEqual(a["failures"], 0)
+        self.assertEqual(a["added"] + a["changed"], a["methods"]["POST"] - a["r429"])
+        self.assertEqual(a["added"], declared - res["numbers"])   # the numbers were owned: updated
+        self.assertEqual(a["answered"] + a["r429"], a["requests"])
+        self.assertGreater(a["bound_s"], 0)
+        # the plan after apply has nothing to do and reads each collection once
+        for run in p["runs"]:
+            self.assertEqual(run["rc"], 0)
+            self.assertEqual(run["requests"] - run["r429"], p["minimum"])
+        self.assertEqual(p["minimum"], p["collections"])   # every collection fits in one page
+        for extra in (o, res["plan_low"]):
+            self.assertEqual(extra["rc"], 0)
+            self.assertEqual(extra["requests"] - extra["r429"], p["minimum"])
+        # the naive refresh read every declared resource once
+        self.assertEqual(n["resources"], declared)
+        self.assertEqual(n["requests"] - n["r429"], declared)
+        self.assertEqual(n["errors"], 0)
+        self.assertGreater(p["cpu_s"], 0)
+        self.assertGreater(p["rss_mb"], 0)
+
+
+if __name__ == "__main__":
+    unittest.main()
