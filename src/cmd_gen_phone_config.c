@@ -45,10 +45,15 @@ static int resolve_key(const char *arg, struct tw_buf *key)
 
 	if (ref == TW_SECREF_NONE) {
 		tw_buf_adds(key, arg);
-	} else if (tw_secref_resolve(ref, name, namelen, ".", key, &why) < 0) {
-		tw_error("--encrypt-key: %s", why.buf);
-		tw_buf_release(&why);
-		return TW_EXIT_USAGE;
+	} else {
+		json_t *env = NULL;
+		int rc = tw_secref_resolve(ref, name, namelen, ".", &env, key, &why);
+		json_decref(env);
+		if (rc < 0) {
+			tw_error("--encrypt-key: %s", why.buf);
+			tw_buf_release(&why);
+			return TW_EXIT_USAGE;
+		}
 	}
 	tw_buf_release(&why);
 	if (!key->len) {
