@@ -102,6 +102,8 @@ char *tw_http_url(struct tw_http *h, enum tw_product product, const char *path);
  * Returns NULL when the link is neither absolute (scheme://host/...) nor a path. */
 char *tw_http_link(struct tw_http *h, enum tw_product product, const char *link);
 const char *tw_http_account_sid(struct tw_http *h);
+/* The retry budget: retries after the first attempt (TWPROV_MAX_RETRIES). */
+int tw_http_max_retries(struct tw_http *h);
 
 /* Allocate a request (url is taken over; `method` must outlive it, e.g. a literal).
  * `idempotent` starts as 1 for GET, DELETE and HEAD, 0 otherwise: set it for a POST

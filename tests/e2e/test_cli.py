@@ -4,7 +4,7 @@ import json
 import os
 import subprocess
 
-from harness import BIN, OFFICE, SECRETS, TwprovCase
+from harness import OFFICE, SECRETS, TwprovCase, argv
 
 
 class Cli(TwprovCase):
@@ -168,7 +168,8 @@ class Confirmation(TwprovCase):
         import select
         pid, fd = pty.fork()
         if pid == 0:
-            os.execve(BIN, [BIN, *(args or ("apply", "--no-color")), "-f", path], self.env())
+            cmd = argv(*(args or ("apply", "--no-color")), "-f", path)
+            os.execvpe(cmd[0], cmd, self.env())
         out = b""
         sent = False
         while True:
@@ -186,7 +187,9 @@ class Confirmation(TwprovCase):
                 os.write(fd, answer.encode() + b"\n")
                 sent = True
         _, status = os.waitpid(pid, 0)
-        return os.waitstatus_to_exitcode(status), out.decode(errors="replace")
+        rc, text = os.waitstatus_to_exitcode(status), out.decode(errors="replace")
+        self.assertWrapperClean(rc, text)
+        return rc, text
 
     def test_no_means_no(self):
         path = self.write(OFFICE)

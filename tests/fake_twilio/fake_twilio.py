@@ -817,7 +817,10 @@ class Fake:
         if drop:
             h.close_connection = True
         else:
-            h.reply(status, payload, headers)
+            try:
+                h.reply(status, payload, headers)
+            except (BrokenPipeError, ConnectionResetError):
+                h.close_connection = True   # the client is gone; the request was processed all the same
         with self.lock:
             entry.update(status=None if drop == 'before' else status, dropped=bool(drop),
                          t_end=time.time())
@@ -1001,7 +1004,7 @@ class Fake:
         fn = {('GET', '/_fake/log'): lambda d: self.log,
               ('POST', '/_fake/log/clear'): lambda d: self.log.clear(),
               ('GET', '/_fake/violations'): lambda d: self.violations,
-              ('GET', '/_fake/stats'): lambda d: self.stats,
+              ('GET', '/_fake/stats'): lambda d: dict(self.stats, in_flight=self.in_flight),
               ('GET', '/_fake/faults'): lambda d: self.faults,
               ('POST', '/_fake/faults'): self.c_faults,
               ('GET', '/_fake/state'): self.c_state,
@@ -1084,6 +1087,12 @@ class Handler(BaseHTTPRequestHandler):
     def setup(self):
         super().setup()      # small writes must not wait for delayed ACKs (Nagle)
         self.connection.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
+
+    def handle(self):
+        try:
+            super().handle()
+        except (BrokenPipeError, ConnectionResetError):
+            pass    # a client that went away (killed, or its connection dropped): not an error
 
     def do_GET(self):
         fake = self.server.fake
