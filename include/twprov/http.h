@@ -18,7 +18,7 @@ struct tw_http_opts {
 	const char *api_url;        /* TWPROV_API_URL: every product on this base, or NULL */
 	const char *region;         /* TWILIO_REGION, or NULL */
 	const char *edge;           /* TWILIO_EDGE, or NULL */
-	const char *cacert;         /* --cacert, or NULL (CURL_CA_BUNDLE is honoured by curl) */
+	const char *cacert;         /* CA bundle: --cacert or CURL_CA_BUNDLE (libcurl reads neither), or NULL */
 	int parallelism;            /* max requests in flight (>= 1) */
 	int max_retries;            /* retries after the first attempt (default 6) */
 	long retry_base_ms;         /* first backoff (default 250) */

@@ -1091,8 +1091,8 @@ class Handler(BaseHTTPRequestHandler):
     def handle(self):
         try:
             super().handle()
-        except (BrokenPipeError, ConnectionResetError):
-            pass    # a client that went away (killed, or its connection dropped): not an error
+        except (BrokenPipeError, ConnectionResetError, ssl.SSLError):
+            pass    # a client that went away (killed, its connection dropped, our certificate refused)
 
     def do_GET(self):
         fake = self.server.fake
