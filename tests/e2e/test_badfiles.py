@@ -11,7 +11,7 @@ BAD = os.path.join(HERE, "badfiles")
 class BadFiles(TwprovCase):
 
     def test_corpus_is_large_enough(self):
-        self.assertGreaterEqual(len(glob.glob(os.path.join(BAD, "*.yaml"))), 40)
+        self.assertGreaterEqual(len(glob.glob(os.path.join(BAD, "*.yaml"))), 85)
 
     def test_each_bad_file(self):
         env = self.env(TWPROV_TEST_UNSET_VAR=None)
