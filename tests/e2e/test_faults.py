@@ -285,7 +285,12 @@ class Faults(TwprovCase):
         proc = subprocess.Popen(argv("apply", "-f", path, "--auto-approve", "--parallelism", "2"),
                                 env=self.env(), stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
                                 cwd=self.dir)
-        time.sleep(0.8)
+        # once creates are under way (before, while it reads, SIGINT simply ends twprov)
+        deadline = time.monotonic() + 120
+        while len(self.log("POST")) < 3:
+            self.assertIsNone(proc.poll(), "apply ended before it could be interrupted")
+            self.assertLess(time.monotonic(), deadline)
+            time.sleep(0.01)
         proc.send_signal(signal.SIGINT)
         out, err = proc.communicate(timeout=300)
         self.assertWrapperClean(proc.returncode, err)
