@@ -729,7 +729,7 @@ class ControlTest(FakeCase):
         self.assertEqual(log[1]['query'], {'PageSize': ['5']})
         self.assertLessEqual(log[0]['t_start'], log[0]['t_end'])
         self.assertEqual(FAKE.stats(), {'requests': 2, 'by_status': {'201': 1, '200': 1},
-                                        'max_in_flight': 1, 'throttled': 0})
+                                        'max_in_flight': 1, 'throttled': 0, 'in_flight': 0})
         FAKE.clear_log()
         self.assertEqual(FAKE.log(), [])
         FAKE.reset()
