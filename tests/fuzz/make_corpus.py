@@ -4,9 +4,10 @@ tests/fuzz/*.dict).  Run from anywhere with a built twprov:
 
     python3 tests/fuzz/make_corpus.py build/twprov
 
-config/: the examples, the bad-file corpus, the e2e tests' files and a few
-YAML shapes the loader must survive (anchors, merge keys, tags, documents,
-secret references that try to leave the sandbox).
+config/: the e2e tests' files and a few YAML shapes the loader must survive
+(anchors, merge keys, tags, documents, secret references that try to leave
+the sandbox).  The examples and the bad-file corpus (tests/e2e/badfiles) are
+seeds too, read where they are (scripts/fuzz, tests/fuzz/CMakeLists.txt).
 page/: real list pages of every kind from the fake Twilio after an apply of
 every kind (2010 and v1 envelopes, first and middle pages with next links),
 and one page holding every kind's list key, which the page harness reads as
@@ -63,13 +64,6 @@ def config_corpus(out):
     from test_voice import FULL
     from account import Account
     files = dict(SHAPES)
-    for path in sorted(glob.glob(os.path.join(SOURCE_DIR, "examples", "*.yaml"))):
-        files["example-" + os.path.basename(path)] = open(path).read()
-    for path in sorted(glob.glob(os.path.join(SOURCE_DIR, "tests", "e2e", "badfiles", "*.yaml"))):
-        with open(path, "rb") as f:
-            data = f.read()
-        if len(data) <= 16384:      # the 64 KiB scalar stays in the e2e corpus: too slow to mutate
-            files["bad-" + os.path.basename(path)] = data
     files["e2e-office.yaml"] = OFFICE
     files["e2e-full.yaml"] = FULL
     files["e2e-secrets.yaml"] = FILE.replace("DOMAIN", "s.sip.twilio.com")
