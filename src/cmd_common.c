@@ -167,7 +167,12 @@ int tw_cmd_connect(const struct tw_global *g, const struct tw_model *m, int para
 	o.api_url = env("TWPROV_API_URL");
 	o.region = m && m->region ? m->region : env("TWILIO_REGION");
 	o.edge = m && m->edge ? m->edge : env("TWILIO_EDGE");
-	o.cacert = g->cacert;
+	/* libcurl itself does not read CURL_CA_BUNDLE (only the curl tool does) */
+	o.cacert = g->cacert ? g->cacert : env("CURL_CA_BUNDLE");
+	if (o.cacert && access(o.cacert, R_OK) < 0) {
+		tw_error("%s %s: %s", g->cacert ? "--cacert" : "CURL_CA_BUNDLE", o.cacert, strerror(errno));
+		return g->cacert ? TW_EXIT_USAGE : TW_EXIT_FAIL;
+	}
 	if (parallelism > 0)
 		o.parallelism = parallelism;
 	*out = tw_http_new(&o, &err);
@@ -185,6 +190,12 @@ static void report_api_error(const struct tw_err *err)
 	if (err->status == 401)
 		tw_info("hint: Twilio rejected the credentials: check TWILIO_ACCOUNT_SID and TWILIO_AUTH_TOKEN "
 			"(or TWILIO_API_KEY and TWILIO_API_SECRET), and the region if you set one");
+	/* curl's words for a certificate chain that ends in a CA it does not trust */
+	else if (!err->status && strstr(err->msg, "SSL certificate problem: ") &&
+		 (strstr(err->msg, "self-signed") || strstr(err->msg, "self signed") ||
+		  strstr(err->msg, "issuer certificate")))
+		tw_info("hint: the server's TLS certificate is not trusted: if a private CA signed it (a proxy, "
+			"a test server), pass --cacert FILE (or set CURL_CA_BUNDLE) with that CA's certificate");
 }
 
 int tw_cmd_plan(const struct tw_global *g, const struct tw_plan_args *a, struct tw_model **want,

@@ -23,7 +23,7 @@ struct tw_http_opts {
 	const char *api_url;        /* TWPROV_API_URL: every product on this base, or NULL */
 	const char *region;         /* TWILIO_REGION, or NULL */
 	const char *edge;           /* TWILIO_EDGE, or NULL */
-	const char *cacert;         /* --cacert, or NULL (CURL_CA_BUNDLE is honoured by curl) */
+	const char *cacert;         /* CA bundle: --cacert or CURL_CA_BUNDLE (libcurl reads neither), or NULL */
 	int parallelism;            /* max requests in flight (>= 1; default TW_PARALLELISM_WRITE) */
 	int max_retries;            /* retries after the first attempt (default 6) */
 	long retry_base_ms;         /* first backoff (default 250) */
@@ -120,6 +120,8 @@ char *tw_http_url(struct tw_http *h, enum tw_product product, const char *path);
  * Returns NULL when the link is neither absolute (scheme://host/...) nor a path. */
 char *tw_http_link(struct tw_http *h, enum tw_product product, const char *link);
 const char *tw_http_account_sid(struct tw_http *h);
+/* The retry budget: retries after the first attempt (TWPROV_MAX_RETRIES). */
+int tw_http_max_retries(struct tw_http *h);
 
 /* Allocate a request (url is taken over; `method` must outlive it, e.g. a literal).
  * `idempotent` starts as 1 for GET, DELETE and HEAD, 0 otherwise: set it for a POST

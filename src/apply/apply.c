@@ -9,8 +9,6 @@
 #include "twprov/log.h"
 #include "twprov/svcref.h"
 
-#define TW_MAX_CREATE_RESENDS 3
-
 struct tw_applier {
 	struct tw_http *h;
 	struct tw_plan *p;
@@ -278,7 +276,8 @@ static void reconciled(struct tw_http *h, json_t *items, const struct tw_err *er
 			return;
 		}
 	}
-	if (++a->attempts > TW_MAX_CREATE_RESENDS) {
+	/* a resend is a retry: the same budget as any other request */
+	if (++a->attempts > tw_http_max_retries(ap->h)) {
 		tw_err_set(&a->err, "create did not complete after %d attempts", a->attempts);
 		fail(ap, ai, NULL);
 		return;

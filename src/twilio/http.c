@@ -201,6 +201,11 @@ const char *tw_http_account_sid(struct tw_http *h)
 	return h->account_sid;
 }
 
+int tw_http_max_retries(struct tw_http *h)
+{
+	return h->max_retries;
+}
+
 /* ---- life cycle ---- */
 
 static char *dup_or_null(const char *s)

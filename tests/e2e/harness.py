@@ -3,16 +3,32 @@ against the fake Twilio (tests/fake_twilio) and inspect both."""
 
 import json
 import os
+import shlex
 import subprocess
 import sys
 import tempfile
 import textwrap
+import time
 import unittest
 
 HERE = os.path.dirname(os.path.abspath(__file__))
 SOURCE_DIR = os.environ.get("TWPROV_SOURCE_DIR") or os.path.dirname(os.path.dirname(HERE))
 BIN = os.environ.get("TWPROV_BIN") or os.path.join(SOURCE_DIR, "build", "twprov")
 sys.path.insert(0, os.path.join(SOURCE_DIR, "tests", "fake_twilio"))
+
+# A command that runs twprov, e.g. TWPROV_WRAPPER="valgrind --error-exitcode=99 ...":
+# every run of the binary goes through it (scripts/test runs the e2e suite
+# under valgrind this way).  VALGRIND_RC is the exit code that wrapper uses
+# for its own findings; a run that ends with it fails the test whatever the
+# test expected.
+WRAPPER = shlex.split(os.environ.get("TWPROV_WRAPPER", ""))
+WRAPPED = bool(WRAPPER)
+VALGRIND_RC = 99
+
+
+def argv(*args):
+    """The command line that runs twprov with these arguments (through TWPROV_WRAPPER)."""
+    return [*WRAPPER, BIN, *args]
 
 from fakeclient import FakeTwilio  # noqa: E402
 
@@ -92,7 +108,7 @@ class TwprovCase(unittest.TestCase):
 
     def env(self, **extra):
         env = {"PATH": os.environ.get("PATH", "/usr/bin:/bin"), "HOME": self.dir, "LC_ALL": "C"}
-        for k in ("ASAN_OPTIONS", "UBSAN_OPTIONS", "LSAN_OPTIONS"):
+        for k in ("ASAN_OPTIONS", "UBSAN_OPTIONS", "LSAN_OPTIONS", "VALGRIND_OPTS"):
             if k in os.environ:
                 env[k] = os.environ[k]
         env.update(self.fake.env())
@@ -110,10 +126,27 @@ class TwprovCase(unittest.TestCase):
             f.write(textwrap.dedent(text))
         return path
 
-    def twprov(self, *args, env=None, input="", timeout=300):
-        proc = subprocess.run([BIN, *args], env=env or self.env(), input=input, capture_output=True,
+    def twprov(self, *args, env=None, input="", timeout=600):
+        proc = subprocess.run(argv(*args), env=env or self.env(), input=input, capture_output=True,
                               text=True, timeout=timeout, cwd=self.dir)
-        return Result(proc)
+        r = Result(proc)
+        self.assertWrapperClean(r.rc, r.err)
+        return r
+
+    def assertWrapperClean(self, rc, err=""):
+        """Under TWPROV_WRAPPER (valgrind), its exit code means it found errors or leaks."""
+        if WRAPPED:
+            self.assertNotEqual(rc, VALGRIND_RC, f"{WRAPPER[0]} found errors or leaks:\n{err}")
+
+    def wait_idle(self, timeout=60):
+        """Wait until the fake has no API request in progress (for a while): requests a
+        killed twprov had sent have then landed."""
+        deadline = time.monotonic() + timeout
+        quiet = 0
+        while quiet < 5:
+            self.assertLess(time.monotonic(), deadline, "the fake stayed busy")
+            quiet = quiet + 1 if self.fake.stats()["in_flight"] == 0 else 0
+            time.sleep(0.05)
 
     def run_on_tty(self, args, answer="", at_prompt=None, env=None, color=False):
         """Run twprov on a terminal (a pty); at the confirmation prompt call
@@ -123,7 +156,8 @@ class TwprovCase(unittest.TestCase):
         pid, fd = pty.fork()
         if pid == 0:
             os.chdir(self.dir)
-            os.execve(BIN, [BIN, *([] if color else ["--no-color"]), *args], env or self.env())
+            cmd = argv(*([] if color else ["--no-color"]), *args)
+            os.execvpe(cmd[0], cmd, env or self.env())
         out = b""
         sent = False
         while True:
@@ -143,7 +177,9 @@ class TwprovCase(unittest.TestCase):
                 os.write(fd, answer.encode() + b"\n")
                 sent = True
         _, status = os.waitpid(pid, 0)
-        return os.waitstatus_to_exitcode(status), out.decode(errors="replace").replace("\r\n", "\n")
+        rc, text = os.waitstatus_to_exitcode(status), out.decode(errors="replace").replace("\r\n", "\n")
+        self.assertWrapperClean(rc, text)
+        return rc, text
 
     def ok(self, *args, rc=0, **kw):
         r = self.twprov(*args, **kw)

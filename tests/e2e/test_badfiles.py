@@ -3,7 +3,7 @@
 import glob
 import os
 
-from harness import HERE, TwprovCase
+from harness import HERE, WRAPPED, TwprovCase
 
 BAD = os.path.join(HERE, "badfiles")
 
@@ -11,11 +11,11 @@ BAD = os.path.join(HERE, "badfiles")
 class BadFiles(TwprovCase):
 
     def test_corpus_is_large_enough(self):
-        self.assertGreaterEqual(len(glob.glob(os.path.join(BAD, "*.yaml"))), 40)
+        self.assertGreaterEqual(len(glob.glob(os.path.join(BAD, "*.yaml"))), 85)
 
     def test_each_bad_file(self):
         env = self.env(TWPROV_TEST_UNSET_VAR=None)
-        for path in sorted(glob.glob(os.path.join(BAD, "*.yaml"))):
+        for i, path in enumerate(sorted(glob.glob(os.path.join(BAD, "*.yaml")))):
             name = os.path.basename(path)
             with open(path[:-5] + ".expect") as f:
                 expect = f.read().rstrip("\n")
@@ -28,6 +28,10 @@ class BadFiles(TwprovCase):
                 else:
                     self.assertIn(expect, r.err)
                 self.assertRegex(r.err, r"error: \d+ errors? in |error: ")
+                # plan and apply load the file as validate does; under valgrind every file is
+                # loaded by validate and one in eight by plan and apply too
+                if WRAPPED and i % 8:
+                    continue
                 r = self.twprov("plan", "-f", path, env=env)
                 self.assertEqual(r.rc, 3, r)
                 r = self.twprov("apply", "-f", path, "--auto-approve", env=env)

@@ -4,7 +4,7 @@ import json
 import os
 import subprocess
 
-from harness import BIN, OFFICE, SECRETS, TwprovCase
+from harness import OFFICE, SECRETS, TwprovCase, argv
 
 
 class Cli(TwprovCase):

@@ -4,7 +4,7 @@ purchase and release guards, routing, references, targets and the examples."""
 import json
 import os
 
-from harness import SOURCE_DIR, TwprovCase
+from harness import SOURCE_DIR, WRAPPED, TwprovCase
 
 FULL = """\
 twprov: 1
@@ -225,7 +225,15 @@ class VoiceKinds(TwprovCase):
 
     def test_every_change_plans_exactly_one_action(self):
         base = self.apply_full()
-        for old, new, address, action, fields in CHANGES:
+        changes = CHANGES
+        if WRAPPED:
+            # under valgrind (~20x slower), the first change of each resource: every kind's
+            # update, delete and create path with its forms; all of them run in the other passes
+            firsts = {}
+            for c in CHANGES:
+                firsts.setdefault(c[2], c)
+            changes = list(firsts.values())
+        for old, new, address, action, fields in changes:
             with self.subTest(change=f"{old!r} -> {new!r}"):
                 self.assertIn(old, FULL)
                 path = self.write(FULL.replace(old, new, 1), "changed.yaml")

@@ -1166,7 +1166,10 @@ class Fake:
         if drop:
             h.close_connection = True
         else:
-            h.reply(status, payload, headers)
+            try:
+                h.reply(status, payload, headers)
+            except (BrokenPipeError, ConnectionResetError):
+                h.close_connection = True   # the client is gone; the request was processed all the same
 
     def _roll(self, rate):
         if not rate:
@@ -1378,7 +1381,7 @@ class Fake:
         fn = {('GET', '/_fake/log'): lambda d: self.log,
               ('POST', '/_fake/log/clear'): lambda d: self.log.clear(),
               ('GET', '/_fake/violations'): lambda d: self.violations,
-              ('GET', '/_fake/stats'): lambda d: self.stats,
+              ('GET', '/_fake/stats'): lambda d: dict(self.stats, in_flight=self.in_flight),
               ('GET', '/_fake/faults'): lambda d: self.faults,
               ('POST', '/_fake/faults'): self.c_faults,
               ('GET', '/_fake/state'): self.c_state,
@@ -1490,6 +1493,12 @@ class Handler(BaseHTTPRequestHandler):
     def setup(self):
         super().setup()      # small writes must not wait for delayed ACKs (Nagle)
         self.connection.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
+
+    def handle(self):
+        try:
+            super().handle()
+        except (BrokenPipeError, ConnectionResetError, ssl.SSLError):
+            pass    # a client that went away (killed, its connection dropped, our certificate refused)
 
     def do_GET(self):
         fake = self.server.fake

@@ -1,0 +1,197 @@
+"""No secret ever leaves twprov: every command, verbose twice, with the auth token
+and with an API key, text and JSON, succeeding and failing (401 from wrong
+credentials, 400 from Twilio), must not show the auth token, the API secret or
+any SIP password -- not in stdout, stderr, the JSON plan, nor in any file it
+leaves behind (a log).  The fake runs with distinctive credentials so that a
+leak cannot hide in a common word."""
+
+import base64
+import json
+import os
+from urllib.parse import quote, quote_plus
+
+from harness import SECRETS, WRAPPED, TwprovCase
+
+AUTH_TOKEN = "AuthTok-5ecret-a1b2c3d4e5"
+API_SECRET = "ApiSec-5ecret-f6a7b8c9d0"
+WRONG_TOKEN = "WrongTok-5ecret-1357924680"
+WRONG_API_SECRET = "WrongApiSec-5ecret-2468013579"
+FILE_PW = "FilePw+5ecret &2024=x"          # characters that form encoding changes
+LITERAL_PW = "LiteralPw-5ecret-2024"
+TRUNK_PW = "TrunkPw-5ecret-2024"
+WEAK_ENV_PW = "weak-5ecret-nodigit"          # invalid: the message must not show it
+WEAK_LITERAL_PW = "weakliteral5ecret"
+
+FILE = """\
+twprov: 1
+credential_lists:
+  - name: office-phones
+    credentials:
+      - {username: alice, password: "${env:SIP_PW_ALICE}"}
+      - {username: bob, password: "${env:SIP_PW_BOB}"}
+      - {username: carol, password: "${file:secrets/carol}"}
+      - {username: dave, password: "LiteralPw-5ecret-2024"}
+  - name: trunk-auth
+    credentials:
+      - {username: pbx, password: "${env:TRUNK_PW}"}
+ip_access_control_lists:
+  - name: pbx
+    addresses:
+      - {name: pbx, ip: 138.2.68.107}
+sip_domains:
+  - domain_name: DOMAIN
+    voice_url: https://example.twil.io/sip-outbound
+    sip_registration: true
+    auth:
+      calls:
+        credential_lists: [office-phones]
+      registrations:
+        credential_lists: [office-phones]
+sip_trunks:
+  - domain_name: secret-test.pstn.twilio.com
+    credential_lists: [trunk-auth]
+    ip_access_control_lists: [pbx]
+"""
+
+INVALID = """\
+twprov: 1
+credential_lists:
+  - name: office-phones
+    credentials:
+      - {username: erin, password: "${env:WEAK_PW}"}
+      - {username: frank, password: "weakliteral5ecret"}
+      - {username: grace, password: "${file:secrets/carol}", pasword: "${env:SIP_PW_ALICE}"}
+"""
+
+# What each command is run with.  The test fails when `twprov --help` lists a command
+# that is not here: a new command must say how it is exercised before it can ship.
+def invocations(valid, invalid, broken):
+    return {
+        "validate": [("validate", "-f", valid), ("validate", "-f", valid, "--json"),
+                     ("validate", "-f", invalid), ("validate", "-f", invalid, "--json")],
+        "plan": [("plan", "-f", valid), ("plan", "-f", valid, "--json"),
+                 ("plan", "-f", valid, "--sync-passwords"), ("plan", "-f", valid, "--sync-passwords", "--json"),
+                 ("plan", "-f", invalid, "--json")],
+        "apply": [("apply", "-f", valid, "--auto-approve"),
+                  ("apply", "-f", valid, "--auto-approve", "--sync-passwords"),
+                  ("apply", "-f", broken, "--auto-approve", "--sync-passwords"),
+                  ("apply", "-f", invalid, "--auto-approve")],
+    }
+
+
+class Secrets(TwprovCase):
+    fake_options = {"auth_token": AUTH_TOKEN, "api_secret": API_SECRET}
+
+    def setUp(self):
+        super().setUp()
+        os.makedirs(os.path.join(self.dir, "secrets"))
+        with open(os.path.join(self.dir, "secrets", "carol"), "w") as f:
+            f.write(FILE_PW + "\n")
+        self.valid = self.write(FILE.replace("DOMAIN", "secret-test.sip.twilio.com"), "valid.yaml")
+        self.invalid = self.write(INVALID, "invalid.yaml")
+        # Twilio refuses the domain (21232: a subdomain of a domain the account does not
+        # own) after the credentials were sent: a 400 whose message is printed
+        self.broken = self.write(FILE.replace("DOMAIN", "x.notours.sip.twilio.com"), "broken.yaml")
+        self.ours = {os.path.join(self.dir, p) for p in ("valid.yaml", "invalid.yaml", "broken.yaml",
+                                                         "secrets/carol")}
+
+    def secrets(self):
+        """name -> every spelling of each secret that would betray it."""
+        sid, key = self.fake.account_sid, self.fake.api_key
+        raw = {"auth token": AUTH_TOKEN, "API secret": API_SECRET, "wrong token": WRONG_TOKEN,
+               "wrong API secret": WRONG_API_SECRET, "file password": FILE_PW, "literal password": LITERAL_PW,
+               "trunk password": TRUNK_PW, "weak env password": WEAK_ENV_PW,
+               "weak literal password": WEAK_LITERAL_PW, **SECRETS}
+        out = {}
+        for name, v in raw.items():
+            out[name] = {v, quote(v, safe=""), quote_plus(v), json.dumps(v)[1:-1]}
+        for user, pw in ((sid, AUTH_TOKEN), (key, API_SECRET), (sid, WRONG_TOKEN), (key, WRONG_API_SECRET)):
+            out[f"basic auth {user}"] = {base64.b64encode(f"{user}:{pw}".encode()).decode()}
+        return out
+
+    def assertNothingLeaks(self, what, *texts):
+        for name, spellings in self.secrets().items():
+            for s in spellings:
+                for t in texts:
+                    self.assertNotIn(s, t, f"{what}: {name} leaked")
+
+    def assertNoFileLeaks(self):
+        """Files twprov may have written (a log, a cache) hold no secret."""
+        for root, _, files in os.walk(self.dir):
+            for f in files:
+                path = os.path.join(root, f)
+                if path in self.ours:
+                    continue
+                with open(path, "rb") as fh:
+                    self.assertNothingLeaks(path, fh.read().decode("utf-8", "replace"))
+
+    def credential_sets(self):
+        return {
+            "auth token": self.env(TWILIO_AUTH_TOKEN=AUTH_TOKEN, TRUNK_PW=TRUNK_PW, WEAK_PW=WEAK_ENV_PW),
+            "api key": self.env(TWILIO_AUTH_TOKEN=None, TWILIO_API_KEY=self.fake.api_key,
+                                TWILIO_API_SECRET=API_SECRET, TRUNK_PW=TRUNK_PW, WEAK_PW=WEAK_ENV_PW),
+            "wrong token": self.env(TWILIO_AUTH_TOKEN=WRONG_TOKEN, TRUNK_PW=TRUNK_PW, WEAK_PW=WEAK_ENV_PW),
+            "wrong api secret": self.env(TWILIO_AUTH_TOKEN=None, TWILIO_API_KEY=self.fake.api_key,
+                                         TWILIO_API_SECRET=WRONG_API_SECRET, TRUNK_PW=TRUNK_PW,
+                                         WEAK_PW=WEAK_ENV_PW),
+        }
+
+    def commands(self):
+        r = self.ok("--help")
+        listed = r.out.split("Commands:\n", 1)[1].split("\n\n", 1)[0]
+        return [line.split()[0] for line in listed.splitlines() if line.strip()]
+
+    def test_every_command_verbose_keeps_every_secret(self):
+        runs = invocations(self.valid, self.invalid, self.broken)
+        commands = self.commands()
+        self.assertTrue({"validate", "plan", "apply"} <= set(commands), commands)
+        self.assertEqual(sorted(set(commands) - set(runs)), [], "commands this test does not exercise")
+        seen = set()
+        for creds, env in self.credential_sets().items():
+            self.fake.reset()
+            for cmd in commands:
+                for args in runs[cmd]:
+                    # under valgrind only the verbose runs: they take every path the quiet ones do
+                    for verbosity in ((("-v", "-v"),) if WRAPPED else ((), ("-v", "-v"))):
+                        r = self.twprov(*verbosity, *args, env=env)
+                        what = f"{creds}: twprov {' '.join(verbosity + args)}"
+                        self.assertNotIn(r.rc, (-6, -11), what)      # no crash
+                        self.assertNothingLeaks(what, r.out, r.err)
+                        if "--json" in args and r.out:
+                            self.assertNothingLeaks(what, json.dumps(json.loads(r.out)))
+                        seen.add((creds, cmd, r.rc))
+                        if verbosity and r.rc != 3 and cmd != "validate":       # it did talk to the fake
+                            self.assertIn("> GET ", r.err, what)
+        self.assertNoFileLeaks()
+        # the matrix did reach what it means to: successes, invalid files, Twilio's 400,
+        # rejected credentials, for every credential set
+        for creds in ("auth token", "api key"):
+            self.assertIn((creds, "apply", 0), seen)
+            self.assertIn((creds, "apply", 1), seen)        # the 400
+            self.assertIn((creds, "validate", 3), seen)
+        for creds in ("wrong token", "wrong api secret"):
+            self.assertIn((creds, "plan", 1), seen)
+
+    def test_what_the_failures_said(self):
+        # the failing runs above printed Twilio's messages; these are the texts checked
+        env = self.credential_sets()["auth token"]
+        self.ok("apply", "-f", self.valid, "--auto-approve", env=env)
+        # the five password updates start with the domain's create, which Twilio refuses
+        r = self.twprov("-v", "-v", "apply", "-f", self.broken, "--auto-approve", "--sync-passwords", env=env)
+        self.assertEqual(r.rc, 1, r)
+        self.assertIn("21232:", r.err)
+        self.assertEqual(r.err.count("Password=(redacted)"), 5, r.err)
+        r = self.twprov("-v", "-v", "plan", "-f", self.valid, env=self.credential_sets()["wrong token"])
+        self.assertEqual(r.rc, 1, r)
+        self.assertIn("20003", r.err)
+        self.assertIn("hint: Twilio rejected the credentials", r.err)
+        r = self.twprov("validate", "-f", self.invalid, env=env)
+        self.assertEqual(r.rc, 3, r)
+        self.assertIn("credentials[0].password:", r.err)
+        self.assertIn("credentials[1].password:", r.err)
+        self.assertIn('unknown key "pasword"', r.err)
+        self.assertNothingLeaks("validate", r.out, r.err)
+        # passwords reached Twilio intact all the same
+        stored = {c["username"]: c["password"] for c in self.credentials()}
+        self.assertEqual(stored, {"alice": SECRETS["SIP_PW_ALICE"], "bob": SECRETS["SIP_PW_BOB"], "carol": FILE_PW,
+                                  "dave": LITERAL_PW, "pbx": TRUNK_PW})
