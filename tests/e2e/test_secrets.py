@@ -8,6 +8,7 @@ leak cannot hide in a common word."""
 import base64
 import json
 import os
+import tempfile
 from urllib.parse import quote, quote_plus
 
 from harness import SECRETS, WRAPPED, TwprovCase
@@ -21,15 +22,21 @@ LITERAL_PW = "LiteralPw-5ecret-2024"
 TRUNK_PW = "TrunkPw-5ecret-2024"
 WEAK_ENV_PW = "weak-5ecret-nodigit"          # invalid: the message must not show it
 WEAK_LITERAL_PW = "weakliteral5ecret"
+VARIABLE_SECRET = "VarSecret-5ecret-2024"     # a Serverless variable's value, from the environment
+ENCRYPT_KEY = "EncKey-5ecret-2024"            # a Grandstream file's encryption key
 
 FILE = """\
 twprov: 1
 credential_lists:
   - name: office-phones
     credentials:
-      - {username: alice, password: "${env:SIP_PW_ALICE}"}
-      - {username: bob, password: "${env:SIP_PW_BOB}"}
-      - {username: carol, password: "${file:secrets/carol}"}
+      - username: alice
+        password: "${env:SIP_PW_ALICE}"
+        devices:
+          - {type: grandstream, mac: "000b82123456", encrypt_key: "${env:ENCRYPT_KEY}"}
+          - {type: baresip}
+      - {username: bob, password: "${env:SIP_PW_BOB}", devices: [{type: zoiper}, {type: linphone}]}
+      - {username: carol, password: "${file:secrets/carol}", devices: [{type: yealink, mac: "805ec0123456"}]}
       - {username: dave, password: "LiteralPw-5ecret-2024"}
   - name: trunk-auth
     credentials:
@@ -51,6 +58,13 @@ sip_trunks:
   - domain_name: secret-test.pstn.twilio.com
     credential_lists: [trunk-auth]
     ip_access_control_lists: [pbx]
+services:
+  - unique_name: secret-svc
+    functions:
+      - {path: /x, content: "exports.handler = (c, e, cb) => cb(null, 'ok');"}
+    environments:
+      - name: production
+        variables: {API_KEY: "${env:VARIABLE_SECRET}", PLAIN: "not a secret"}
 """
 
 INVALID = """\
@@ -65,8 +79,14 @@ credential_lists:
 
 # What each command is run with.  The test fails when `twprov --help` lists a command
 # that is not here: a new command must say how it is exercised before it can ship.
-def invocations(valid, invalid, broken):
+def invocations(valid, invalid, broken, out):
     return {
+        "gen-phone-config": [("gen-phone-config", "-f", valid, "-o", out),
+                             ("gen-phone-config", "-f", valid, "-o", out, "--encrypt-key", "${env:ENCRYPT_KEY}"),
+                             ("gen-phone-config", "-f", invalid, "-o", out)],
+        "remove-credential": [("remove-credential", "dave", "-f", valid, "--dry-run"),
+                              ("remove-credential", "dave", "-f", valid, "--auto-approve", "--keep-file"),
+                              ("remove-credential", "nobody", "-f", valid, "--auto-approve")],
         "validate": [("validate", "-f", valid), ("validate", "-f", valid, "--json"),
                      ("validate", "-f", invalid), ("validate", "-f", invalid, "--json")],
         "plan": [("plan", "-f", valid), ("plan", "-f", valid, "--json"),
@@ -101,7 +121,8 @@ class Secrets(TwprovCase):
         raw = {"auth token": AUTH_TOKEN, "API secret": API_SECRET, "wrong token": WRONG_TOKEN,
                "wrong API secret": WRONG_API_SECRET, "file password": FILE_PW, "literal password": LITERAL_PW,
                "trunk password": TRUNK_PW, "weak env password": WEAK_ENV_PW,
-               "weak literal password": WEAK_LITERAL_PW, **SECRETS}
+               "weak literal password": WEAK_LITERAL_PW, "variable value": VARIABLE_SECRET,
+               "encryption key": ENCRYPT_KEY, **SECRETS}
         out = {}
         for name, v in raw.items():
             out[name] = {v, quote(v, safe=""), quote_plus(v), json.dumps(v)[1:-1]}
@@ -126,6 +147,10 @@ class Secrets(TwprovCase):
                     self.assertNothingLeaks(path, fh.read().decode("utf-8", "replace"))
 
     def credential_sets(self):
+        return {name: dict(env, VARIABLE_SECRET=VARIABLE_SECRET, ENCRYPT_KEY=ENCRYPT_KEY, TWPROV_BUILD_POLL_MS="10")
+                for name, env in self._credential_sets().items()}
+
+    def _credential_sets(self):
         return {
             "auth token": self.env(TWILIO_AUTH_TOKEN=AUTH_TOKEN, TRUNK_PW=TRUNK_PW, WEAK_PW=WEAK_ENV_PW),
             "api key": self.env(TWILIO_AUTH_TOKEN=None, TWILIO_API_KEY=self.fake.api_key,
@@ -142,12 +167,17 @@ class Secrets(TwprovCase):
         return [line.split()[0] for line in listed.splitlines() if line.strip()]
 
     def test_every_command_verbose_keeps_every_secret(self):
-        runs = invocations(self.valid, self.invalid, self.broken)
+        # the phone files hold passwords by design: they go outside the checked directory
+        out = tempfile.mkdtemp(prefix="twprov-phones-")
+        self.addCleanup(lambda: __import__("shutil").rmtree(out, ignore_errors=True))
+        runs = invocations(self.valid, self.invalid, self.broken, out)
         commands = self.commands()
         self.assertTrue({"validate", "plan", "apply"} <= set(commands), commands)
         self.assertEqual(sorted(set(commands) - set(runs)), [], "commands this test does not exercise")
         seen = set()
+        variables = []
         for creds, env in self.credential_sets().items():
+            variables += [v["value"] for v in self.fake.state()["variable"]]   # the last set's
             self.fake.reset()
             for cmd in commands:
                 for args in runs[cmd]:
@@ -160,7 +190,9 @@ class Secrets(TwprovCase):
                         if "--json" in args and r.out:
                             self.assertNothingLeaks(what, json.dumps(json.loads(r.out)))
                         seen.add((creds, cmd, r.rc))
-                        if verbosity and r.rc != 3 and cmd != "validate":       # it did talk to the fake
+                        # it did talk to the fake (gen-phone-config is offline; an unknown user is found out first)
+                        if verbosity and r.rc != 3 and cmd not in ("validate", "gen-phone-config") and \
+                                "nobody" not in args:
                             self.assertIn("> GET ", r.err, what)
         self.assertNoFileLeaks()
         # the matrix did reach what it means to: successes, invalid files, Twilio's 400,
@@ -171,6 +203,11 @@ class Secrets(TwprovCase):
             self.assertIn((creds, "validate", 3), seen)
         for creds in ("wrong token", "wrong api secret"):
             self.assertIn((creds, "plan", 1), seen)
+        self.assertIn(("auth token", "gen-phone-config", 0), seen)
+        self.assertIn(("auth token", "remove-credential", 0), seen)
+        self.assertIn(("auth token", "remove-credential", 1), seen)     # nobody to remove
+        # the variable reached Twilio intact
+        self.assertIn(VARIABLE_SECRET, variables)
 
     def test_what_the_failures_said(self):
         # the failing runs above printed Twilio's messages; these are the texts checked
