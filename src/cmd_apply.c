@@ -141,7 +141,7 @@ int cmd_apply(int argc, char **argv, struct tw_global *g)
 	}
 	signal(SIGINT, on_signal);
 	signal(SIGTERM, on_signal);
-	struct tw_apply_opts ao = { .sync_passwords = a.sync_passwords, .interrupted = &interrupted };
+	struct tw_apply_opts ao = { .interrupted = &interrupted };
 	if (tw_apply(h, plan, &ao, &res, &err) < 0) {
 		tw_error("apply stopped: %s", err.msg);
 		report(plan, TW_ST_DONE, "Applied");

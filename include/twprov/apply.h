@@ -10,7 +10,6 @@ struct tw_http;
 struct tw_err;
 
 struct tw_apply_opts {
-	int sync_passwords;
 	volatile sig_atomic_t *interrupted;  /* set by a signal handler: stop starting new work */
 };
 
