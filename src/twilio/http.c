@@ -76,6 +76,7 @@ struct tw_http {
 	struct curl_slist *hdr_plain, *hdr_form;
 	char *account_sid, *user, *pass, *cacert;
 	char *base[TW_PRODUCT_COUNT];
+	char *proxy[2], *noproxy;               /* curl's proxy variables, read once ([0] http, [1] https) */
 	int parallelism, max_retries;
 	long retry_base_ms, retry_cap_ms, timeout_ms;
 
@@ -223,6 +224,27 @@ static int set_connection_limits(struct tw_http *h, long par)
 	return 0;
 }
 
+/*
+ * libcurl reads the proxy variables on every request, and getenv scans the
+ * whole environment (10,000 ${env:...} passwords make that visible).  Read
+ * them once, as curl would: <scheme>_proxy (and HTTPS_PROXY; never
+ * HTTP_PROXY, as curl), then all_proxy/ALL_PROXY; no_proxy/NO_PROXY.
+ */
+static void read_proxy_env(struct tw_http *h)
+{
+	static const char *const names[2][4] = {
+		{ "http_proxy", "all_proxy", "ALL_PROXY", NULL },
+		{ "https_proxy", "HTTPS_PROXY", "all_proxy", "ALL_PROXY" },
+	};
+	const char *v;
+	for (int s = 0; s < 2; s++)
+		for (int i = 0; i < 4 && names[s][i] && !h->proxy[s]; i++)
+			if ((v = getenv(names[s][i])) && *v)
+				h->proxy[s] = tw_xstrdup(v);
+	if (((v = getenv("no_proxy")) && *v) || ((v = getenv("NO_PROXY")) && *v))
+		h->noproxy = tw_xstrdup(v);
+}
+
 struct tw_http *tw_http_new(const struct tw_http_opts *o, struct tw_err *err)
 {
 	struct tw_http *h;
@@ -253,6 +275,7 @@ struct tw_http *tw_http_new(const struct tw_http_opts *o, struct tw_err *err)
 	h->cacert = set(o->cacert) ? tw_xstrdup(o->cacert) : NULL;
 	for (int p = 0; p < TW_PRODUCT_COUNT; p++)
 		h->base[p] = make_base(o, (enum tw_product)p);
+	read_proxy_env(h);
 	h->slots = tw_xcalloc((size_t)o->parallelism, sizeof(*h->slots));
 	h->nslots = o->parallelism;
 
@@ -328,6 +351,9 @@ void tw_http_free(struct tw_http *h)
 		free(h->pass);
 	}
 	free(h->cacert);
+	free(h->proxy[0]);
+	free(h->proxy[1]);
+	free(h->noproxy);
 	free(h->slots);
 	free(h);
 	curl_global_cleanup();
@@ -512,6 +538,14 @@ static size_t on_body(char *data, size_t size, size_t n, void *ud)
 
 	if (r->resp.len + len > TW_MAX_RESPONSE)
 		return 0;       /* CURLE_WRITE_ERROR */
+	if (!r->resp.len) {
+		/* one allocation for a body whose size is announced: no copies while it grows */
+		curl_off_t cl = -1;
+		const struct tw_slot *s = r->handle;
+		if (s && curl_easy_getinfo(s->easy, CURLINFO_CONTENT_LENGTH_DOWNLOAD_T, &cl) == CURLE_OK &&
+		    cl > 0 && (unsigned long long)cl <= TW_MAX_RESPONSE)
+			tw_buf_grow(&r->resp, (size_t)cl);
+	}
 	tw_buf_add(&r->resp, data, len);
 	return len;
 }
@@ -540,6 +574,12 @@ static int setup(struct tw_http *h, struct tw_slot *s, struct tw_req *r)
 
 #define SET(opt, val) do { if (rc == CURLE_OK) rc = curl_easy_setopt(e, opt, val); } while (0)
 	SET(CURLOPT_URL, r->url);
+	{
+		const char *proxy = h->proxy[!strncmp(r->url, "https:", 6)];
+		SET(CURLOPT_PROXY, proxy ? proxy : "");     /* "": none, and no lookup of the environment */
+		if (h->noproxy)
+			SET(CURLOPT_NOPROXY, h->noproxy);
+	}
 	SET(CURLOPT_PRIVATE, (void *)s);
 	SET(CURLOPT_SHARE, h->share);
 	SET(CURLOPT_ERRORBUFFER, r->curl_err);

@@ -65,9 +65,7 @@ char *tw_xasprintf(const char *fmt, ...)
 
 void tw_memwipe(void *p, size_t n)
 {
-	volatile unsigned char *v = p;
-	while (n--)
-		*v++ = 0;
+	explicit_bzero(p, n);   /* a memset the compiler may not remove */
 }
 
 void tw_buf_init(struct tw_buf *b)

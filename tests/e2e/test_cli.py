@@ -185,3 +185,19 @@ class Confirmation(TwprovCase):
         self.assertIn("Apply complete: 10 added", out)
         self.assertNoSecrets(out)
         self.ok("plan", "-f", path, "--detailed-exitcode")
+
+
+class Proxy(TwprovCase):
+    """Proxies come from curl's variables, read once: http_proxy for the fake's
+    http URL, and no_proxy exempts hosts."""
+
+    def test_proxy_variables(self):
+        path = self.write(OFFICE)
+        env = self.env(http_proxy="http://127.0.0.1:1", TWPROV_MAX_RETRIES="0")
+        r = self.twprov("plan", "-f", path, env=env)
+        self.assertEqual(r.rc, 1, r)
+        self.assertIn("127.0.0.1 port 1", r.err)          # it went to the proxy
+        self.assertEqual(self.log(), [])
+        self.ok("plan", "-f", path, env=dict(env, no_proxy="127.0.0.1"))
+        # as curl, HTTP_PROXY (upper case) is not read for http: (CGI programs get it from requests)
+        self.ok("plan", "-f", path, env=self.env(HTTP_PROXY="http://127.0.0.1:1"))
