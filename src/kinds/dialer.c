@@ -92,7 +92,8 @@ static int domain_maps(const struct tw_res *d, const char *list)
 	for (size_t i = 0; i < d->nchildren; i++) {
 		const struct tw_res *m = d->children[i];
 		if ((m->kind == &tw_kind_domain_calls_credential_lists ||
-		     m->kind == &tw_kind_domain_registrations_credential_lists) && !strcmp(m->id, list))
+		     m->kind == &tw_kind_domain_registrations_credential_lists) && m->id && list &&
+		    !strcmp(m->id, list))
 			return 1;
 	}
 	return 0;
@@ -160,7 +161,9 @@ static struct tw_res *domain_of_user(const struct tw_res *from, const char *user
 	const struct tw_res *root = &tw_res_model(from)->root;
 	for (size_t i = 0; i < root->nchildren; i++) {
 		const struct tw_res *cl = root->children[i];
-		if (cl->kind != &tw_kind_credential_lists || cl->absent || !tw_res_find(cl, &tw_kind_credentials, user))
+		/* hooks also run on a file with errors: a list may lack its name */
+		if (cl->kind != &tw_kind_credential_lists || cl->absent || !cl->id || !user ||
+		    !tw_res_find(cl, &tw_kind_credentials, user))
 			continue;
 		*list = cl->id;
 		for (size_t j = 0; j < root->nchildren; j++) {
@@ -186,6 +189,8 @@ void tw_dialer_wire_number(struct tw_res *num, struct tw_diags *d)
 		const char *user = json_string_value(v), *list = NULL;
 		struct tw_res *dom = domain_of_user(num, user, &list);
 		const struct tw_res *o = dom ? child_of_kind(dom, &tw_kind_domain_outbound) : NULL;
+		if (o && !tw_res_get_str(o, "service"))
+			continue;   /* reported: outbound needs its service */
 		if (!list) {
 			tw_diag_add(d, 0, &num->flocs[fi], "%s: ring: no declared credential list holds \"%s\"", addr, user);
 		} else if (!dom) {
@@ -282,7 +287,7 @@ static json_t *caller_ids(const struct tw_res *root, const struct tw_res *d)
 	json_t *ids = json_object();
 	for (size_t i = 0; i < root->nchildren; i++) {
 		const struct tw_res *cl = root->children[i];
-		if (cl->kind != &tw_kind_credential_lists || cl->absent || !domain_maps(d, cl->id))
+		if (cl->kind != &tw_kind_credential_lists || cl->absent || !cl->id || !domain_maps(d, cl->id))
 			continue;
 		for (size_t j = 0; j < cl->nchildren; j++) {
 			const char *cid = tw_res_get_str(cl->children[j], "caller_id");
@@ -323,7 +328,8 @@ void tw_dialer_generate(struct tw_res *svc)
 		const struct tw_res *out = child_of_kind(d, &tw_kind_domain_outbound);
 		json_t *allowed = out ? tw_res_get(out, "allowed_destinations") : NULL;
 		const char *cc = out ? tw_res_get_str(out, "country_code") : NULL;
-		if (d->kind != &tw_kind_sip_domains || d->absent || !out || strcmp(tw_res_get_str(out, "service"), svc->id))
+		if (d->kind != &tw_kind_sip_domains || d->absent || !out || !tw_res_get_str(out, "service") || !svc->id ||
+		    strcmp(tw_res_get_str(out, "service"), svc->id))
 			continue;
 		json_object_set_new(domains, d->id, json_pack("{s:o, s:s, s:s?, s:o}", "caller_ids", caller_ids(root, d),
 							       "country_code", cc ? cc : "1", "default_caller_id",
@@ -335,8 +341,8 @@ void tw_dialer_generate(struct tw_res *svc)
 		json_t *ring = tw_res_get(n, "ring"), *url = tw_res_get(n, "voice_url"), *sip = json_array(), *v;
 		json_t *timeout = tw_res_get(n, "ring_timeout");
 		size_t j;
-		if (n->kind != &tw_kind_phone_numbers || n->absent || !ring || !json_is_object(url) ||
-		    strcmp(json_string_value(json_object_get(url, "service")), svc->id)) {
+		const char *usvc = json_string_value(json_object_get(url, "service"));
+		if (n->kind != &tw_kind_phone_numbers || n->absent || !ring || !usvc || !svc->id || strcmp(usvc, svc->id)) {
 			json_decref(sip);
 			continue;
 		}
