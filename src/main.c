@@ -6,6 +6,7 @@
 #include <unistd.h>
 
 #include "cmd.h"
+#include "twprov/buf.h"
 #include "twprov/err.h"
 #include "twprov/log.h"
 
@@ -49,6 +50,7 @@ int main(int argc, char **argv)
 	const struct tw_cmd *cmd;
 	int c, rc;
 
+	tw_heap_init();
 	opterr = 0;
 	while ((c = getopt_long(argc, argv, TW_GLOBAL_SHORTOPTS, longopts, NULL)) != -1) {
 		if (c == 'h') {
