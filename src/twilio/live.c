@@ -12,7 +12,13 @@ struct tw_live_more {
 	struct tw_model *m;
 	struct tw_err err;
 	int failed;
+	size_t top_pending;     /* top-level lists not read yet */
+	json_t *sids;           /* then: top-level SID -> index in the root's children */
 };
+
+static void convert_one(struct tw_res *r, const struct tw_res *root, const json_t *sids);
+static void convert_tree(struct tw_res *r, const struct tw_res *root, const json_t *sids);
+static json_t *sid_index(const struct tw_res *root);
 
 struct list_job {
 	struct tw_live_more *c;
@@ -133,6 +139,22 @@ static void list_done(struct tw_http *h, json_t *items, const struct tw_err *err
 	}
 	j->parent->children_read = 1;
 
+	/*
+	 * References become names once every top-level list is in (they name
+	 * top-level resources): then whatever has been read is converted, and
+	 * later lists as they come, while the rest of the account is on its way.
+	 */
+	if (j->parent->kind == NULL) {
+		if (--c->top_pending == 0) {
+			c->sids = sid_index(j->parent);
+			for (i = 0; i < j->parent->nchildren; i++)
+				convert_tree(j->parent->children[i], j->parent, c->sids);
+		}
+	} else if (c->top_pending == 0) {
+		for (i = first; i < j->parent->nchildren; i++)
+			convert_one(j->parent->children[i], &c->m->root, c->sids);
+	}
+
 	if (!c->failed) {
 		json_t *index = j->wparent ? tw_res_index(j->wparent, j->k) : NULL;
 		for (i = first; i < j->parent->nchildren && !c->failed; i++) {
@@ -216,18 +238,21 @@ int tw_live_read(struct tw_http *h, const struct tw_model *want, const struct tw
 	c.m = tw_model_new(1);
 	for (i = 0; i < tw_nkinds; i++)
 		if (need[i] && !(tw_kinds[i]->flags & TW_K_LOCAL))
+			c.top_pending++;
+	for (i = 0; i < tw_nkinds; i++)
+		if (need[i] && !(tw_kinds[i]->flags & TW_K_LOCAL))
 			submit_list(&c, tw_kinds[i], &c.m->root, &want->root);
 	free(need);
 
 	if (tw_http_run(h, err) < 0 || c.failed) {
 		if (c.failed && err)
 			*err = c.err;
+		json_decref(c.sids);
 		tw_model_free(c.m);
 		*out = NULL;
 		return -1;
 	}
-	for (i = 0; i < c.m->root.nchildren; i++)
-		tw_live_convert(c.m->root.children[i], &c.m->root);
+	json_decref(c.sids);
 	*out = c.m;
 	return 0;
 }
@@ -273,19 +298,29 @@ void tw_live_set_json(struct tw_res *r, json_t *obj)
 	}
 }
 
-/* The name of the top-level live resource of kind `kind` with this SID, or NULL. */
-static const char *name_of_sid(const struct tw_res *root, const char *kind, const char *sid)
+/* Top-level live resources by SID: SID -> index in root's children. */
+static json_t *sid_index(const struct tw_res *root)
 {
-	const struct tw_kind *k = tw_kind_find(kind);
-	for (size_t i = 0; sid && *sid && i < root->nchildren; i++) {
-		const struct tw_res *r = root->children[i];
-		if (r->kind == k && r->sid && !strcmp(r->sid, sid))
-			return r->id;
-	}
-	return NULL;
+	json_t *sids = json_object();
+	for (size_t i = 0; i < root->nchildren; i++)
+		if (root->children[i]->sid)
+			json_object_set_new_nocheck(sids, root->children[i]->sid, json_integer((json_int_t)i));
+	return sids;
 }
 
-static json_t *convert_value(const struct tw_field *f, json_t *v, const struct tw_res *root)
+/* The name of the top-level live resource of kind `kind` with this SID, or NULL. */
+static const char *name_of_sid(const struct tw_res *root, const json_t *sids, const char *kind, const char *sid)
+{
+	const json_t *at = sid ? json_object_get(sids, sid) : NULL;
+	const struct tw_res *r;
+
+	if (!at)
+		return NULL;
+	r = root->children[json_integer_value(at)];
+	return r->kind == tw_kind_find(kind) ? r->id : NULL;
+}
+
+static json_t *convert_value(const struct tw_field *f, json_t *v, const struct tw_res *root, const json_t *sids)
 {
 	const char *s = json_string_value(v);
 
@@ -304,7 +339,7 @@ static json_t *convert_value(const struct tw_field *f, json_t *v, const struct t
 		break;
 	case TW_V_REF:
 		if (s) {
-			const char *name = name_of_sid(root, f->ref, s);
+			const char *name = name_of_sid(root, sids, f->ref, s);
 			return json_string(name ? name : s);
 		}
 		break;
@@ -314,12 +349,13 @@ static json_t *convert_value(const struct tw_field *f, json_t *v, const struct t
 	return json_incref(v);
 }
 
-void tw_live_convert(struct tw_res *r, const struct tw_res *root)
+/* Fill r->fields from r->json (r's children are left alone). */
+static void convert_one(struct tw_res *r, const struct tw_res *root, const json_t *sids)
 {
 	const struct tw_kind *k = r->kind;
 
 	if (k->flags & TW_K_ASSOC) {
-		const char *name = name_of_sid(root, k->assoc_ref, r->sid);
+		const char *name = name_of_sid(root, sids, k->assoc_ref, r->sid);
 		free(r->id);
 		r->id = tw_xstrdup(name ? name : r->sid ? r->sid : "?");
 	}
@@ -330,8 +366,20 @@ void tw_live_convert(struct tw_res *r, const struct tw_res *root)
 			continue;
 		v = tw_json_path(r->json, f->json);
 		if (v)
-			json_object_set_new(r->fields, f->name, convert_value(f, v, root));
+			json_object_set_new(r->fields, f->name, convert_value(f, v, root, sids));
 	}
+}
+
+static void convert_tree(struct tw_res *r, const struct tw_res *root, const json_t *sids)
+{
+	convert_one(r, root, sids);
 	for (size_t i = 0; i < r->nchildren; i++)
-		tw_live_convert(r->children[i], root);
+		convert_tree(r->children[i], root, sids);
+}
+
+void tw_live_convert(struct tw_res *r, const struct tw_res *root)
+{
+	json_t *sids = sid_index(root);
+	convert_tree(r, root, sids);
+	json_decref(sids);
 }
