@@ -204,6 +204,8 @@ int tw_cmd_plan(const struct tw_global *g, const struct tw_plan_args *a, struct 
 	struct tw_plan_opts po = { .sync_passwords = a->sync_passwords, .targets = a->targets,
 				   .ntargets = a->ntargets };
 	struct tw_err err = TW_ERR_INIT;
+	struct tw_http_stats st;
+	double t0 = tw_now_s(), t1;
 	int rc;
 
 	*want = *have = NULL;
@@ -211,6 +213,8 @@ int tw_cmd_plan(const struct tw_global *g, const struct tw_plan_args *a, struct 
 	*plan = NULL;
 	if ((rc = tw_cmd_load(g, want)))
 		return rc;
+	t1 = tw_now_s();
+	tw_trace(1, "loaded %s in %.0f ms", g->file, (t1 - t0) * 1000);
 	/* reading is independent GETs: more of them in flight unless told otherwise */
 	if ((rc = tw_cmd_connect(g, *want, a->parallelism ? a->parallelism : TW_PARALLELISM_READ, h)))
 		return rc;
@@ -218,7 +222,13 @@ int tw_cmd_plan(const struct tw_global *g, const struct tw_plan_args *a, struct 
 		report_api_error(&err);
 		return TW_EXIT_FAIL;
 	}
-	if (tw_plan_build(*want, *have, &po, plan, &err) < 0) {
+	t0 = tw_now_s();
+	tw_http_stats(*h, &st);
+	tw_trace(1, "read the account in %.0f ms: %ld requests, %ld answered 429", (t0 - t1) * 1000, st.requests,
+		 st.throttled);
+	rc = tw_plan_build(*want, *have, &po, plan, &err);
+	tw_trace(1, "planned in %.0f ms", (tw_now_s() - t0) * 1000);
+	if (rc < 0) {
 		size_t i;
 		json_t *v;
 		json_array_foreach((*plan)->problems, i, v)

@@ -2,6 +2,7 @@
 
 import json
 import os
+import re
 import subprocess
 
 from harness import OFFICE, SECRETS, TwprovCase, argv
@@ -143,6 +144,18 @@ class Cli(TwprovCase):
         self.assertNotIn("Authorization", r.err)
         r = self.ok("-v", "plan", "-f", path, "--sync-passwords", "--json")
         self.assertNoSecrets(r.out, r.err)
+
+    def test_verbose_plan_says_where_the_time_went(self):
+        path = self.write(OFFICE)
+        self.converge(path)
+        self.fake.clear_log()
+        r = self.ok("-v", "plan", "-f", path)
+        sent = len(self.fake.log())
+        self.assertRegex(r.err, r"(?m)^loaded .*twprov\.yaml in \d+ ms$")
+        m = re.search(r"(?m)^read the account in \d+ ms: (\d+) requests, (\d+) answered 429$", r.err)
+        self.assertIsNotNone(m, r.err)
+        self.assertEqual((int(m[1]), int(m[2])), (sent, 0))
+        self.assertRegex(r.err, r"(?m)^planned in \d+ ms$")
 
     def test_colour_only_on_a_tty(self):
         path = self.write(OFFICE)
