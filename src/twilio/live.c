@@ -237,11 +237,10 @@ int tw_live_read(struct tw_http *h, const struct tw_model *want, const struct tw
 
 	c.m = tw_model_new(1);
 	for (i = 0; i < tw_nkinds; i++)
-		if (need[i] && !(tw_kinds[i]->flags & TW_K_LOCAL))
-			c.top_pending++;
-	for (i = 0; i < tw_nkinds; i++)
-		if (need[i] && !(tw_kinds[i]->flags & TW_K_LOCAL))
+		if (need[i] && !(tw_kinds[i]->flags & TW_K_LOCAL)) {
+			c.top_pending++;        /* lists only complete in tw_http_run */
 			submit_list(&c, tw_kinds[i], &c.m->root, &want->root);
+		}
 	free(need);
 
 	if (tw_http_run(h, err) < 0 || c.failed) {
