@@ -660,6 +660,24 @@ class FaultTest(FakeCase):
         FAKE.stats()                      # control endpoints are never delayed
         self.assertLess(time.time() - t0, 0.25)
 
+    def test_latency_includes_the_processing(self):
+        # the state changes when the request comes in; the answer leaves latency_ms later
+        FAKE.faults(latency_ms=1500)
+        answered = []
+        t = threading.Thread(target=lambda: answered.append(
+            FAKE.api('POST', '/v1/ConnectionPolicies', {'FriendlyName': 'early'})[0]))
+        t0 = time.time()
+        t.start()
+        while not FAKE.state()['connection_policy'] and time.time() - t0 < 1.2:
+            time.sleep(0.01)
+        seen = time.time() - t0
+        self.assertEqual([p['friendly_name'] for p in FAKE.state()['connection_policy']], ['early'])
+        self.assertLess(seen, 1.2)
+        self.assertEqual(answered, [])
+        t.join()
+        self.assertEqual(answered, [201])
+        self.assertGreaterEqual(time.time() - t0, 1.5)
+
     def test_429_and_500_are_not_processed(self):
         FAKE.faults(rate_429=1.0, rate_retry_after=1.0)
         status, body, headers = FAKE.api('POST', '/v1/ConnectionPolicies', {}, headers=True)
