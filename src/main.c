@@ -50,7 +50,7 @@ int main(int argc, char **argv)
 	const struct tw_cmd *cmd;
 	int c, rc;
 
-	tw_heap_init();
+	(void)tw_heap_init();
 	opterr = 0;
 	while ((c = getopt_long(argc, argv, TW_GLOBAL_SHORTOPTS, longopts, NULL)) != -1) {
 		if (c == 'h') {

@@ -38,8 +38,10 @@ char *tw_buf_detach(struct tw_buf *b);
 void tw_buf_add_urlencoded(struct tw_buf *b, const char *s);
 
 /* Small allocation helpers that abort on out-of-memory (like git's xmalloc). */
-/* Once, first thing in main: huge pages under malloc's heap where the kernel has them (heap.c). */
-void tw_heap_init(void);
+/* Once, first thing in main: huge pages under malloc's heap where the kernel has them
+ * (heap.c).  1 when the top of the heap was marked, 0 when nothing was done (not glibc,
+ * or a sanitizer's malloc, which ignores mallopt). */
+int tw_heap_init(void);
 void *tw_xmalloc(size_t n);
 void *tw_xcalloc(size_t n, size_t size);
 void *tw_xrealloc(void *p, size_t n);

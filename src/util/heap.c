@@ -31,7 +31,7 @@
  * whose malloc does not use this heap, the hint finds nothing to mark.
  * (mallinfo2 needs glibc 2.33; elsewhere this does nothing.)
  */
-void tw_heap_init(void)
+int tw_heap_init(void)
 {
 #if defined(TW_HEAP_HINT) && defined(MADV_HUGEPAGE)
 	const size_t pad = (size_t)32 << 20, huge = (size_t)2 << 20;
@@ -42,7 +42,7 @@ void tw_heap_init(void)
 	   faulted in afresh each time */
 	if (!mallopt(M_MMAP_THRESHOLD, (int)(4 * huge)) || !mallopt(M_TOP_PAD, (int)pad) ||
 	    !mallopt(M_TRIM_THRESHOLD, (int)(2 * pad)))
-		return;
+		return 0;
 	mi = mallinfo2();
 	if (mi.keepcost < pad) {
 		/* more than the top holds: grows it by the pad (volatile: a compiler
@@ -53,9 +53,10 @@ void tw_heap_init(void)
 	mi = mallinfo2();
 	hi = (uintptr_t)sbrk(0);
 	if (hi == (uintptr_t)-1 || mi.keepcost < huge || mi.keepcost > hi)
-		return;
+		return 0;
 	lo = (hi - mi.keepcost + huge - 1) & ~(huge - 1);
-	if (hi > lo)
-		(void)madvise((void *)lo, hi - lo, MADV_HUGEPAGE);
+	return hi > lo && madvise((void *)lo, hi - lo, MADV_HUGEPAGE) == 0;
+#else
+	return 0;
 #endif
 }
