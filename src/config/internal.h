@@ -4,6 +4,8 @@
 
 #include <stddef.h>
 
+#include <yaml.h>
+
 #include "twprov/buf.h"
 #include "twprov/model.h"
 
@@ -65,6 +67,11 @@ struct tw_ydoc {
 int tw_ydoc_parse(struct tw_ydoc *doc, const char *file, const char *data, size_t len, struct tw_diags *d);
 /* Frees every node; scalars are wiped first (they may be secrets). */
 void tw_ydoc_release(struct tw_ydoc *doc);
+/* yaml_event_delete after wiping a scalar's value (it may be a secret). */
+void tw_yaml_event_wipe(yaml_event_t *ev);
+/* yaml_parser_delete after wiping the parser's copies of the input (they may hold
+ * literal secrets); needs <yaml.h>. */
+void tw_yaml_parser_wipe(yaml_parser_t *p);
 
 /* The node an alias stands for (n itself otherwise). */
 const struct tw_ynode *tw_ynode_deref(const struct tw_ynode *n);

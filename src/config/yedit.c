@@ -166,16 +166,6 @@ static int line_of(const char *d, size_t pos)
 
 /* ---- parsing ---- */
 
-static void wipe_parser(yaml_parser_t *p)
-{
-	/* the parser's copies of the input may hold literal secrets */
-	if (p->raw_buffer.start)
-		tw_memwipe(p->raw_buffer.start, (size_t)(p->raw_buffer.end - p->raw_buffer.start));
-	if (p->buffer.start)
-		tw_memwipe(p->buffer.start, (size_t)(p->buffer.end - p->buffer.start));
-	yaml_parser_delete(p);
-}
-
 static int parse_error(const yaml_parser_t *p, struct tw_err *err)
 {
 	return tw_err_set(err, "cannot parse the file: %s at %d:%d", p->problem ? p->problem : "invalid YAML",
@@ -308,11 +298,9 @@ static int parse_events(struct tw_yedit *e, struct tw_err *err)
 		default:
 			break;
 		}
-		if (ev.type == YAML_SCALAR_EVENT)
-			tw_memwipe(ev.data.scalar.value, ev.data.scalar.length);
-		yaml_event_delete(&ev);
+		tw_yaml_event_wipe(&ev);
 	}
-	wipe_parser(&p);
+	tw_yaml_parser_wipe(&p);
 	free(stack);
 	if (!ret && !e->root)
 		ret = tw_err_set(err, "the file holds no YAML document");
@@ -345,7 +333,7 @@ static int scan_tokens(struct tw_yedit *e, struct tw_err *err)
 		if (end)
 			break;
 	}
-	wipe_parser(&p);
+	tw_yaml_parser_wipe(&p);
 	return ret;
 }
 

@@ -138,14 +138,14 @@ static void close_collection(struct builder *b)
 		find_duplicates(n);
 }
 
-static void wipe_event(yaml_event_t *ev)
+void tw_yaml_event_wipe(yaml_event_t *ev)
 {
 	if (ev->type == YAML_SCALAR_EVENT && ev->data.scalar.value)
 		tw_memwipe(ev->data.scalar.value, ev->data.scalar.length);
 	yaml_event_delete(ev);
 }
 
-static void wipe_parser(yaml_parser_t *p)
+void tw_yaml_parser_wipe(yaml_parser_t *p)
 {
 	/* the parser's copies of the input may hold literal secrets */
 	if (p->raw_buffer.start)
@@ -326,11 +326,11 @@ int tw_ydoc_parse(struct tw_ydoc *doc, const char *file, const char *data, size_
 		default:
 			break;
 		}
-		wipe_event(&ev);
+		tw_yaml_event_wipe(&ev);
 		if (ret < 0)
 			break;
 	}
-	wipe_parser(&p);
+	tw_yaml_parser_wipe(&p);
 	json_decref(b.anchors);
 	free(b.anchored);
 	free(b.stack);
