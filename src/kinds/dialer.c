@@ -99,21 +99,6 @@ static int domain_maps(const struct tw_res *d, const char *list)
 	return 0;
 }
 
-/* The function at `path` in service svc, added (empty until the plan writes it) when missing. */
-static void ensure_function(struct tw_res *svc, const char *path)
-{
-	struct tw_res *f;
-	if (tw_res_find(svc, &tw_kind_functions, path))
-		return;
-	f = tw_res_new(&tw_kind_functions, svc);
-	f->id = tw_xstrdup(path);
-	f->loc = svc->loc;
-	json_object_set_new(f->fields, "path", json_string(path));
-	json_object_set_new(f->fields, "visibility", json_string("protected"));
-	json_object_set_new(f->fields, "content", json_string(""));
-	tw_res_add_child(svc, f);
-}
-
 /* Point field voice_url of r at a generated function, unless the file routes it already. */
 static void route(struct tw_res *r, struct tw_diags *d, const struct tw_res *out, const char *path,
 		  const char *why)
@@ -151,7 +136,7 @@ void tw_dialer_wire_domain(struct tw_res *dom, struct tw_diags *d)
 
 	if (!svc)
 		return;   /* no dialer, or the reference error is reported */
-	ensure_function(svc, OUTBOUND_PATH);
+	tw_service_function(svc, OUTBOUND_PATH);
 	route(dom, d, out, OUTBOUND_PATH, "outbound");
 }
 
@@ -206,7 +191,7 @@ void tw_dialer_wire_number(struct tw_res *num, struct tw_diags *d)
 	}
 	free(addr);
 	if (out && top(num, "services", svc)) {
-		ensure_function(top(num, "services", svc), RING_PATH);
+		tw_service_function(top(num, "services", svc), RING_PATH);
 		route(num, d, out, RING_PATH, "ring");
 	}
 }
@@ -302,7 +287,6 @@ static void set_code(struct tw_res *svc, const char *path, json_t *config, const
 {
 	struct tw_res *f = tw_res_find(svc, &tw_kind_functions, path);
 	struct tw_buf b = TW_BUF_INIT;
-	char sha[65];
 
 	if (!f) {
 		json_decref(config);
@@ -311,9 +295,7 @@ static void set_code(struct tw_res *svc, const char *path, json_t *config, const
 	tw_buf_adds(&b, header);
 	add_config(&b, config);
 	tw_buf_adds(&b, code);
-	tw_sha256_hex(b.buf, b.len, sha);
-	json_object_set_new(f->fields, "content", json_string(b.buf));
-	json_object_set_new(f->fields, "sha256", json_string(sha));
+	tw_service_set_code(f, b.buf);
 	tw_buf_release(&b);
 	json_decref(config);
 }

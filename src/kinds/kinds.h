@@ -54,9 +54,16 @@ extern const struct tw_kind tw_kind_functions;
 extern const struct tw_kind tw_kind_assets;
 extern const struct tw_kind tw_kind_domain_outbound;
 
-/* dialer.c: the generated outbound dialer and ring functions */
 struct tw_res;
 struct tw_diags;
+
+/* services.c: a function twprov generates in service svc, added (protected, empty until
+ * the plan writes its code) unless svc has one at `path`; and writing that code (its
+ * content and SHA-256). */
+struct tw_res *tw_service_function(struct tw_res *svc, const char *path);
+void tw_service_set_code(struct tw_res *f, const char *code);
+
+/* dialer.c: the generated outbound dialer and ring functions */
 void tw_dialer_wire_domain(struct tw_res *dom, struct tw_diags *d);
 void tw_dialer_wire_number(struct tw_res *num, struct tw_diags *d);
 void tw_dialer_generate(struct tw_res *svc);

@@ -266,21 +266,39 @@ static void source_validate(struct tw_res *r, struct tw_diags *d)
 	tw_buf_release(&bytes);
 }
 
+struct tw_res *tw_service_function(struct tw_res *svc, const char *path)
+{
+	struct tw_res *f = tw_res_find(svc, &tw_kind_functions, path);
+
+	if (f)
+		return f;
+	f = tw_res_new(&tw_kind_functions, svc);
+	f->id = tw_xstrdup(path);
+	f->loc = svc->loc;
+	json_object_set_new(f->fields, "path", json_string(path));
+	json_object_set_new(f->fields, "visibility", json_string("protected"));
+	json_object_set_new(f->fields, "content", json_string(""));
+	tw_res_add_child(svc, f);
+	return f;
+}
+
+void tw_service_set_code(struct tw_res *f, const char *code)
+{
+	char sha[65];
+
+	tw_sha256_hex(code, strlen(code), sha);
+	json_object_set_new(f->fields, "content", json_string(code));
+	json_object_set_new(f->fields, "sha256", json_string(sha));
+}
+
 static void service_validate(struct tw_res *r, struct tw_diags *d)
 {
-	struct tw_res *mf;
-
 	(void)d;
 	if (!tw_res_get(r, "friendly_name"))
 		json_object_set_new(r->fields, "friendly_name", json_string(r->id));
 	/* twprov's manifest function; its content is written when the plan is made,
 	 * once every function and asset (generated ones too) is known */
-	mf = tw_res_new(&tw_kind_functions, r);
-	mf->id = tw_xstrdup(MANIFEST_PATH);
-	mf->loc = r->loc;
-	json_object_set_new(mf->fields, "path", json_string(MANIFEST_PATH));
-	json_object_set_new(mf->fields, "visibility", json_string("protected"));
-	tw_res_add_child(r, mf);
+	tw_service_function(r, MANIFEST_PATH);
 }
 
 /* ---- the manifest ---- */
@@ -468,9 +486,8 @@ static void after_creation(struct tw_plan *p, size_t a, const struct tw_res *r)
 static void service_plan(struct tw_planner *pl, struct tw_res *w, struct tw_res *h)
 {
 	struct tw_plan *p = tw_planner_plan(pl);
-	struct tw_res *mf = NULL;
 	json_t *manifest, *reuse = NULL, *deploys = json_array();
-	char *source, sha[65];
+	char *source;
 	const char *build_sid = NULL;
 	size_t build = (size_t)-1, i, nfn = 0, nas = 0;
 	json_t *v;
@@ -479,12 +496,7 @@ static void service_plan(struct tw_planner *pl, struct tw_res *w, struct tw_res 
 	manifest = manifest_of(w);
 	source = manifest_source(manifest);
 	json_decref(manifest);
-	for (i = 0; i < w->nchildren; i++)
-		if (w->children[i]->kind == &tw_kind_functions && !strcmp(w->children[i]->id, MANIFEST_PATH))
-			mf = w->children[i];
-	tw_sha256_hex(source, strlen(source), sha);
-	json_object_set_new(mf->fields, "content", json_string(source));
-	json_object_set_new(mf->fields, "sha256", json_string(sha));
+	tw_service_set_code(tw_service_function(w, MANIFEST_PATH), source);
 
 	/* which declared environments do not run the file's build? */
 	for (i = 0; i < w->nchildren; i++) {
