@@ -253,6 +253,18 @@ static void live_targets(struct rm *rm, const struct tw_model *m, const struct t
 	}
 }
 
+/* Declare list `name` in w (once). */
+static void want_list(struct tw_model *w, const struct tw_kind *kl, const char *name)
+{
+	struct tw_res *r;
+
+	if (tw_res_find(&w->root, kl, name))
+		return;
+	r = tw_res_new(kl, NULL);
+	r->id = tw_xstrdup(name);
+	tw_res_add_child(&w->root, r);
+}
+
 /* What the live reader needs: the lists whose credentials are read. */
 static struct tw_model *read_model(const struct rm *rm, const struct tw_model *m)
 {
@@ -262,19 +274,12 @@ static struct tw_model *read_model(const struct rm *rm, const struct tw_model *m
 	json_object_set_new(w->kinds_present, kl->yaml_key, json_true());
 	for (size_t i = 0; i < m->root.nchildren; i++) {
 		const struct tw_res *l = m->root.children[i];
-		if (l->kind == kl && !l->absent && l->id && listed(rm, l->id) && !tw_res_find(&w->root, kl, l->id)) {
-			struct tw_res *r = tw_res_new(kl, NULL);
-			r->id = tw_xstrdup(l->id);
-			tw_res_add_child(&w->root, r);
-		}
+		if (l->kind == kl && !l->absent && l->id && listed(rm, l->id))
+			want_list(w, kl, l->id);
 	}
 	/* --list with --all-lists: read those lists whether the file declares them or not */
 	for (size_t i = 0; rm->all_lists && i < rm->nlists; i++)
-		if (!tw_res_find(&w->root, kl, rm->lists[i])) {
-			struct tw_res *r = tw_res_new(kl, NULL);
-			r->id = tw_xstrdup(rm->lists[i]);
-			tw_res_add_child(&w->root, r);
-		}
+		want_list(w, kl, rm->lists[i]);
 	return w;
 }
 
