@@ -2,22 +2,19 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include <openssl/evp.h>
-
 #include "twprov/err.h"
+#include "twprov/file.h"
 #include "twprov/phone.h"
 
 /* A stable account id ("Z" + 24 hex digits of SHA-256 of user@domain): a new file updates the same account. */
 static void ident(struct tw_buf *b, const struct tw_phone_account *a)
 {
-	unsigned char md[EVP_MAX_MD_SIZE];
-	unsigned int n = 0;
 	char *s = tw_xasprintf("%s@%s", a->username, a->domain);
-	EVP_Digest(s, strlen(s), md, &n, EVP_sha256(), NULL);
+	char hex[65];
+
+	tw_sha256_hex(s, strlen(s), hex);
 	free(s);
-	tw_buf_addc(b, 'Z');
-	for (unsigned int i = 0; i < 12 && i < n; i++)
-		tw_buf_addf(b, "%02x", md[i]);
+	tw_buf_addf(b, "Z%.24s", hex);
 }
 
 static void codec(struct tw_buf *b, int id, int priority)
