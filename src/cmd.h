@@ -77,6 +77,8 @@ int tw_cmd_plan(const struct tw_global *g, const struct tw_plan_args *a, struct 
 int tw_cmd_confirm(const char *verb, const char *cancelled);
 /* Parse a positive integer option value; returns -1 if invalid. */
 long tw_cmd_parse_count(const char *opt, const char *arg);
+/* Parse a number of seconds (0 to 86400, decimals allowed); returns -1 if invalid. */
+double tw_cmd_parse_seconds(const char *opt, const char *arg);
 /* Adds a --target (heap array grows). */
 void tw_cmd_add_target(struct tw_plan_args *a, const char *t);
 

@@ -13,6 +13,7 @@
 const char tw_usage_apply[] =
 	"usage: twprov apply [-f FILE] [--auto-approve] [--parallelism N] [--target KIND/NAME]...\n"
 	"                    [--sync-passwords] [--allow-purchase] [--allow-release]\n"
+	"                    [--verify-timeout SECONDS]\n"
 	"\n"
 	"Read the live account, print the plan, and carry it out: creates and\n"
 	"updates parents first and referenced resources first, deletes in reverse,\n"
@@ -20,6 +21,9 @@ const char tw_usage_apply[] =
 	"stdin is not a terminal it refuses unless --auto-approve is given.\n"
 	"If an action fails, work in flight finishes, nothing new starts, and the\n"
 	"report says what was applied; run apply again to finish the job.\n"
+	"Then it reads the account again until it shows every change (Twilio's\n"
+	"lists lag behind its writes): when apply exits 0, an immediate plan shows\n"
+	"no changes.\n"
 	"\n"
 	"  --auto-approve       do not ask for confirmation\n"
 	"  --parallelism N      requests in flight at once (default: 32 while reading\n"
@@ -28,9 +32,16 @@ const char tw_usage_apply[] =
 	"  --sync-passwords     set every declared password again (Twilio never\n"
 	"                       returns passwords, so changes cannot be detected)\n"
 	"  --allow-purchase     allow buying the phone numbers the plan purchases\n"
-	"  --allow-release      allow releasing the phone numbers the plan releases\n";
+	"  --allow-release      allow releasing the phone numbers the plan releases\n"
+	"  --verify-timeout SECONDS\n"
+	"                       how long to wait for the account to show the changes,\n"
+	"                       and to look for a create whose answer was lost before\n"
+	"                       sending it again (default 30; 0: read once)\n";
 
-enum { OPT_AUTO = TW_OPT_FIRST_COMMAND_OPT, OPT_TARGET, OPT_PARALLELISM, OPT_SYNC, OPT_PURCHASE, OPT_RELEASE };
+enum { OPT_AUTO = TW_OPT_FIRST_COMMAND_OPT, OPT_TARGET, OPT_PARALLELISM, OPT_SYNC, OPT_PURCHASE, OPT_RELEASE,
+       OPT_VERIFY_TIMEOUT };
+
+#define TW_VERIFY_TIMEOUT_S 30
 
 static volatile sig_atomic_t interrupted;
 
@@ -74,6 +85,52 @@ static void report(const struct tw_plan *p, enum tw_act_state st, const char *ti
 	}
 }
 
+/*
+ * Read the account again until it shows every change of the apply (or the
+ * time is up): exit 0 only then.
+ */
+static int verify(const struct tw_plan_args *a, struct tw_model *want, struct tw_http *h, double timeout)
+{
+	struct tw_plan_opts po = { .targets = a->targets, .ntargets = a->ntargets };
+	struct tw_verify_opts vo = { .plan = &po, .timeout_s = timeout, .interrupted = &interrupted };
+	struct tw_verify_result vr;
+	struct tw_err err = TW_ERR_INIT;
+	int rc = TW_EXIT_OK;
+
+	/* reading again is independent GETs, as for plan */
+	if (tw_http_set_parallelism(h, a->parallelism ? a->parallelism : TW_PARALLELISM_READ, &err) < 0) {
+		tw_error("%s", err.msg);
+		return TW_EXIT_FAIL;
+	}
+	if (tw_verify(h, want, &vo, &vr, &err) < 0) {
+		size_t i;
+		json_t *v;
+		tw_error("apply made its changes, but %s", err.msg);
+		if (vr.left) {
+			json_array_foreach(vr.left->problems, i, v)
+				tw_error("%s", json_string_value(v));
+			for (i = 0; i < vr.left->n; i++) {
+				const struct tw_action *la = &vr.left->acts[i];
+				if (!i)
+					fprintf(stderr, "Not visible yet (what a plan would still do):\n");
+				fprintf(stderr, "  %s %s", tw_act_symbol(la->type), la->address);
+				for (size_t c = 0; c < la->nchanges && la->type == TW_ACT_UPDATE; c++)
+					fprintf(stderr, "%s%s", c ? ", " : ": ", la->changes[c].field->name);
+				fputc('\n', stderr);
+			}
+		}
+		fprintf(stderr, "Run twprov plan in a while to see whether the account caught up; a longer "
+			"--verify-timeout waits longer.\n");
+		rc = TW_EXIT_FAIL;
+	} else {
+		fprintf(stderr, "Verified: the account shows every change (%d read%s, %.1f s).\n", vr.reads,
+			vr.reads == 1 ? "" : "s", vr.seconds);
+	}
+	tw_trace(1, "verified in %.0f ms: %d reads, %ld requests", vr.seconds * 1000, vr.reads, vr.requests);
+	tw_verify_release(&vr);
+	return rc;
+}
+
 int cmd_apply(int argc, char **argv, struct tw_global *g)
 {
 	static const struct option longopts[] = {
@@ -84,6 +141,7 @@ int cmd_apply(int argc, char **argv, struct tw_global *g)
 		{ "sync-passwords", no_argument, NULL, OPT_SYNC },
 		{ "allow-purchase", no_argument, NULL, OPT_PURCHASE },
 		{ "allow-release", no_argument, NULL, OPT_RELEASE },
+		{ "verify-timeout", required_argument, NULL, OPT_VERIFY_TIMEOUT },
 		{ NULL, 0, NULL, 0 },
 	};
 	const char *allowed[2] = { NULL, NULL };
@@ -94,6 +152,7 @@ int cmd_apply(int argc, char **argv, struct tw_global *g)
 	struct tw_apply_result res;
 	struct tw_err err = TW_ERR_INIT;
 	int c, autoapprove = 0, rc = TW_EXIT_USAGE;
+	double verify_timeout = TW_VERIFY_TIMEOUT_S;
 
 	while ((c = getopt_long(argc, argv, TW_GLOBAL_SHORTOPTS, longopts, NULL)) != -1) {
 		switch (c) {
@@ -103,6 +162,10 @@ int cmd_apply(int argc, char **argv, struct tw_global *g)
 		case OPT_SYNC: a.sync_passwords = 1; break;
 		case OPT_PURCHASE: allowed[0] = "--allow-purchase"; break;
 		case OPT_RELEASE: allowed[1] = "--allow-release"; break;
+		case OPT_VERIFY_TIMEOUT:
+			if ((verify_timeout = tw_cmd_parse_seconds("--verify-timeout", optarg)) < 0)
+				goto out;
+			break;
 		case OPT_PARALLELISM:
 			if ((a.parallelism = (int)tw_cmd_parse_count("--parallelism", optarg)) < 0)
 				goto out;
@@ -141,7 +204,7 @@ int cmd_apply(int argc, char **argv, struct tw_global *g)
 	}
 	signal(SIGINT, on_signal);
 	signal(SIGTERM, on_signal);
-	struct tw_apply_opts ao = { .interrupted = &interrupted };
+	struct tw_apply_opts ao = { .interrupted = &interrupted, .verify_timeout_s = verify_timeout };
 	if (tw_apply(h, plan, &ao, &res, &err) < 0) {
 		tw_error("apply stopped: %s", err.msg);
 		report(plan, TW_ST_DONE, "Applied");
@@ -152,6 +215,8 @@ int cmd_apply(int argc, char **argv, struct tw_global *g)
 	} else {
 		printf("Apply complete: %zu added, %zu changed, %zu destroyed.\n", res.added, res.changed,
 		       res.destroyed);
+		fflush(stdout);
+		rc = verify(&a, want, h, verify_timeout);
 	}
 	signal(SIGINT, SIG_DFL);
 	signal(SIGTERM, SIG_DFL);

@@ -71,6 +71,19 @@ long tw_cmd_parse_count(const char *opt, const char *arg)
 	return n;
 }
 
+double tw_cmd_parse_seconds(const char *opt, const char *arg)
+{
+	char *end;
+	double n;
+	errno = 0;
+	n = strtod(arg, &end);
+	if (errno || end == arg || *end || !(n >= 0 && n <= 86400)) {
+		tw_error("%s: expected a number of seconds from 0 to 86400, got \"%s\"", opt, arg);
+		return -1;
+	}
+	return n;
+}
+
 void tw_cmd_add_target(struct tw_plan_args *a, const char *t)
 {
 	a->targets = realloc(a->targets, (a->ntargets + 1) * sizeof(*a->targets));

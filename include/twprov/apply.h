@@ -11,6 +11,8 @@ struct tw_err;
 
 struct tw_apply_opts {
 	volatile sig_atomic_t *interrupted;  /* set by a signal handler: stop starting new work */
+	double verify_timeout_s;             /* how long a create whose answer was lost is looked
+	                                        for (lists lag) before it is sent again */
 };
 
 struct tw_apply_result {
@@ -27,6 +29,30 @@ struct tw_apply_result {
  */
 int tw_apply(struct tw_http *h, struct tw_plan *p, const struct tw_apply_opts *o,
 	     struct tw_apply_result *res, struct tw_err *err);
+
+/*
+ * After apply: read the account again (as plan does, with the same file and
+ * targets) and plan again, with backoff, until that plan is empty or
+ * `timeout_s` has passed (Twilio's lists lag behind its writes).  Returns 0
+ * when the account shows every change; otherwise -1 with err set and, when
+ * the reads worked, res->left holding what is not visible yet (and
+ * res->have the live model it was computed from).
+ */
+struct tw_verify_opts {
+	const struct tw_plan_opts *plan;
+	double timeout_s;                    /* 0: read once, no waiting */
+	volatile sig_atomic_t *interrupted;
+};
+struct tw_verify_result {
+	int reads;
+	long requests;
+	double seconds;
+	struct tw_model *have;
+	struct tw_plan *left;
+};
+int tw_verify(struct tw_http *h, struct tw_model *want, const struct tw_verify_opts *o,
+	      struct tw_verify_result *res, struct tw_err *err);
+void tw_verify_release(struct tw_verify_result *res);
 
 /*
  * For custom actions (a kind's plan_more hook adds them; their run function

@@ -170,6 +170,9 @@ void tw_http_cancel_queued(struct tw_http *h);
 typedef void (*tw_list_cb)(struct tw_http *h, json_t *items, const struct tw_err *err, void *ud);
 void tw_http_list(struct tw_http *h, enum tw_product product, const char *path, const char *list_key,
 		  tw_list_cb done, void *ud);
+/* The same, its first page sent after `delay_ms` (polling a list that lags behind writes). */
+void tw_http_list_after(struct tw_http *h, enum tw_product product, const char *path, const char *list_key,
+			long delay_ms, tw_list_cb done, void *ud);
 
 /* Seconds on a monotonic clock. */
 double tw_now_s(void);

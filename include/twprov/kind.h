@@ -46,6 +46,15 @@ enum tw_vtype {
 #define TW_F_DEFER     (1u << 6)  /* TW_V_REF that may close a cycle of references (a BYOC trunk's
                                      from_domain): when its target is created by the same apply,
                                      the create leaves it out and a follow-up update sets it */
+#define TW_F_ICASE     (1u << 9)  /* an enum Twilio answers in varying case (a Build's "PUBLIC" for
+                                     "public"): values compare case-insensitively */
+#define TW_F_MAY_OMIT  (1u << 10) /* answers may leave it out or set it to null although it always has
+                                     a value (a number's voice_receive_mode): then it is unknown, not
+                                     unset: never compared, written whenever the resource is written,
+                                     and the plan's notes say Twilio did not return it */
+#define TW_F_CREATE_IGNORES (1u << 11) /* Twilio ignores it on create (a purchase keeps the default
+                                     voice_receive_mode): the create action writes it with an
+                                     update right after the create */
 
 /*
  * Validation of a string value beyond its type.  Returns 0 when `value` is

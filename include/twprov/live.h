@@ -25,7 +25,9 @@ int tw_live_read(struct tw_http *h, const struct tw_model *want, const struct tw
 
 /*
  * For kinds' read_more hooks: GET one more object (not a list) about live
- * resource r; `cb` gets its JSON (borrowed).  A failure fails the read.
+ * resource r; `cb` gets its JSON (borrowed), or NULL when the answer is 404
+ * (what a list names may not be fetchable yet: reads lag behind writes).
+ * Any other failure fails the read.
  */
 typedef void (*tw_live_more_cb)(struct tw_live_more *lm, struct tw_res *r, json_t *obj, void *ud);
 void tw_live_get(struct tw_live_more *lm, struct tw_res *r, enum tw_product product, const char *path,

@@ -23,6 +23,8 @@ struct tw_change {
 	json_t *after;      /* NULL for sensitive values and values known only after apply */
 	int sensitive;
 	int unknown;        /* known after apply (a URL on an environment not created yet) */
+	int unread;         /* Twilio did not return the live value (TW_F_MAY_OMIT): written with
+	                       the rest of an update, not compared */
 };
 
 enum tw_act_state {

@@ -65,6 +65,14 @@ static void add_value(struct tw_form *f, const struct tw_res *w, size_t i)
 		tw_form_add(f, fd->param, s ? s : "");
 }
 
+/* Does the create of action a leave field i for an update right after it (TW_F_CREATE_IGNORES)? */
+static int ignored_by_create(const struct tw_action *a, size_t i)
+{
+	const struct tw_field *fd = &a->kind->fields[i];
+	return (fd->flags & TW_F_CREATE_IGNORES) && fd->param && !fd->endpoint && !(fd->flags & TW_F_LOCAL) &&
+	       !(i < 64 && (a->omit >> i & 1)) && json_object_get(a->want->fields, fd->name);
+}
+
 /* Same endpoint (NULL = the item itself)? */
 static int same_endpoint(const char *a, const char *b)
 {
@@ -94,6 +102,13 @@ void tw_apply_form(const struct tw_action *a, const struct tw_step *st, struct t
 			else if (fd->create_default && st->op == TW_STEP_CREATE)
 				tw_form_add(f, fd->param, fd->create_default);
 		}
+		return;
+	}
+	if (st->op == TW_STEP_UPDATE && a->type != TW_ACT_UPDATE) {
+		/* right after a create: what the create ignores */
+		for (size_t i = 0; i < k->nfields; i++)
+			if (ignored_by_create(a, i))
+				add_value(f, w, i);
 		return;
 	}
 	for (size_t c = 0; c < a->nchanges; c++)    /* an update: what changed */
@@ -131,8 +146,14 @@ void tw_apply_steps(struct tw_action *a)
 	a->nsteps = a->step = 0;
 	if (a->type == TW_ACT_DELETE || a->type == TW_ACT_REPLACE)
 		push_step(a, TW_STEP_DELETE, NULL);
-	if (a->type == TW_ACT_CREATE || a->type == TW_ACT_REPLACE)
+	if (a->type == TW_ACT_CREATE || a->type == TW_ACT_REPLACE) {
 		push_step(a, TW_STEP_CREATE, NULL);
+		for (size_t i = 0; i < k->nfields; i++)
+			if (ignored_by_create(a, i)) {
+				push_step(a, TW_STEP_UPDATE, NULL);
+				break;
+			}
+	}
 	if (a->type == TW_ACT_UPDATE && writes_to(a, NULL))
 		push_step(a, TW_STEP_UPDATE, NULL);
 	if (a->type == TW_ACT_DELETE)
@@ -232,7 +253,12 @@ static void advance(struct tw_applier *ap, size_t ai)
 struct reconcile {
 	struct tw_applier *ap;
 	size_t ai;
+	double deadline;        /* look until then before sending the create again */
+	long delay_ms;          /* before the next look */
+	char *path;             /* the collection */
 };
+
+static void look_again(struct reconcile *rc);
 
 /* After a create may or may not have happened: look for it by identity before re-sending. */
 static void reconciled(struct tw_http *h, json_t *items, const struct tw_err *err, void *ud)
@@ -248,10 +274,11 @@ static void reconciled(struct tw_http *h, json_t *items, const struct tw_err *er
 	json_t *item;
 
 	(void)h;
-	free(ud);
 	if (!items) {
 		a->err = *err;
 		tw_err_prefix(&a->err, "re-reading after an uncertain create");
+		free(rc->path);
+		free(rc);
 		fail(ap, ai, NULL);
 		return;
 	}
@@ -266,15 +293,33 @@ static void reconciled(struct tw_http *h, json_t *items, const struct tw_err *er
 			free(w->sid);
 			w->sid = probe.sid;
 			probe.sid = NULL;
+			json_decref(w->json);   /* what Twilio made of it, as for an answered create */
+			w->json = json_incref(item);
 		}
 		free(probe.id);
 		free(probe.sid);
 		json_decref(probe.json);
 		if (hit) {
 			tw_trace(1, "%s: the uncertain create did happen (%s); not sending it again", a->address, w->sid);
+			free(rc->path);
+			free(rc);
 			advance(ap, ai);
 			return;
 		}
+	}
+	/* lists lag behind writes: a create that did happen may not be listed yet, and
+	 * sending it again would make a duplicate; look again until the deadline */
+	if (tw_now_s() < rc->deadline && !ap->stopping) {
+		look_again(rc);
+		return;
+	}
+	free(rc->path);
+	free(rc);
+	if (ap->stopping) {
+		tw_err_set(&a->err, "the create may or may not have happened (its answer was lost); the next "
+			   "apply looks for it before creating it");
+		fail(ap, ai, NULL);
+		return;
 	}
 	/* a resend is a retry: the same budget as any other request */
 	if (++a->attempts > tw_http_max_retries(ap->h)) {
@@ -286,6 +331,20 @@ static void reconciled(struct tw_http *h, json_t *items, const struct tw_err *er
 	run_step(ap, ai);
 }
 
+static void look_again(struct reconcile *rc)
+{
+	const struct tw_kind *k = rc->ap->p->acts[rc->ai].kind;
+	double left_ms = (rc->deadline - tw_now_s()) * 1000;
+	long delay;
+
+	rc->delay_ms = rc->delay_ms ? rc->delay_ms * 2 : 250;
+	if (rc->delay_ms > 4000)
+		rc->delay_ms = 4000;
+	delay = rc->delay_ms < left_ms ? rc->delay_ms : (long)(left_ms > 0 ? left_ms : 0);
+	tw_trace(1, "%s: not listed yet; looking again in %ld ms", rc->ap->p->acts[rc->ai].address, delay);
+	tw_http_list_after(tw_applier_http(rc->ap), k->product, rc->path, k->list_key, delay, reconciled, rc);
+}
+
 static void on_done(struct tw_http *h, struct tw_req *req)
 {
 	struct tw_applier *ap = req->ud;
@@ -295,13 +354,13 @@ static void on_done(struct tw_http *h, struct tw_req *req)
 
 	if (req->result == TW_REQ_UNSAFE && op == TW_STEP_CREATE && !ap->stopping) {
 		struct reconcile *ud = tw_xcalloc(1, sizeof(*ud));
-		char *path = tw_res_path(a->want, a->kind->collection, tw_http_account_sid(h), NULL);
 		ud->ap = ap;
 		ud->ai = ai;
+		ud->path = tw_res_path(a->want, a->kind->collection, tw_http_account_sid(h), NULL);
+		ud->deadline = tw_now_s() + ap->o->verify_timeout_s;
 		tw_trace(1, "%s: create may have happened (%s); re-reading before sending it again", a->address,
 			 req->err.msg);
-		tw_http_list(h, a->kind->product, path, a->kind->list_key, reconciled, ud);
-		free(path);
+		tw_http_list(h, a->kind->product, ud->path, a->kind->list_key, reconciled, ud);
 		tw_req_free(req);
 		return;
 	}

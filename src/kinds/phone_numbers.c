@@ -21,8 +21,11 @@ static const struct tw_field number_fields[] = {
 	  .type = TW_V_STR, .check = tw_check_enum, .choices = tw_methods, .doc = "GET or POST" },
 	{ .name = "sip_trunk", .param = "TrunkSid", .json = "trunk_sid", .type = TW_V_REF, .ref = "sip_trunks",
 	  .doc = "route calls to this Elastic SIP trunk (named by its domain_name)" },
+	/* answers may leave it out (twilio-php#462, twilio-python#381) and a purchase ignores it
+	 * (twilio-php#478): see the fake's README */
 	{ .name = "voice_receive_mode", .param = "VoiceReceiveMode", .json = "voice_receive_mode",
-	  .type = TW_V_STR, .check = tw_check_enum, .choices = receive_modes, .doc = "voice or fax" },
+	  .type = TW_V_STR, .flags = TW_F_MAY_OMIT | TW_F_CREATE_IGNORES, .check = tw_check_enum,
+	  .choices = receive_modes, .doc = "voice or fax" },
 	{ .name = "voice_caller_id_lookup", .param = "VoiceCallerIdLookup", .json = "voice_caller_id_lookup",
 	  .type = TW_V_BOOL, .doc = "look up the caller's name (CNAM) on incoming calls" },
 	{ .name = "purchase", .type = TW_V_BOOL, .flags = TW_F_LOCAL,

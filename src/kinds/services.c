@@ -168,7 +168,7 @@ const struct tw_kind tw_kind_variables = {
 	  .doc = "the file with its bytes, relative to the twprov file" }, \
 	{ .name = "content", .type = TW_V_STR, .flags = TW_F_LOCAL, \
 	  .doc = "its bytes written inline, instead of source" }, \
-	{ .name = "visibility", .type = TW_V_STR, .flags = TW_F_LOCAL, .check = tw_check_enum, \
+	{ .name = "visibility", .type = TW_V_STR, .flags = TW_F_LOCAL | TW_F_ICASE, .check = tw_check_enum, \
 	  .choices = visibilities, .doc = "who may request it (default " dflt ")" }, \
 	{ .name = "sha256", .type = TW_V_STR, .flags = TW_F_LOCAL | TW_F_COMPUTED, \
 	  .doc = "SHA-256 of its bytes (computed)" }
@@ -355,7 +355,7 @@ static void got_manifest(struct tw_live_more *lm, struct tw_res *r, json_t *obj,
 	const char *content = json_string_value(json_object_get(obj, "content"));
 	(void)lm;
 	(void)ud;
-	if (content)
+	if (content)   /* NULL obj (not found yet): no manifest, so the environment is redeployed */
 		json_object_set_new(r->json, "_manifest_source", json_string(content));
 }
 
@@ -364,6 +364,8 @@ static void got_build(struct tw_live_more *lm, struct tw_res *r, json_t *build, 
 	size_t i;
 	json_t *v;
 	(void)ud;
+	if (!build)    /* not found (yet): what it runs is unknown, so it is redeployed */
+		return;
 	json_object_set(r->json, "_build", build);
 	json_array_foreach(json_object_get(build, "function_versions"), i, v) {
 		const char *path = json_string_value(json_object_get(v, "path"));
@@ -403,6 +405,15 @@ static int is_source(const struct tw_res *c)
 	return c->kind == &tw_kind_functions || c->kind == &tw_kind_assets;
 }
 
+/* Does a build's version (its `visibility`) serve c as the file says?  Twilio answers a
+ * Build's visibilities in upper case ("PUBLIC", its spec's example) where the versions
+ * themselves say "public": the field compares as its descriptor says (TW_F_ICASE). */
+static int same_visibility(const struct tw_res *c, const json_t *live)
+{
+	return json_is_string(live) && tw_value_equal(tw_kind_field(c->kind, "visibility"),
+						      tw_res_get(c, "visibility"), live);
+}
+
 /* Does live environment e run exactly what `source` (the desired manifest function) and w describe? */
 static int runs(const struct tw_res *e, const struct tw_res *w, const char *source)
 {
@@ -426,8 +437,7 @@ static int runs(const struct tw_res *e, const struct tw_res *w, const char *sour
 		nsrc++;
 		json_array_foreach(json_object_get(build, key), j, v) {
 			const char *path = json_string_value(json_object_get(v, "path"));
-			const char *vis = json_string_value(json_object_get(v, "visibility"));
-			found |= path && vis && !strcmp(path, c->id) && !strcmp(vis, tw_res_get_str(c, "visibility"));
+			found |= path && !strcmp(path, c->id) && same_visibility(c, json_object_get(v, "visibility"));
 		}
 		if (!found)
 			return 0;
@@ -530,7 +540,7 @@ static void service_plan(struct tw_planner *pl, struct tw_res *w, struct tw_res 
 			json_decref(c->json);
 			c->json = json_object();
 			if (old && want_sha && !strcmp(json_string_value(json_object_get(old, "sha256")), want_sha) &&
-			    json_equal(json_object_get(old, "visibility"), tw_res_get(c, "visibility"))) {
+			    same_visibility(c, json_object_get(old, "visibility"))) {
 				json_object_set(c->json, "version_sid", json_object_get(old, "sid"));
 				continue;
 			}
@@ -700,8 +710,14 @@ static void got_status(struct tw_http *h, struct tw_req *req)
 	struct tw_err err = TW_ERR_INIT;
 
 	(void)h;
-	if (req->result != TW_REQ_OK) {
+	if (req->result != TW_REQ_OK && !(req->status == 404 && tw_now_s() < bp->deadline)) {
 		tw_applier_fail(bp->ap, bp->ai, req, NULL);
+	} else if (req->result != TW_REQ_OK) {
+		/* a build made a moment ago may not be readable yet (reads lag behind writes) */
+		tw_trace(1, "build %s: not found yet", bp->sid);
+		tw_req_free(req);
+		poll_status(bp, env_ms("TWPROV_BUILD_POLL_MS", 2000));
+		return;
 	} else if (status && !strcmp(status, "completed")) {
 		if (!a->want->json)
 			a->want->json = json_object();

@@ -2,6 +2,7 @@
 #include <stdarg.h>
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
 
 #include "twprov/buf.h"
 #include "twprov/checks.h"
@@ -14,6 +15,7 @@ struct tw_planner {
 	struct tw_model *want, *have;
 	const struct tw_plan_opts *o;
 	size_t unsynced;            /* write-only values not compared */
+	json_t *unread;             /* "kind.field" -> addresses whose live value Twilio did not return */
 };
 
 struct tw_plan *tw_planner_plan(struct tw_planner *pl)
@@ -146,7 +148,57 @@ int tw_value_equal(const struct tw_field *f, const json_t *a, const json_t *b)
 	default:
 		if (is_str_empty(a) || is_str_empty(b))
 			return is_str_empty(a) && is_str_empty(b);
+		if ((f->flags & TW_F_ICASE) && json_is_string(a) && json_is_string(b))
+			return !strcasecmp(json_string_value(a), json_string_value(b));
 		return json_equal((json_t *)a, (json_t *)b);
+	}
+}
+
+/*
+ * Did the live answer leave the value of field f out?  Twilio's answers
+ * carry every field (null when unset), so a missing key is not "unset" but
+ * "not returned"; for a TW_F_MAY_OMIT field, which always has a value, null
+ * is too.  Such a value is unknown: it is never compared.
+ */
+static int not_returned(const struct tw_field *f, const struct tw_res *h)
+{
+	json_t *hv = json_object_get(h->fields, f->name);
+	return !hv || ((f->flags & TW_F_MAY_OMIT) && json_is_null(hv));
+}
+
+static void note_unread(struct tw_planner *pl, const struct tw_field *f, const struct tw_res *w)
+{
+	char *key = tw_xasprintf("%s\n%s", w->kind->name, f->name);
+	json_t *list = json_object_get(pl->unread, key);
+	if (!list) {
+		list = json_array();
+		json_object_set_new(pl->unread, key, list);
+	}
+	{
+		char *addr = tw_res_address(w);
+		json_array_append_new(list, json_string(addr));
+		free(addr);
+	}
+	free(key);
+}
+
+/* One note per field that answers left out: which resources, and what twprov does about it. */
+static void say_unread(struct tw_planner *pl)
+{
+	const char *key;
+	json_t *list;
+
+	json_object_foreach(pl->unread, key, list) {
+		const char *nl = strchr(key, '\n');
+		size_t n = json_array_size(list);
+		struct tw_buf b = TW_BUF_INIT;
+		for (size_t i = 0; i < n && i < 3; i++)
+			tw_buf_addf(&b, "%s%s", i ? ", " : "", json_string_value(json_array_get(list, i)));
+		if (n > 3)
+			tw_buf_addf(&b, " and %zu more", n - 3);
+		say(pl->p->notes, "Twilio did not return %s of %s: it is not compared, and twprov writes the file's "
+		    "value whenever it writes %s", nl + 1, b.buf, n == 1 ? "that resource" : "those resources");
+		tw_buf_release(&b);
 	}
 }
 
@@ -203,6 +255,7 @@ static int diff_fields(struct tw_planner *pl, struct tw_res *w, struct tw_res *h
 {
 	const struct tw_kind *k = w->kind;
 	struct tw_action tmp;
+	uint64_t unread = 0;
 	int replace = 0;
 
 	memset(&tmp, 0, sizeof(tmp));
@@ -221,6 +274,10 @@ static int diff_fields(struct tw_planner *pl, struct tw_res *w, struct tw_res *h
 				pl->unsynced++;
 			continue;
 		}
+		if (i < 64 && not_returned(f, h)) {
+			unread |= (uint64_t)1 << i;
+			continue;
+		}
 		{
 			int unknown;
 			json_t *ev = effective(pl, w, wv, &unknown);
@@ -234,6 +291,21 @@ static int diff_fields(struct tw_planner *pl, struct tw_res *w, struct tw_res *h
 		}
 		if ((f->flags & TW_F_IMMUTABLE) || (k->flags & TW_K_NO_UPDATE))
 			replace = 1;
+	}
+	for (size_t i = 0; unread && i < k->nfields; i++) {
+		const struct tw_field *f = &k->fields[i];
+		if (!(unread >> i & 1))
+			continue;
+		note_unread(pl, f, w);
+		/* written with the rest whenever the resource is written */
+		if (tmp.nchanges) {
+			int unknown;
+			json_t *ev = effective(pl, w, json_object_get(w->fields, f->name), &unknown);
+			add_change(&tmp, f, NULL, ev, (w->sensitive >> i & 1));
+			tmp.changes[tmp.nchanges - 1].unread = 1;
+			tmp.changes[tmp.nchanges - 1].unknown = unknown;
+			json_decref(ev);
+		}
 	}
 	if (!tmp.nchanges)
 		return -1;
@@ -660,7 +732,7 @@ int tw_plan_build(struct tw_model *want, struct tw_model *have, const struct tw_
 		  struct tw_plan **out, struct tw_err *err)
 {
 	static const struct tw_plan_opts defaults;
-	struct tw_planner pl = { .want = want, .have = have, .o = o ? o : &defaults };
+	struct tw_planner pl = { .want = want, .have = have, .o = o ? o : &defaults, .unread = json_object() };
 	struct tw_plan *p = tw_xcalloc(1, sizeof(*p));
 
 	p->unmanaged = json_array();
@@ -673,6 +745,7 @@ int tw_plan_build(struct tw_model *want, struct tw_model *have, const struct tw_
 
 	diff_level(&pl, &want->root, &have->root);
 	if (json_array_size(p->problems)) {
+		json_decref(pl.unread);
 		tw_err_set(err, "the live account cannot be planned against: %zu problem%s",
 			   json_array_size(p->problems), json_array_size(p->problems) == 1 ? "" : "s");
 		return -1;
@@ -681,6 +754,8 @@ int tw_plan_build(struct tw_model *want, struct tw_model *have, const struct tw_
 	if (pl.unsynced)
 		say(p->notes, "%zu existing password%s not compared: Twilio never returns passwords "
 		     "(use --sync-passwords to set them again)", pl.unsynced, pl.unsynced == 1 ? " was" : "s were");
+	say_unread(&pl);
+	json_decref(pl.unread);
 	return apply_targets(&pl, err);
 }
 

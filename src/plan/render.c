@@ -65,9 +65,16 @@ static void print_action(const struct tw_action *a, FILE *f)
 			     ((c->field->flags & TW_F_IMMUTABLE) || (a->kind->flags & TW_K_NO_UPDATE));
 		if (a->type == TW_ACT_CREATE) {
 			value_text(&b, c->after, c->unknown ? 2 : c->sensitive);
-			fprintf(f, "      %s+%s %-*s = %s\n", on, off, (int)width, c->field->name, b.buf);
+			fprintf(f, "      %s+%s %-*s = %s", on, off, (int)width, c->field->name, b.buf);
+			if (c->field->flags & TW_F_CREATE_IGNORES)
+				fprintf(f, "  %s# set by an update after the %s: Twilio ignores it then%s",
+					tw_color(f, TW_C_DIM), g ? g->word : "create", off);
+			fputc('\n', f);
 		} else {
-			value_text(&b, c->before, c->sensitive);
+			if (c->unread)
+				tw_buf_adds(&b, "(not returned)");
+			else
+				value_text(&b, c->before, c->sensitive);
 			tw_buf_adds(&b, " -> ");
 			value_text(&b, c->after, c->unknown ? 2 : c->sensitive);
 			fprintf(f, "      %s~%s %-*s = %s%s\n", tw_color(f, TW_C_YELLOW), off, (int)width,
@@ -144,6 +151,10 @@ static json_t *action_json(const struct tw_plan *p, const struct tw_action *a)
 		json_object_set_new(ch, "sensitive", json_boolean(c->sensitive));
 		if (c->unknown)
 			json_object_set_new(ch, "known_after_apply", json_true());
+		if (c->unread)
+			json_object_set_new(ch, "not_returned", json_true());
+		if (a->type == TW_ACT_CREATE && (c->field->flags & TW_F_CREATE_IGNORES))
+			json_object_set_new(ch, "set_after_create", json_true());
 		if (a->type == TW_ACT_REPLACE)
 			json_object_set_new(ch, "forces_replacement",
 					    json_boolean((c->field->flags & TW_F_IMMUTABLE) ||

@@ -57,10 +57,10 @@ static void got_more(struct tw_http *h, struct tw_req *req)
 {
 	struct get_job *j = req->ud;
 	(void)h;
-	if (req->result != TW_REQ_OK)
+	if (req->result != TW_REQ_OK && req->status != 404)
 		fail_read(j->c, &req->err, j->r, "details");
 	else if (!j->c->failed)
-		j->cb(j->c, j->r, req->json, j->ud);
+		j->cb(j->c, j->r, req->result == TW_REQ_OK ? req->json : NULL, j->ud);
 	tw_req_free(req);
 	free(j);
 }

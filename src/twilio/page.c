@@ -108,6 +108,12 @@ fail:
 void tw_http_list(struct tw_http *h, enum tw_product product, const char *path, const char *list_key,
 		  tw_list_cb done, void *ud)
 {
+	tw_http_list_after(h, product, path, list_key, 0, done, ud);
+}
+
+void tw_http_list_after(struct tw_http *h, enum tw_product product, const char *path, const char *list_key,
+			long delay_ms, tw_list_cb done, void *ud)
+{
 	struct tw_list *l = tw_xcalloc(1, sizeof(*l));
 	struct tw_buf p = TW_BUF_INIT;
 	char *url;
@@ -128,5 +134,8 @@ void tw_http_list(struct tw_http *h, enum tw_product product, const char *path, 
 	}
 	url = tw_http_url(h, product, p.buf);
 	tw_buf_release(&p);
-	tw_http_submit(h, tw_req_new("GET", url, list_page_done, l));
+	if (delay_ms > 0)
+		tw_http_submit_after(h, tw_req_new("GET", url, list_page_done, l), delay_ms);
+	else
+		tw_http_submit(h, tw_req_new("GET", url, list_page_done, l));
 }

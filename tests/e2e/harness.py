@@ -26,6 +26,12 @@ WRAPPED = bool(WRAPPER)
 VALGRIND_RC = 99
 
 
+# For tests whose fake drops answers but never lags: a create whose answer was
+# lost is listed at once if it happened, so looking for it (and verifying the
+# apply) need not wait apply's default 30 s before sending it again.
+NO_LAG = ("--verify-timeout", "2")
+
+
 def argv(*args):
     """The command line that runs twprov with these arguments (through TWPROV_WRAPPER)."""
     return [*WRAPPER, BIN, *args]

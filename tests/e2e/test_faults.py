@@ -9,7 +9,7 @@ import subprocess
 import time
 
 from account import NON_UNIQUE, Account, differences, view
-from harness import OFFICE, SECRETS, TwprovCase, argv
+from harness import NO_LAG, OFFICE, SECRETS, TwprovCase, argv
 
 
 def many_users(n):
@@ -39,7 +39,7 @@ class Faults(TwprovCase):
     def test_429_and_500_storm_converges(self):
         path = self.write(many_users(40))
         self.fake.faults(rate_429=0.3, rate_retry_after=0.05, rate_500=0.1)
-        r = self.ok("apply", "-f", path, "--auto-approve", env=self.env(TWPROV_MAX_RETRIES="12"))
+        r = self.ok("apply", "-f", path, "--auto-approve", *NO_LAG, env=self.env(TWPROV_MAX_RETRIES="12"))
         self.assertIn("Apply complete: 51 added", r.out)
         stats = self.fake.stats()
         self.assertGreater(stats["by_status"].get("429", 0), 5)
@@ -60,7 +60,7 @@ class Faults(TwprovCase):
     def test_dropped_connections_and_lost_responses_make_no_duplicates(self):
         path = self.write(many_users(40))
         self.fake.faults(rate_drop=0.1, rate_drop_after=0.15)
-        r = self.ok("apply", "-f", path, "--auto-approve", "-v", env=self.env(TWPROV_MAX_RETRIES="12"))
+        r = self.ok("apply", "-f", path, "--auto-approve", "-v", *NO_LAG, env=self.env(TWPROV_MAX_RETRIES="12"))
         self.assertGreater(self.fake.stats()["by_status"].get("dropped", 0), 0)
         # at least one create lost its response and was found again instead of re-sent
         self.assertIn("re-reading before sending it again", r.err)
@@ -197,7 +197,7 @@ class Faults(TwprovCase):
                        byocs=10, trunks=0, urls=0, numbers=0, tag="nu")
         path = acct.write(self.dir)
         self.fake.faults(rate_drop_after=0.3)
-        r = self.ok("apply", "-f", path, "--auto-approve", "-v", env=self.env(TWPROV_MAX_RETRIES="20"))
+        r = self.ok("apply", "-f", path, "--auto-approve", "-v", *NO_LAG, env=self.env(TWPROV_MAX_RETRIES="20"))
         adopted = set(re.findall(r"^(\w+)/\S+: the uncertain create did happen", r.err, re.M))
         self.assertEqual(adopted, set(NON_UNIQUE), "every non-unique kind lost some create answers")
         self.assertNotIn("the uncertain create did not happen", r.err)
@@ -274,7 +274,7 @@ class Faults(TwprovCase):
         # it gives up only when the retry budget (TWPROV_MAX_RETRIES) is spent
         path = self.write(many_users(60))
         self.fake.faults(rate_500=0.5)
-        r = self.ok("apply", "-f", path, "--auto-approve", "-v", env=self.env(TWPROV_MAX_RETRIES="40"))
+        r = self.ok("apply", "-f", path, "--auto-approve", "-v", *NO_LAG, env=self.env(TWPROV_MAX_RETRIES="40"))
         self.assertIn("the uncertain create did not happen; sending it again", r.err)
         self.fake.faults(rate_500=0)
         self.assertConvergedNoDuplicates(path, 60)

@@ -4,7 +4,7 @@ while the fake answers 20% of requests 429 (half of them with Retry-After), 5%
 says: nothing missing, nothing twice, every password the declared one."""
 
 from account import Account, differences, view
-from harness import TwprovCase
+from harness import NO_LAG, TwprovCase
 
 # The issue's figures (the same under valgrind: the fake sets the pace there too)
 SCALE = dict(lists=8, users=166, acls=10, addresses=30, domains=10, apps=64, policies=20, targets=5,
@@ -24,7 +24,7 @@ class Storm(TwprovCase):
         # Each attempt fails with probability ~0.26 here; 16 attempts make giving
         # up on any one of ~3,000 requests a 1-in-10^6 event (the default 7, 1 in 50).
         env = self.env(TWPROV_MAX_RETRIES="15")
-        r = self.twprov("apply", "-f", path, "--auto-approve", "--allow-purchase", env=env)
+        r = self.twprov("apply", "-f", path, "--auto-approve", "--allow-purchase", *NO_LAG, env=env)
         self.assertEqual(r.rc, 0, r.err[-3000:])
         self.assertIn(f"Apply complete: {acct.size} added", r.out)
         stats = self.fake.stats()["by_status"]

@@ -486,6 +486,151 @@ static void test_value_equal(void **state)
 	json_decref(n);
 	json_decref(x);
 	json_decref(i32);
+
+	/* a field flagged TW_F_ICASE (a Build answers "PUBLIC") compares without case; others do not */
+	{
+		const struct tw_field *vis = tw_kind_field(K("functions"), "visibility");
+		json_t *lower = json_string("public"), *upper = json_string("PUBLIC"), *other = json_string("protected");
+		json_t *u1 = json_string("https://a.example/v"), *u2 = json_string("https://A.example/V");
+		assert_true(vis->flags & TW_F_ICASE);
+		assert_true(tw_value_equal(vis, lower, upper));
+		assert_false(tw_value_equal(vis, other, upper));
+		assert_false(url->flags & TW_F_ICASE);
+		assert_false(tw_value_equal(url, u1, u2));
+		json_decref(lower);
+		json_decref(upper);
+		json_decref(other);
+		json_decref(u1);
+		json_decref(u2);
+	}
+}
+
+#define PN1 "PN00000000000000000000000000000001"
+
+/* A declared number routed by URL, in fax mode, and its live counterpart from `json`. */
+static struct tw_plan *number_plan(const char *json, struct tw_model **w, struct tw_model **h)
+{
+	struct tw_plan *p;
+	struct tw_err err = TW_ERR_INIT;
+
+	*w = want_model();
+	*h = tw_model_new(1);
+	json_object_set_new((*w)->kinds_present, "phone_numbers", json_true());
+	decl(&(*w)->root, "phone_numbers", "+16505550100", "friendly_name=main", "voice_url=https://a.example/v",
+	     "voice_receive_mode=fax", NULL);
+	if (json)
+		live(&(*h)->root, "phone_numbers", json);
+	convert_all(*h);
+	assert_int_equal(tw_plan_build(*w, *h, NULL, &p, &err), 0);
+	return p;
+}
+
+static void test_not_returned_is_not_compared(void **state)
+{
+	struct tw_model *w, *h;
+	struct tw_plan *p;
+	struct tw_action *a;
+	struct tw_form f;
+	char *text;
+	(void)state;
+
+	/* left out of the answer, or null (TW_F_MAY_OMIT): unknown, not compared; the notes say so */
+	p = number_plan("{\"sid\":\"" PN1 "\",\"phone_number\":\"+16505550100\",\"friendly_name\":\"main\","
+			"\"voice_url\":\"https://a.example/v\"}", &w, &h);
+	assert_true(tw_plan_empty(p));
+	assert_int_equal(json_array_size(p->notes), 1);
+	assert_non_null(strstr(json_string_value(json_array_get(p->notes, 0)),
+			       "Twilio did not return voice_receive_mode of phone_numbers/+16505550100"));
+	tw_plan_free(p);
+	tw_model_free(w);
+	tw_model_free(h);
+	p = number_plan("{\"sid\":\"" PN1 "\",\"phone_number\":\"+16505550100\",\"friendly_name\":\"main\","
+			"\"voice_url\":\"https://a.example/v\",\"voice_receive_mode\":null}", &w, &h);
+	assert_true(tw_plan_empty(p));
+	tw_plan_free(p);
+	tw_model_free(w);
+	tw_model_free(h);
+
+	/* null for a field without the flag is "unset": voice_url is written */
+	p = number_plan("{\"sid\":\"" PN1 "\",\"phone_number\":\"+16505550100\",\"friendly_name\":\"main\","
+			"\"voice_url\":null,\"voice_receive_mode\":\"fax\"}", &w, &h);
+	assert_int_equal(p->n, 1);
+	assert_int_equal(p->acts[0].nchanges, 1);
+	assert_string_equal(p->acts[0].changes[0].field->name, "voice_url");
+	assert_int_equal(json_array_size(p->notes), 0);
+	tw_plan_free(p);
+	tw_model_free(w);
+	tw_model_free(h);
+
+	/* an update for another reason writes the unreturned value with it */
+	p = number_plan("{\"sid\":\"" PN1 "\",\"phone_number\":\"+16505550100\",\"friendly_name\":\"old\","
+			"\"voice_url\":\"https://a.example/v\"}", &w, &h);
+	a = find(p, "phone_numbers/+16505550100");
+	assert_non_null(a);
+	assert_int_equal(a->type, TW_ACT_UPDATE);
+	assert_int_equal(a->nchanges, 2);
+	assert_true(a->changes[1].unread);
+	step_form(a, 0, &f);
+	assert_string_equal(f.body.buf, "FriendlyName=main&VoiceReceiveMode=fax");
+	tw_form_release(&f);
+	text = render_text(p);
+	assert_non_null(strstr(text, "voice_receive_mode = (not returned) -> \"fax\""));
+	free(text);
+	tw_plan_free(p);
+	tw_model_free(w);
+	tw_model_free(h);
+}
+
+static void test_create_ignored_field_is_written_after_the_create(void **state)
+{
+	struct tw_model *w, *h;
+	struct tw_plan *p;
+	struct tw_action *a;
+	struct tw_form f;
+	char *text;
+	(void)state;
+
+	w = want_model();
+	h = tw_model_new(1);
+	json_object_set_new(w->kinds_present, "phone_numbers", json_true());
+	decl(&w->root, "phone_numbers", "+16505550100", "purchase=true", "voice_receive_mode=fax", NULL);
+	{
+		struct tw_err err = TW_ERR_INIT;
+		assert_int_equal(tw_plan_build(w, h, NULL, &p, &err), 0);
+	}
+	a = find(p, "phone_numbers/+16505550100");
+	assert_non_null(a);
+	assert_int_equal(a->type, TW_ACT_CREATE);
+	/* a purchase ignores VoiceReceiveMode: the same action updates it right after */
+	tw_apply_steps(a);
+	assert_int_equal(a->nsteps, 2);
+	assert_int_equal(a->steps[0].op, TW_STEP_CREATE);
+	assert_int_equal(a->steps[1].op, TW_STEP_UPDATE);
+	step_form(a, 1, &f);
+	assert_string_equal(f.body.buf, "VoiceReceiveMode=fax");
+	tw_form_release(&f);
+	text = render_text(p);
+	assert_non_null(strstr(text, "voice_receive_mode = \"fax\"  # set by an update after the purchase"));
+	free(text);
+	tw_plan_free(p);
+	tw_model_free(w);
+	tw_model_free(h);
+
+	/* nothing to set after: one request */
+	w = want_model();
+	h = tw_model_new(1);
+	json_object_set_new(w->kinds_present, "phone_numbers", json_true());
+	decl(&w->root, "phone_numbers", "+16505550100", "purchase=true", "friendly_name=x", NULL);
+	{
+		struct tw_err err = TW_ERR_INIT;
+		assert_int_equal(tw_plan_build(w, h, NULL, &p, &err), 0);
+	}
+	a = find(p, "phone_numbers/+16505550100");
+	tw_apply_steps(a);
+	assert_int_equal(a->nsteps, 1);
+	tw_plan_free(p);
+	tw_model_free(w);
+	tw_model_free(h);
 }
 
 static void test_create_form(void **state)
@@ -536,6 +681,8 @@ int main(void)
 		cmocka_unit_test(test_target_pulls_dependencies),
 		cmocka_unit_test(test_value_equal),
 		cmocka_unit_test(test_create_form),
+		cmocka_unit_test(test_not_returned_is_not_compared),
+		cmocka_unit_test(test_create_ignored_field_is_written_after_the_create),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }
