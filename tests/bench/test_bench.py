@@ -38,6 +38,9 @@ class BenchSmoke(unittest.TestCase):
         self.assertEqual(a["rc"], 0)
         self.assertEqual(a["failures"], 0)
         self.assertEqual(a["added"] + a["changed"], a["methods"]["POST"] - a["r429"])
+        # and verified them: at least one read of the account after the writes
+        self.assertGreaterEqual(a["verify_reads"], 1)
+        self.assertIn("| apply from empty: verification (reading the account again", proc.stdout)
         self.assertEqual(a["added"], declared - res["numbers"])   # the numbers were owned: updated
         self.assertEqual(a["answered"] + a["r429"], a["requests"])
         self.assertGreater(a["bound_s"], 0)
