@@ -114,7 +114,9 @@ static int verify(const struct tw_plan_args *a, struct tw_model *want, struct tw
 				if (!i)
 					fprintf(stderr, "Not visible yet (what a plan would still do):\n");
 				fprintf(stderr, "  %s %s", tw_act_symbol(la->type), la->address);
-				for (size_t c = 0; c < la->nchanges && la->type == TW_ACT_UPDATE; c++)
+				if (la->custom)
+					fprintf(stderr, " (%s)", la->custom->verb);
+				for (size_t c = 0; c < la->nchanges && la->type == TW_ACT_UPDATE && !la->custom; c++)
 					fprintf(stderr, "%s%s", c ? ", " : ": ", la->changes[c].field->name);
 				fputc('\n', stderr);
 			}

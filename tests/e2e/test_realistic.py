@@ -242,8 +242,8 @@ class Realistic(TwprovCase):
         self.assertEqual(r.rc, 1, r)
         self.assertIn("Apply complete: 2 added", r.out)
         self.assertIn("error: apply made its changes, but after 2 s the account does not show every change yet", r.err)
-        self.assertIn("Not visible yet (what a plan would still do):\n  + applications/slow-app\n"
-                      "  + ip_access_control_lists/slow-acl\n", r.err)
+        self.assertIn("Not visible yet (what a plan would still do):\n  + ip_access_control_lists/slow-acl\n"
+                      "  + applications/slow-app\n", r.err)
         # once the lists catch up, the plan shows nothing to do, and nothing was made twice
         self.fake.faults(list_lag=0)
         self.ok("plan", "-f", path, "--detailed-exitcode")
