@@ -759,7 +759,13 @@ class ControlTest(FakeCase):
         self.assertEqual(FAKE.faults(), {'latency_ms': 0, 'rate_429': 0.0, 'rate_retry_after': 0.0,
                                          'rate_500': 0.0, 'rate_drop': 0.0, 'rate_drop_after': 0.0,
                                          'concurrency': 0, 'fail_all_status': 0,
-                                         'build_polls': 2})
+                                         'build_polls': 2, 'list_lag': 0.0, 'fetch_lag': 0.0,
+                                         'build_visibility': 'upper', 'shuffle_versions': False,
+                                         'omit_receive_mode': False,
+                                         'purchase_ignores_receive_mode': False,
+                                         'unset': 'spec', 'extra_fields': False,
+                                         'short_pages': False, 'newest_first': False,
+                                         'trailing_empty_page': False, 'realistic': False})
         self.assertEqual(FAKE.faults(rate_500=0.25)['rate_500'], 0.25)
         self.assertEqual(FAKE.faults()['latency_ms'], 0)
         with self.assertRaises(RuntimeError):
@@ -1150,11 +1156,11 @@ class ServerlessBuildTest(ServerlessCase):
         self.assertEqual(build['function_versions'], [{
             'sid': fv['sid'], 'account_sid': FAKE.account_sid, 'service_sid': svc['sid'],
             'function_sid': fv['function_sid'], 'date_created': fv['date_created'],
-            'path': '/hello', 'visibility': 'protected'}])
+            'path': '/hello', 'visibility': 'PROTECTED'}])     # upper case: the spec's examples
         self.assertEqual(build['asset_versions'], [{
             'sid': av['sid'], 'account_sid': FAKE.account_sid, 'service_sid': svc['sid'],
             'asset_sid': av['asset_sid'], 'date_created': av['date_created'],
-            'path': '/logo.png', 'visibility': 'public'}])
+            'path': '/logo.png', 'visibility': 'PUBLIC'}])
         # listing does not advance a build; reads of the build and of its Status do
         builds = f'{SV}/{svc["sid"]}/Builds'
         self.assertEqual(self.call('GET', builds, expect=200)['builds'][0]['status'], 'building')
