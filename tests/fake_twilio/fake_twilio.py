@@ -522,6 +522,15 @@ def delete_trunk_number(st, rec):
         st.save(number)
 
 
+def no_fax(out):
+    """Capabilities without `fax`: the examples of the typed number paths, the trunk's
+    PhoneNumbers and AvailablePhoneNumbers leave it out (their schemas list it, marked
+    @JsonInclude(NON_NULL)); the IncomingPhoneNumbers.json examples show `fax: false`."""
+    if isinstance(out.get('capabilities'), dict):
+        out['capabilities'] = {k: v for k, v in out['capabilities'].items() if k != 'fax'}
+    return out
+
+
 def render_trunk_number(st, rec, out):
     key = ('incoming_number', None, rec['sid'])
     number = st.recs.get(key) or st.dead.get(key)
@@ -532,6 +541,7 @@ def render_trunk_number(st, rec, out):
                date_updated=date_iso(int(number['_updated'])),
                links={'phone_number': 'https://api.twilio.com' +
                       KIND['incoming_number'].inst.format(**number['_path'])[:-5]})
+    no_fax(out)
 
 
 # --------------------------------------------------------------------------- Serverless rules
@@ -771,8 +781,7 @@ KINDS = [
          limit=(100, 21230, 'Maximum Domains Reached'), name_max=64,
          refs={'ByocTrunkSid': ('byoc_trunk', 21300)},
          links={'credential_list_mappings': '/CredentialListMappings.json',
-                'ip_access_control_list_mappings': '/IpAccessControlListMappings.json',
-                'auth': '/Auth.json'},
+                'ip_access_control_list_mappings': '/IpAccessControlListMappings.json'},
          check=check_sip_domain, on_delete=delete_sip_domain,
          render=render_auth_type('calls_al', 'calls_cl')),
     Kind('credential_list', 'CL', 'credential_lists', A + '/SIP/CredentialLists.json',
@@ -819,7 +828,6 @@ KINDS = [
          unique=(('phone_number', 'account', False, 21422, 'PhoneNumber {} is not available'),),
          refs={'VoiceApplicationSid': ('application', 21420),
                'SmsApplicationSid': ('application', 21420), 'TrunkSid': ('trunk', 21245)},
-         links={'assigned_add_ons': '/AssignedAddOns.json'},
          filters={'FriendlyName': 'friendly_name', 'Origin': 'origin',
                   'Beta': lambda rec, v: rec['beta'] == (v == 'true'),
                   'PhoneNumber': lambda rec, v: re.search(
@@ -1215,7 +1223,7 @@ class Fake:
         self.spec = Spec(os.path.join(HERE, 'spec'))
         for kind in KINDS:
             self._bind(kind)
-        self.handlers = {}
+        self.handlers, self.typed_fields = {}, {}
         for kind in KINDS:
             self.handlers[kind.coll] = (self.h_collection, kind, None)
             self.handlers[kind.inst] = (self.h_instance, kind, None)
@@ -1444,8 +1452,9 @@ class Fake:
     def h_collection(self, method, route, pparams, query, p, path, kind, number_type):
         st = self.state
         if method == 'POST':
-            return self.present(kind, st.render(kind, st.create(kind, pparams, p,
-                                                                number_type=number_type)))
+            out = self.present(kind, st.render(kind, st.create(kind, pparams, p,
+                                                               number_type=number_type)))
+            return self.typed(route, out, fax=True) if number_type else out
         parent = st.parent(kind, pparams)
         preds = [(kind.filters[k], v[0]) for k, v in query.items() if k in kind.filters]
         if number_type:
@@ -1461,8 +1470,21 @@ class Fake:
                 views = [dict(v, _seq=-v['_seq']) for v in reversed(views)]
             coll = Collection()
             coll.recs = views
-        return self.page(kind.key, coll, match, query, path, route.host,
-                         lambda r: self.present(kind, st.render(kind, r)))
+        render = (lambda r: self.present(kind, st.render(kind, r)))
+        if number_type:
+            render = (lambda r: self.typed(route, self.present(kind, st.render(kind, r))))
+        return self.page(kind.key, coll, match, query, path, route.host, render)
+
+    def typed(self, route, out, fax=False):
+        """A number as the typed paths (IncomingPhoneNumbers/Local.json ...) answer it: the
+        fields of their own schema (no `type`); their list examples leave `fax` out of the
+        capabilities, their create examples have it (the schema marks capabilities
+        @JsonInclude(NON_NULL))."""
+        fields = self.typed_fields.setdefault(route.template, list(
+            route.ops['GET'].response['properties']))
+        out = {k: out[k] for k in fields if k in out} | {
+            k: v for k, v in out.items() if k in EXTRA_ITEM_FIELDS}
+        return out if fax else no_fax(out)
 
     def h_instance(self, method, route, pparams, query, p, path, kind, _):
         st = self.state
@@ -1521,7 +1543,7 @@ class Fake:
         out = dict.fromkeys(self.available_fields)
         out.update(friendly_name=national(number), phone_number=number,
                    iso_country=entry['country'], address_requirements='none', beta=False,
-                   capabilities={'voice': True, 'sms': True, 'mms': True, 'fax': False})
+                   capabilities={'voice': True, 'sms': True, 'mms': True})
         return out
 
     def h_available(self, method, route, pparams, query, p, path, kind, number_type):

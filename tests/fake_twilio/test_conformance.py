@@ -19,6 +19,8 @@ to a running fake and compares the answer with the example:
   the record, the schema says which fields may be unset); where the example is null, the
   answer may be null or a value of the schema's `type`; otherwise the answer has the
   example's JSON type (bool, integer, number, string, array, object; bool is not a number).
+  The empty string counts as unset like null (the examples show "" for unset strings, e.g. a
+  number's `sms_url`), so it too needs `nullable` where the example has a value.
 - enum casing: for a property with an `enum` in the schema the answer must be one of its
   values; for a property whose example value is an enum-like word (letters, `_`, `-`, `,`)
   that is not free text (names, paths, keys...), the answer must be in the example's case
@@ -41,6 +43,7 @@ import os
 import re
 import sys
 import unittest
+from urllib.parse import parse_qsl, urlencode, urlsplit
 
 from fakeclient import FakeTwilio, HERE
 import fake_twilio as ft
@@ -58,6 +61,7 @@ FREE_TEXT = {'friendly_name', 'unique_name', 'key', 'value', 'username', 'path',
 LINK_KEYS = {'url', 'uri', 'first_page_uri', 'next_page_uri', 'previous_page_uri',
              'first_page_url', 'next_page_url', 'previous_page_url'}
 PASSWORD = 'IWasAtSignal2018'
+SENT = [None]       # the query parameter names of the list request being compared
 TYPES = {bool: 'boolean', int: 'integer', float: 'number', str: 'string', list: 'array',
          dict: 'object'}
 
@@ -112,9 +116,11 @@ def compare(ex, got, schema, resolve, where, errors, extras=frozenset(), missing
     """Append to errors every way got differs from the example ex (rules: module docstring)."""
     schema = resolve(schema or {})
     nullable = bool(schema.get('nullable'))
-    if got is None:
+    if got is None or got == '' and ex != '' and isinstance(ex, str):
+        # null, or "" (the examples themselves show "" for unset strings: sms_url, ...)
         if ex is not None and not nullable:
-            errors.append(f'{where}: null, the example has {ex!r} and the schema is not nullable')
+            errors.append(f'{where}: {got!r}, the example has {ex!r} and the schema is not '
+                          f'nullable')
         return
     if ex is None:
         want = schema.get('type')
@@ -159,10 +165,10 @@ def compare(ex, got, schema, resolve, where, errors, extras=frozenset(), missing
             if rx.fullmatch(ex) and not rx.fullmatch(got):
                 errors.append(f'{where}: {got!r} is not an {label} date as the example {ex!r}')
         if link:
-            check_link(ex, got, where, errors)
+            check_link(ex, got, where, errors, SENT[0])
 
 
-def check_link(ex, got, where, errors):
+def check_link(ex, got, where, errors, sent=None):
     if ex.startswith('/'):
         if not got.startswith('/' + ex.split('/')[1] + '/'):
             errors.append(f'{where}: {got!r} is not relative as the example {ex!r}')
@@ -171,6 +177,8 @@ def check_link(ex, got, where, errors):
         if m and not got.startswith(m[0]):
             errors.append(f'{where}: {got!r} is not on {m[0]} as the example {ex!r}')
     want = {p.split('=')[0] for p in ex.partition('?')[2].split('&') if p}
+    if sent is not None:      # the filters the example's request had and this one did not
+        want &= sent | {'PageSize', 'Page'}
     have = {p.split('=')[0] for p in got.partition('?')[2].split('&') if p}
     if want - have:
         errors.append(f'{where}: {got!r} lacks the query parameters {sorted(want - have)} of '
@@ -339,7 +347,7 @@ class ConformanceTest(unittest.TestCase):
     def tearDownClass(cls):
         cls.fake.stop()
 
-    def run_example(self, template, method, name, kind_name, extra):
+    def run_example(self, template, method, name, kind_name, extra, value):
         """Set up, request; returns the answer."""
         fake, st = self.fake, Setup(self.fake, self)
         fake.reset()
@@ -350,9 +358,10 @@ class ConformanceTest(unittest.TestCase):
                 fake.seed_available(['+16505550199'], country='US', type=kind_type)
             return fake.api('GET', template.replace('{AccountSid}', acct)
                             .replace('{CountryCode}', 'US'))
-        if extra == 'countries':
+        if extra == 'countries':      # the example's country has local and toll-free numbers
             if name != 'readEmpty':
                 fake.seed_available(['+16505550199'], country='US', type='Local')
+                fake.seed_available(['+18005550199'], country='US', type='TollFree')
             return fake.api('GET', template.replace('{AccountSid}', acct)
                             .replace('{CountryCode}', 'US'))
         if extra == 'recording':
@@ -375,6 +384,11 @@ class ConformanceTest(unittest.TestCase):
             return fake.api('GET', path)
         # a collection: list or create
         path, parent = st.coll_path(kind_name, template)
+        query = self.example_query(value) if method == 'GET' else []
+        if name == 'readFull':    # only filters that a record made here can match
+            query = [(k, v) for k, v in query if k in ('PageSize', 'FriendlyName', 'PhoneNumber')]
+        SENT[0] = {k for k, v in query}
+        filters = dict(query)
         if method == 'POST':
             params = None
             if number_type:
@@ -383,12 +397,22 @@ class ConformanceTest(unittest.TestCase):
                 self.fail(f'{template}: create of {kind_name} has no example case')
             return (201, st.create(kind_name, parent, template, params))
         if name == 'readFull':
-            if number_type:
-                st.create(kind_name, parent, template,
-                          dict(st.params(kind_name), PhoneNumber=st.number(number_type)))
-            else:
-                st.pp(kind_name)
-        return fake.api('GET', path)
+            params = st.params(kind_name)
+            if number_type or kind_name == 'incoming_number':
+                number = filters.get('PhoneNumber')
+                if number:
+                    fake.seed_available([number], type=number_type or 'Local')
+                params['PhoneNumber'] = number or st.number(number_type or 'Local')
+            if 'FriendlyName' in filters:
+                params['FriendlyName'] = filters['FriendlyName']
+            st.create(kind_name, parent, template, params)
+        return fake.api('GET', path + ('?' + urlencode(query) if query else ''))
+
+    @staticmethod
+    def example_query(value):
+        link = value.get('uri') or value.get('meta', {}).get('url') or ''
+        return [(k, v) for k, v in parse_qsl(urlsplit(link).query)
+                if k not in ('Page', 'PageToken')]
 
     def test_examples(self):
         fake_handlers = ft.Fake(ft.parse_args([])).handlers
@@ -400,7 +424,8 @@ class ConformanceTest(unittest.TestCase):
             tag = {'h_available': 'available', 'h_countries': 'countries',
                    'h_country': 'countries', 'h_recording': 'recording',
                    'h_content': 'content', 'h_build_status': 'status'}.get(fn.__name__, extra)
-            status, body = self.run_example(template, method, name, kind_name, tag)
+            SENT[0] = None
+            status, body = self.run_example(template, method, name, kind_name, tag, value)
             where = f'{method} {template} [{name}]'
             errors = []
             if status >= 300:
@@ -417,7 +442,7 @@ class ConformanceTest(unittest.TestCase):
             done += 1
         print(f'\n{type(self).__name__}: {len(ops)} operations, {done} examples compared',
               file=sys.stderr)
-        self.assertEqual(failures, [])
+        self.assertEqual(failures, [], '\n' + '\n'.join(failures))
         # coverage: every served operation with an example was exercised
         self.assertEqual(done, len(examples))
         self.assertGreaterEqual(len(ops), 100)

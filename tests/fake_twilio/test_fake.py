@@ -186,8 +186,7 @@ class EnvelopeTest(FakeCase):
                    'IpAccessControlListSid': al['sid'], 'ConnectionPolicySid': policy['sid'],
                    'TrunkSid': trunk['sid']}
         for body, template, prefix in cases:
-            extra = {'subresource_uris'} if prefix == 'PN' and 'uri' in body else set()
-            self.assertEqual(set(body), spec_fields(template) | extra, template)
+            self.assertEqual(set(body), spec_fields(template), template)
             self.assertRegex(body['sid'], SID_RE % prefix)
             self.assertEqual(body['account_sid'], FAKE.account_sid)
             if template.startswith('/2010'):
@@ -210,10 +209,9 @@ class EnvelopeTest(FakeCase):
                 self.assertEqual((fetched['sid'], set(fetched)), (body['sid'], set(body)))
             else:
                 self.assertEqual(fetched, body)
-        self.assertEqual(num['subresource_uris'], {'assigned_add_ons': num['uri'][:-5] +
-                                                   '/AssignedAddOns.json'})
-        self.assertEqual(set(dom['subresource_uris']),
-                         {'credential_list_mappings', 'ip_access_control_list_mappings', 'auth'})
+        self.assertNotIn('subresource_uris', num)      # in neither the schema nor the examples
+        self.assertEqual(set(dom['subresource_uris']),     # as the spec's examples list them
+                         {'credential_list_mappings', 'ip_access_control_list_mappings'})
         self.assertEqual(cl['subresource_uris'],
                          {'credentials': cl['uri'][:-5] + '/Credentials.json'})
         self.assertEqual(policy['links'], {'targets': policy['url'] + '/Targets'})
