@@ -1466,8 +1466,8 @@ class Fake:
         if lag > 0 or newest_first:
             views = (st.lagged(kind.store, parent, coll, lag) if lag > 0
                      else [dict(r) for r in coll.after(-1)])
-            if newest_first:     # cursor tokens on the negated sequence numbers
-                views = [dict(v, _seq=-v['_seq']) for v in reversed(views)]
+            if newest_first:     # cursor tokens on reversed sequence numbers
+                views = [dict(v, _seq=(1 << 40) - v['_seq']) for v in reversed(views)]
             coll = Collection()
             coll.recs = views
         render = (lambda r: self.present(kind, st.render(kind, r)))
