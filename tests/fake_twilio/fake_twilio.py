@@ -44,6 +44,41 @@ DEFAULT_API_SECRET = 'test-api-secret'
 FAULTS = {'latency_ms': int, 'rate_429': float, 'rate_retry_after': float, 'rate_500': float,
           'rate_drop': float, 'rate_drop_after': float, 'concurrency': int,
           'fail_all_status': int, 'build_polls': int}
+
+
+def flag(v):
+    return v if isinstance(v, bool) else str(v).strip().lower() in ('1', 'true', 'yes', 'on')
+
+
+def choice(*values):
+    def convert(v):
+        if v not in values:
+            raise ValueError(f'{v!r} is not one of {"|".join(values)}')
+        return v
+    return convert
+
+
+# The realistic switches (README "Realistic behaviour"): flags, and keys of /_fake/faults.
+REALISM = {'list_lag': float, 'fetch_lag': float,
+           'build_visibility': choice('upper', 'lower'), 'shuffle_versions': flag,
+           'omit_receive_mode': flag, 'purchase_ignores_receive_mode': flag,
+           'unset': choice('spec', 'null', 'empty', 'mixed'), 'extra_fields': flag,
+           'short_pages': flag, 'newest_first': flag, 'trailing_empty_page': flag}
+FAULTS.update(REALISM)
+REALISTIC_LAG = 3.0
+# --realistic turns these on (the lags to REALISTIC_LAG unless given); build_visibility stays.
+REALISTIC_PROFILE = {'shuffle_versions': True, 'omit_receive_mode': True,
+                     'purchase_ignores_receive_mode': True, 'unset': 'mixed',
+                     'extra_fields': True, 'short_pages': True, 'newest_first': True,
+                     'trailing_empty_page': True}
+# --extra-fields: keys that are in no spec (Twilio adds fields to its answers over time; see
+# the README for the fields it did add).  Each is named in the README.
+EXTRA_ITEM_FIELDS = {'fake_added_string': 'added later', 'fake_added_null': None,
+                     'fake_added_object': {'enabled': False}}
+EXTRA_ENVELOPE_FIELDS = {'fake_added_envelope_field': 0}
+EXTRA_META_FIELDS = {'fake_added_meta_field': None}
+# --newest-first: the lists that Twilio answers latest first (README).
+NEWEST_FIRST = ('function_version', 'asset_version', 'deployment')
 VIOLATION = 'fake twilio: spec violation: '
 
 
@@ -448,6 +483,8 @@ def check_number(st, rec, p, ctx):
                 raise bad(21452, f'No phone numbers found in area code {area}')
         entry = st.available.get(number, {'type': want or 'Local'})
         rec.update(phone_number=number, type=NUMBER_TYPES[entry['type']])
+        if st.faults.get('purchase_ignores_receive_mode'):
+            rec['voice_receive_mode'] = 'voice'     # twilio-php#462, #478
         rec.setdefault('friendly_name', national(number))
     if p.get('AccountSid', st.account) != st.account:
         raise bad(20404, f'The requested resource /2010-04-01/Accounts/{p["AccountSid"]}.json '
@@ -482,15 +519,29 @@ def delete_trunk_number(st, rec):
     number = st.recs.get(('incoming_number', None, rec['sid']))
     if number:
         number.update(trunk_sid=None, _updated=time.time())
+        st.save(number)
+
+
+def no_fax(out):
+    """Capabilities without `fax`: the examples of the typed number paths, the trunk's
+    PhoneNumbers and AvailablePhoneNumbers leave it out (their schemas list it, marked
+    @JsonInclude(NON_NULL)); the IncomingPhoneNumbers.json examples show `fax: false`."""
+    if isinstance(out.get('capabilities'), dict):
+        out['capabilities'] = {k: v for k, v in out['capabilities'].items() if k != 'fax'}
+    return out
 
 
 def render_trunk_number(st, rec, out):
-    number = st.recs[('incoming_number', None, rec['sid'])]
+    key = ('incoming_number', None, rec['sid'])
+    number = st.recs.get(key) or st.dead.get(key)
+    if number is None:
+        return
     out.update([(k, number[k]) for k in out if k in number and not k.startswith('date_')])
     out.update(date_created=date_iso(int(number['_created'])),
                date_updated=date_iso(int(number['_updated'])),
                links={'phone_number': 'https://api.twilio.com' +
                       KIND['incoming_number'].inst.format(**number['_path'])[:-5]})
+    no_fax(out)
 
 
 # --------------------------------------------------------------------------- Serverless rules
@@ -649,6 +700,15 @@ def check_build(st, rec, p, ctx):
                _owners={v['function_sid'] for v in fvs} | {v['asset_sid'] for v in avs})
 
 
+def render_build(st, rec, out):
+    """The case of visibility in a Build's version arrays: upper (the spec's Build examples)
+    or lower (--build-visibility lower, as the Function/Asset Version resources spell it)."""
+    case = str.upper if st.faults.get('build_visibility', 'upper') == 'upper' else str.lower
+    for name in ('function_versions', 'asset_versions'):
+        if out.get(name):
+            out[name] = [dict(v, visibility=case(v['visibility'])) for v in out[name]]
+
+
 def poll_build(st, rec):
     """A read of a building build: the first build_polls reads answer building."""
     if rec['status'] == 'building':
@@ -656,6 +716,7 @@ def poll_build(st, rec):
             rec['_polls'] -= 1
         else:
             rec.update(status=rec['_outcome'], _updated=time.time())
+            st.save(rec)
 
 
 def delete_build(st, rec):
@@ -684,6 +745,7 @@ def check_deployment(st, rec, p, ctx):
 def after_deployment(st, rec, old):
     env = st.recs[('environment', rec['service_sid'], rec['_parent'])]
     env.update(build_sid=rec['build_sid'], _updated=time.time())
+    st.save(env)
 
 
 def check_variable(st, rec, p, ctx):
@@ -719,8 +781,7 @@ KINDS = [
          limit=(100, 21230, 'Maximum Domains Reached'), name_max=64,
          refs={'ByocTrunkSid': ('byoc_trunk', 21300)},
          links={'credential_list_mappings': '/CredentialListMappings.json',
-                'ip_access_control_list_mappings': '/IpAccessControlListMappings.json',
-                'auth': '/Auth.json'},
+                'ip_access_control_list_mappings': '/IpAccessControlListMappings.json'},
          check=check_sip_domain, on_delete=delete_sip_domain,
          render=render_auth_type('calls_al', 'calls_cl')),
     Kind('credential_list', 'CL', 'credential_lists', A + '/SIP/CredentialLists.json',
@@ -767,7 +828,6 @@ KINDS = [
          unique=(('phone_number', 'account', False, 21422, 'PhoneNumber {} is not available'),),
          refs={'VoiceApplicationSid': ('application', 21420),
                'SmsApplicationSid': ('application', 21420), 'TrunkSid': ('trunk', 21245)},
-         links={'assigned_add_ons': '/AssignedAddOns.json'},
          filters={'FriendlyName': 'friendly_name', 'Origin': 'origin',
                   'Beta': lambda rec, v: rec['beta'] == (v == 'true'),
                   'PhoneNumber': lambda rec, v: re.search(
@@ -853,7 +913,7 @@ KINDS = [
          S + '/Assets/{AssetSid}/Versions/{Sid}', parent='asset', check=check_version),
     Kind('build', 'ZB', 'builds', S + '/Builds', S + '/Builds/{Sid}', parent='service',
          links={'build_status': '/Status'}, check=check_build, on_fetch=poll_build,
-         on_delete=delete_build),
+         on_delete=delete_build, render=render_build),
 ]
 KIND = {k.name: k for k in KINDS}
 AVAILABLE = A + '/AvailablePhoneNumbers/{CountryCode}/%s.json'
@@ -910,6 +970,79 @@ class State:
         self.by_sid = {}      # SID -> record, for kinds with a SID prefix of their own
         self.faults = {}      # the fake's current faults (build_polls)
         self.seq = 0
+        self.graveyard = {}   # (store, parent sid) -> records deleted less than the lag ago
+        self.dead = {}        # (store, parent sid, sid) -> the same records
+        self.backdating = False   # control API writes: visible at once under the lags
+        self._pruned = 0.0
+
+    # History for --list-lag / --fetch-lag: while a lag is set, every write appends a copy of
+    # the record to its _hist ((time, copy), oldest first, pruned to what the lag can still
+    # show) and a deleted record stays in the graveyard until the lag has passed.
+
+    def keep(self):
+        return max(self.faults.get('list_lag', 0), self.faults.get('fetch_lag', 0))
+
+    def save(self, rec):
+        keep = self.keep()
+        if keep <= 0:
+            rec.pop('_hist', None)
+            return
+        now = time.time()
+        snap = {k: dict(v) if isinstance(v, dict) else v for k, v in rec.items()
+                if k != '_hist'}
+        hist = rec.setdefault('_hist', [])
+        hist.append((0.0 if self.backdating else now, snap))
+        while len(hist) > 1 and hist[1][0] <= now - keep:
+            del hist[0]
+
+    def as_of(self, rec, t):
+        """A copy of the record as it was at time t, None if it did not exist then."""
+        if rec.get('_deleted') is not None and rec['_deleted'] <= t:
+            return None
+        hist = rec.get('_hist')
+        if not hist:
+            return dict(rec)
+        for when, snap in reversed(hist):
+            if when <= t:
+                return dict(snap, _dead=False)
+        return None
+
+    def prune(self):
+        now = time.time()
+        if now - self._pruned < 1:
+            return
+        self._pruned, cutoff = now, now - self.keep()
+        for key in list(self.graveyard):
+            self.graveyard[key] = [r for r in self.graveyard[key] if r['_deleted'] > cutoff]
+            if not self.graveyard[key]:
+                del self.graveyard[key]
+        self.dead = {k: r for k, r in self.dead.items() if r['_deleted'] > cutoff}
+
+    def lagged(self, store, parent, coll, lag):
+        """The records of a collection as they were lag seconds ago, by _seq."""
+        t = time.time() - lag
+        self.prune()
+        recs = list(coll.after(-1)) + [r for r in self.graveyard.get((store, parent), ())
+                                       if r['_deleted'] > t]
+        views = [v for v in (self.as_of(r, t) for r in recs) if v is not None]
+        views.sort(key=SEQ)
+        return views
+
+    def read(self, kind, parent, sid, path, pparams, lag):
+        """The record for a GET of one instance: as get(), but as it was lag seconds ago (a
+        record younger than that is not found; one deleted less than that ago still is)."""
+        if lag <= 0:
+            return self.get(kind, parent, sid, path, pparams)
+        t = time.time() - lag
+        key = (kind.store, parent, sid)
+        for rec in (self.recs.get(key), self.dead.get(key)):
+            if rec is None or pparams and any(
+                    k != 'Sid' and pparams.get(k, v) != v for k, v in rec['_path'].items()):
+                continue
+            view = self.as_of(rec, t)
+            if view is not None:
+                return view
+        raise bad(20404, f'The requested resource {path} was not found', 404)
 
     def live(self, store, parent):
         return self.colls.get((store, parent), EMPTY).after(-1)
@@ -947,6 +1080,7 @@ class State:
         self._index(kind, rec, True)
         if kind.target:
             self.refs[rec['sid']] = self.refs.get(rec['sid'], 0) + 1
+        self.save(rec)
 
     def _remove(self, kind, rec):
         del self.recs[(kind.store, rec['_parent'], rec['sid'])]
@@ -956,6 +1090,10 @@ class State:
         self._index(kind, rec, False)
         if kind.target:
             self.refs[rec['sid']] -= 1
+        if self.keep() > 0:
+            rec['_deleted'] = time.time()
+            self.graveyard.setdefault((kind.store, rec['_parent']), []).append(rec)
+            self.dead[(kind.store, rec['_parent'], rec['sid'])] = rec
 
     def _validate(self, kind, rec, p, ctx):
         for param, (ref, code) in kind.refs.items():
@@ -980,7 +1118,14 @@ class State:
                      pparams)
         return sid
 
-    def create(self, kind, pparams, p, force=False, number_type=None):
+    def create(self, kind, pparams, p, force=False, number_type=None, backdate=False):
+        self.backdating = backdate
+        try:
+            return self._create(kind, pparams, p, force, number_type)
+        finally:
+            self.backdating = False
+
+    def _create(self, kind, pparams, p, force, number_type):
         parent = self.parent(kind, pparams)
         if kind.target:
             param, tkind, code = kind.target
@@ -1005,6 +1150,7 @@ class State:
         self._insert(kind, rec)
         if kind.after:
             kind.after(self, rec, None)
+        self.save(rec)
         return rec
 
     def update(self, kind, rec, p):
@@ -1017,6 +1163,7 @@ class State:
         self._index(kind, rec, True)
         if kind.after:
             kind.after(self, rec, old)
+        self.save(rec)
 
     def delete(self, kind, rec):
         if kind.on_delete:
@@ -1039,6 +1186,7 @@ class State:
                 self._insert(assoc, {'sid': number['sid'], '_parent': trunk, 'trunk_sid': trunk,
                                      '_path': {'TrunkSid': trunk, 'Sid': number['sid']},
                                      '_created': time.time(), '_updated': time.time()})
+        self.save(number)
 
     def render(self, kind, rec):
         # every field of the response schema, null when unset (a list page renders
@@ -1075,7 +1223,7 @@ class Fake:
         self.spec = Spec(os.path.join(HERE, 'spec'))
         for kind in KINDS:
             self._bind(kind)
-        self.handlers = {}
+        self.handlers, self.typed_fields = {}, {}
         for kind in KINDS:
             self.handlers[kind.coll] = (self.h_collection, kind, None)
             self.handlers[kind.inst] = (self.h_instance, kind, None)
@@ -1094,7 +1242,8 @@ class Fake:
         assert not missing, f'paths not in the spec: {missing}'
         route = self.spec.by_template[AVAILABLE % 'Local']
         self.available_fields = list(route.ops['GET'].response['properties'])
-        self.start_faults = {k: getattr(args, k) for k in FAULTS}
+        self.start_faults = dict({k: getattr(args, k) for k in FAULTS},
+                                 realistic=args.realistic)
         self.lock = threading.Lock()
         self.in_flight = 0
         self.rng = random.Random(args.seed)
@@ -1113,7 +1262,12 @@ class Fake:
         kind.store = kind.store or kind.name
         route = self.spec.by_template[kind.inst]
         kind.host = route.host
-        kind.fields = list((route.ops['GET'].response or {}).get('properties', ()))
+        props = (route.ops['GET'].response or {}).get('properties', {})
+        kind.fields = list(props)
+        # optional strings that can be unset: what --unset renders as null or ""
+        kind.unset_fields = [f for f, s in props.items() if s.get('type') == 'string'
+                             and s.get('nullable') and 'enum' not in s
+                             and s.get('format') != 'date-time' and f not in ('sid', 'url')]
         link_field = 'subresource_uris' if kind.api2010 else 'links'
         if kind.links and link_field not in kind.fields:
             kind.fields.append(link_field)
@@ -1272,56 +1426,124 @@ class Fake:
 
     # ----------------------------------------------------------------- handlers (under lock)
 
+    def present(self, kind, out):
+        """An API answer for one record, with the realistic switches applied (the control API
+        shows records without them)."""
+        f = self.faults
+        if f['omit_receive_mode'] and kind.name in ('incoming_number', 'trunk_pn'):
+            out.pop('voice_receive_mode', None)
+        if f['shuffle_versions'] and kind.name == 'build':
+            for name in ('function_versions', 'asset_versions'):
+                if out.get(name):
+                    out[name] = self.rng.sample(out[name], len(out[name]))
+        if f['unset'] != 'spec':
+            for name in kind.unset_fields:
+                if out.get(name, 0) in (None, ''):
+                    mode = f['unset'] if f['unset'] != 'mixed' else self.rng.choice(
+                        ('null', 'empty'))
+                    out[name] = None if mode == 'null' else ''
+        return self.extras(out, EXTRA_ITEM_FIELDS)
+
+    def extras(self, out, fields):
+        if self.faults['extra_fields']:
+            out.update(json.loads(json.dumps(fields)))
+        return out
+
     def h_collection(self, method, route, pparams, query, p, path, kind, number_type):
         st = self.state
         if method == 'POST':
-            return st.render(kind, st.create(kind, pparams, p, number_type=number_type))
+            out = self.present(kind, st.render(kind, st.create(kind, pparams, p,
+                                                               number_type=number_type)))
+            return self.typed(route, out, fax=True) if number_type else out
         parent = st.parent(kind, pparams)
         preds = [(kind.filters[k], v[0]) for k, v in query.items() if k in kind.filters]
         if number_type:
             preds.append(('type', NUMBER_TYPES[number_type]))
         match = (lambda r: all(f(r, v) if callable(f) else r.get(f) == v for f, v in preds))
-        return self.page(kind.key, st.colls.get((kind.store, parent), EMPTY), match, query,
-                         path, route.host, lambda r: st.render(kind, r))
+        coll = st.colls.get((kind.store, parent), EMPTY)
+        lag = self.faults['list_lag']
+        newest_first = self.faults['newest_first'] and kind.name in NEWEST_FIRST
+        if lag > 0 or newest_first:
+            views = (st.lagged(kind.store, parent, coll, lag) if lag > 0
+                     else [dict(r) for r in coll.after(-1)])
+            if newest_first:     # cursor tokens on reversed sequence numbers
+                views = [dict(v, _seq=(1 << 40) - v['_seq']) for v in reversed(views)]
+            coll = Collection()
+            coll.recs = views
+        render = (lambda r: self.present(kind, st.render(kind, r)))
+        if number_type:
+            render = (lambda r: self.typed(route, self.present(kind, st.render(kind, r))))
+        return self.page(kind.key, coll, match, query, path, route.host, render)
+
+    def typed(self, route, out, fax=False):
+        """A number as the typed paths (IncomingPhoneNumbers/Local.json ...) answer it: the
+        fields of their own schema (no `type`); their list examples leave `fax` out of the
+        capabilities, their create examples have it (the schema marks capabilities
+        @JsonInclude(NON_NULL))."""
+        fields = self.typed_fields.setdefault(route.template, list(
+            route.ops['GET'].response['properties']))
+        out = {k: out[k] for k in fields if k in out} | {
+            k: v for k, v in out.items() if k in EXTRA_ITEM_FIELDS}
+        return out if fax else no_fax(out)
 
     def h_instance(self, method, route, pparams, query, p, path, kind, _):
         st = self.state
-        rec = st.get(kind, pparams.get(kind.parent_param), pparams['Sid'], path, pparams)
+        parent, sid = pparams.get(kind.parent_param), pparams['Sid']
+        if method == 'GET':
+            view = st.read(kind, parent, sid, path, pparams, self.faults['fetch_lag'])
+            rec = st.recs.get((kind.store, parent, sid))
+            if kind.on_fetch and rec is not None:
+                kind.on_fetch(st, rec)
+                if self.faults['fetch_lag'] <= 0:
+                    view = rec
+            return self.present(kind, st.render(kind, view))
+        rec = st.get(kind, parent, sid, path, pparams)
         if method == 'DELETE':
             st.delete(kind, rec)
             return None
-        if method == 'POST':
-            st.update(kind, rec, p)
-        elif kind.on_fetch:
-            kind.on_fetch(st, rec)
-        return st.render(kind, rec)
+        st.update(kind, rec, p)
+        return self.present(kind, st.render(kind, rec))
 
     def h_content(self, method, route, pparams, query, p, path, kind, _):
         """A Function Version's code (Asset Versions have no such endpoint)."""
-        v = self.state.get(kind, pparams['FunctionSid'], pparams['Sid'], path, pparams)
-        return {'sid': v['sid'], 'account_sid': self.state.account,
-                'service_sid': v['service_sid'], 'function_sid': v['function_sid'],
-                'content': v['_data'].decode('utf-8', 'replace'),
-                'url': route.host + kind.inst.format(**v['_path']) + '/Content'}
+        v = self.state.read(kind, pparams['FunctionSid'], pparams['Sid'], path, pparams,
+                            self.faults['fetch_lag'])
+        return self.extras({'sid': v['sid'], 'account_sid': self.state.account,
+                            'service_sid': v['service_sid'], 'function_sid': v['function_sid'],
+                            'content': v['_data'].decode('utf-8', 'replace'),
+                            'url': route.host + kind.inst.format(**v['_path']) + '/Content'},
+                           EXTRA_ITEM_FIELDS)
 
     def h_build_status(self, method, route, pparams, query, p, path, kind, _):
         st = self.state
-        b = st.get(kind, pparams['ServiceSid'], pparams['Sid'], path, pparams)
-        poll_build(st, b)
-        return {'sid': b['sid'], 'account_sid': st.account, 'service_sid': b['service_sid'],
-                'status': b['status'],
-                'url': route.host + kind.inst.format(**b['_path']) + '/Status'}
+        lag = self.faults['fetch_lag']
+        b = st.read(kind, pparams['ServiceSid'], pparams['Sid'], path, pparams, lag)
+        current = st.recs.get((kind.store, pparams['ServiceSid'], pparams['Sid']))
+        if current is not None:
+            poll_build(st, current)
+            if lag <= 0:
+                b = current
+        return self.extras({'sid': b['sid'], 'account_sid': st.account,
+                            'service_sid': b['service_sid'], 'status': b['status'],
+                            'url': route.host + kind.inst.format(**b['_path']) + '/Status'},
+                           EXTRA_ITEM_FIELDS)
 
     def h_recording(self, method, route, pparams, query, p, path, kind, _):
-        trunk = self.state.get(KIND['trunk'], None, pparams['TrunkSid'], path)
-        trunk['recording'].update((snake(k), v) for k, v in p.items())
-        return dict(trunk['recording'])
+        st = self.state
+        if method == 'GET':
+            trunk = st.read(KIND['trunk'], None, pparams['TrunkSid'], path, None,
+                            self.faults['fetch_lag'])
+        else:
+            trunk = st.get(KIND['trunk'], None, pparams['TrunkSid'], path)
+            trunk['recording'].update((snake(k), v) for k, v in p.items())
+            st.save(trunk)
+        return self.extras(dict(trunk['recording']), EXTRA_ITEM_FIELDS)
 
     def render_available(self, number, entry):
         out = dict.fromkeys(self.available_fields)
         out.update(friendly_name=national(number), phone_number=number,
                    iso_country=entry['country'], address_requirements='none', beta=False,
-                   capabilities={'voice': True, 'sms': True, 'mms': True, 'fax': False})
+                   capabilities={'voice': True, 'sms': True, 'mms': True})
         return out
 
     def h_available(self, method, route, pparams, query, p, path, kind, number_type):
@@ -1360,7 +1582,7 @@ class Fake:
         if token is None:
             items = list(islice(found, page * size, page * size + size))
         else:
-            m = re.fullmatch(r'P([AB])(\d+)', token)
+            m = re.fullmatch(r'P([AB])(-?\d+)', token)
             if not m:
                 raise bad(21481, f'Invalid PageToken {token!r}')
             seq = int(m[2])
@@ -1368,6 +1590,8 @@ class Fake:
                 items = list(islice((r for r in coll.after(seq) if match(r)), size))
             else:
                 items = list(islice((r for r in coll.before(seq) if match(r)), size))[::-1]
+        if self.faults['short_pages'] and len(items) > 1:
+            items = items[:self.rng.randint(1, len(items) - 1)]
         more = bool(items) and any(match(r) for r in coll.after(items[-1]['_seq']))
         filters = [(k, v) for k, vs in query.items() if k not in ('PageSize', 'Page', 'PageToken')
                    for v in vs]
@@ -1377,17 +1601,21 @@ class Fake:
             return (path if path.startswith('/2010-04-01/') else host + path) + '?' + urlencode(q)
 
         first, current = link(0), link(page, token)
-        nxt = link(page + 1, f'PA{items[-1]["_seq"]}') if more else None
+        trailing = self.faults['trailing_empty_page'] and items
+        nxt = link(page + 1, f'PA{items[-1]["_seq"]}') if more or trailing else None
         prev = link(page - 1, f'PB{items[0]["_seq"]}') if page > 0 and items else None
         rows = [render(r) for r in items]
         if path.startswith('/2010-04-01/'):
             start = page * size
-            return {key: rows, 'start': start, 'end': start + max(len(rows) - 1, 0),
-                    'first_page_uri': first, 'next_page_uri': nxt, 'page': page,
-                    'page_size': size, 'previous_page_uri': prev, 'uri': current}
-        return {key: rows, 'meta': {'page': page, 'page_size': size, 'first_page_url': first,
-                                    'previous_page_url': prev, 'url': current,
-                                    'next_page_url': nxt, 'key': key}}
+            return self.extras({key: rows, 'start': start,
+                                'end': start + max(len(rows) - 1, 0), 'first_page_uri': first,
+                                'next_page_uri': nxt, 'page': page, 'page_size': size,
+                                'previous_page_uri': prev, 'uri': current},
+                               EXTRA_ENVELOPE_FIELDS)
+        meta = self.extras({'page': page, 'page_size': size, 'first_page_url': first,
+                            'previous_page_url': prev, 'url': current, 'next_page_url': nxt,
+                            'key': key}, EXTRA_META_FIELDS)
+        return self.extras({key: rows, 'meta': meta}, EXTRA_ENVELOPE_FIELDS)
 
     # ----------------------------------------------------------------- control API (/_fake/)
 
@@ -1422,10 +1650,20 @@ class Fake:
             return 400, {'error': f'bad request: {e!r}'}
 
     def c_faults(self, data):
-        unknown = set(data) - FAULTS.keys()
+        unknown = set(data) - FAULTS.keys() - {'realistic'}
         if unknown:
             raise ValueError(f'unknown fault keys {sorted(unknown)}')
-        self.faults.update((k, FAULTS[k](v)) for k, v in data.items())
+        changes = {k: FAULTS[k](v) for k, v in data.items() if k != 'realistic'}
+        if 'realistic' in data:
+            on = flag(data['realistic'])
+            profile = {k: (v if on else type(v)() if isinstance(v, bool) else 'spec')
+                       for k, v in REALISTIC_PROFILE.items()}
+            profile.update(list_lag=REALISTIC_LAG if on else 0.0,
+                           fetch_lag=REALISTIC_LAG if on else 0.0, realistic=on)
+            changes = dict(profile, **changes)
+        if any(v < 0 for k, v in changes.items() if k in ('list_lag', 'fetch_lag')):
+            raise ValueError('a lag must be >= 0')
+        self.faults.update(changes)
         return self.faults
 
     def c_state(self, data):
@@ -1479,8 +1717,8 @@ class Fake:
         kind = KIND['incoming_number']
         path = {'AccountSid': self.args.account_sid}
         return [self.state.render(kind, self.state.create(
-            kind, path, {'PhoneNumber': n}, force=True, number_type=data.get('type', 'Local')))
-            for n in data['numbers']]
+            kind, path, {'PhoneNumber': n}, force=True, number_type=data.get('type', 'Local'),
+            backdate=True)) for n in data['numbers']]
 
     def c_insert(self, data):
         path = data['path'].replace('{AccountSid}', self.args.account_sid)
@@ -1491,13 +1729,36 @@ class Fake:
         form = {k: [str(x).lower() if isinstance(x, bool) else str(x)
                     for x in (v if isinstance(v, list) else [v])]
                 for k, v in data.get('params', {}).items()}
+        if 'POST' not in route.ops:      # Logs: written by running functions, not the API
+            return self._insert_log(route, pparams, form, handler[1])
         v = self.spec.check(route, 'POST', pparams, {}, form,
                             'application/x-www-form-urlencoded', False)
         if v:
             raise bad(20001, VIOLATION + '; '.join(v))
         kind = handler[1]
         return self.state.render(kind, self.state.create(
-            kind, pparams, convert(route.ops['POST'], form), force=True, number_type=handler[2]))
+            kind, pparams, convert(route.ops['POST'], form), force=True, number_type=handler[2],
+            backdate=True))
+
+
+    def _insert_log(self, route, pparams, form, kind):
+        """A Serverless Log record (what a running function would write): params FunctionSid,
+        Message, Level (info|warn|error), RequestSid; the environment's build and deployment."""
+        if kind.name != 'log':
+            raise ValueError(f'{route.template} takes no POST')
+        allowed = {'FunctionSid', 'Message', 'Level', 'RequestSid'}
+        if set(form) - allowed:
+            raise ValueError(f'a log takes only {sorted(allowed)}')
+        p = {k: v[0] for k, v in form.items()}
+        if p.get('Level', 'info') not in ('info', 'warn', 'error'):
+            raise ValueError('Level must be info, warn or error')
+        st = self.state
+        env = st.get(KIND['environment'], pparams['ServiceSid'], pparams['EnvironmentSid'],
+                     route.template)
+        last = next(st.colls.get(('deployment', env['sid']), EMPTY).before(1 << 62), None)
+        p.setdefault('Level', 'info')
+        p.update(BuildSid=env['build_sid'], DeploymentSid=last and last['sid'])
+        return st.render(kind, st.create(kind, pparams, p, force=True, backdate=True))
 
 
 class Handler(BaseHTTPRequestHandler):
@@ -1574,7 +1835,44 @@ def parse_args(argv=None):
     ap.add_argument('--tls-cert')
     ap.add_argument('--tls-key')
     ap.add_argument('--quiet', action='store_true', help='no per-request log on stderr')
+    # realistic behaviour (README "Realistic behaviour")
+    ap.add_argument('--list-lag', type=float, default=None, metavar='SECONDS',
+                    help='lists show the account as it was SECONDS ago (default 0; 3 with '
+                         '--realistic)')
+    ap.add_argument('--fetch-lag', type=float, default=None, metavar='SECONDS',
+                    help='GET of one record shows it as it was SECONDS ago (default 0; 3 with '
+                         '--realistic)')
+    ap.add_argument('--build-visibility', choices=('upper', 'lower'), default='upper',
+                    help="case of visibility in a Build's version arrays (default: the spec's)")
+    ap.add_argument('--shuffle-versions', action='store_true',
+                    help="a Build's version arrays in random order on every read")
+    ap.add_argument('--omit-receive-mode', action='store_true',
+                    help='IncomingPhoneNumbers answers leave out voice_receive_mode')
+    ap.add_argument('--purchase-ignores-receive-mode', action='store_true',
+                    help='a purchase ignores VoiceReceiveMode (an update honours it)')
+    ap.add_argument('--unset', choices=('spec', 'null', 'empty', 'mixed'), default='spec',
+                    help='unset optional strings: as the spec examples (default), null, "" or '
+                         'either at random')
+    ap.add_argument('--extra-fields', action='store_true',
+                    help='answers carry keys that are in no spec')
+    ap.add_argument('--short-pages', action='store_true',
+                    help='list pages hold fewer items than PageSize, the next link leads on')
+    ap.add_argument('--newest-first', action='store_true',
+                    help='Function Versions, Asset Versions and Deployments listed latest first')
+    ap.add_argument('--trailing-empty-page', action='store_true',
+                    help="a list's last page links to one more, empty page")
+    ap.add_argument('--realistic', action='store_true',
+                    help='all of the above (lags 3 s unless given; build visibility as given)')
     args = ap.parse_args(argv)
+    for name in ('list_lag', 'fetch_lag'):
+        if getattr(args, name) is None:
+            setattr(args, name, REALISTIC_LAG if args.realistic else 0.0)
+        if getattr(args, name) < 0:
+            ap.error(f'--{name.replace("_", "-")} must be >= 0')
+    if args.realistic:
+        for name, value in REALISTIC_PROFILE.items():
+            if getattr(args, name) in (False, 'spec'):
+                setattr(args, name, value)
     if not re.fullmatch(r'AC[0-9a-fA-F]{32}', args.account_sid):
         ap.error('--account-sid must be AC followed by 32 hex digits')
     return args
