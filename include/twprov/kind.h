@@ -156,8 +156,9 @@ extern const struct tw_kind *const tw_kinds[];
 extern const size_t tw_nkinds;
 
 const struct tw_kind *tw_kind_find(const char *name);
-/* Child kinds of `parent` (NULL: top-level kinds), in registry order; returns count. */
-size_t tw_kind_children(const struct tw_kind *parent, const struct tw_kind **out, size_t max);
+/* Child kinds of `parent` (NULL: top-level kinds), in registry order, and their count in *n:
+ * a table of the registry (never freed), as long as the registry needs. */
+const struct tw_kind *const *tw_kind_children(const struct tw_kind *parent, size_t *n);
 const struct tw_field *tw_kind_field(const struct tw_kind *k, const char *name);
 /* Index of the identity field, or -1 (TW_K_ASSOC kinds have none: the item is the name). */
 int tw_kind_identity(const struct tw_kind *k);

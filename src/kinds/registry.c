@@ -56,19 +56,37 @@ size_t tw_kind_index(const struct tw_kind *k)
 	return tw_nkinds;
 }
 
-size_t tw_kind_children(const struct tw_kind *parent, const struct tw_kind **out, size_t max)
+/*
+ * The children of every kind, computed once from the registry: row i holds the
+ * children of tw_kinds[i], the last row the top-level kinds.  Sized by the
+ * registry itself, so no caller needs an array of a guessed size.
+ */
+#define NKINDS (sizeof(tw_kinds) / sizeof(tw_kinds[0]))
+static const struct tw_kind *children_of[NKINDS + 1][NKINDS];
+static size_t nchildren_of[NKINDS + 1];
+static int children_ready;
+
+static void children_init(void)
 {
-	size_t n = 0;
-	for (size_t i = 0; i < tw_nkinds; i++) {
-		const struct tw_kind *k = tw_kinds[i];
-		int match = parent ? (k->parent && !strcmp(k->parent, parent->name)) : !k->parent;
-		if (!match)
-			continue;
-		if (n < max)
-			out[n] = k;
-		n++;
+	for (size_t p = 0; p <= NKINDS; p++) {
+		const struct tw_kind *parent = p < NKINDS ? tw_kinds[p] : NULL;
+		for (size_t i = 0; i < NKINDS; i++) {
+			const struct tw_kind *k = tw_kinds[i];
+			if (parent ? (k->parent && !strcmp(k->parent, parent->name)) : !k->parent)
+				children_of[p][nchildren_of[p]++] = k;
+		}
 	}
-	return n;
+	children_ready = 1;
+}
+
+const struct tw_kind *const *tw_kind_children(const struct tw_kind *parent, size_t *n)
+{
+	size_t p = parent ? tw_kind_index(parent) : NKINDS;
+
+	if (!children_ready)
+		children_init();
+	*n = parent && p == NKINDS ? 0 : nchildren_of[p];     /* a kind not in the registry has none */
+	return children_of[p];
 }
 
 const struct tw_field *tw_kind_field(const struct tw_kind *k, const char *name)

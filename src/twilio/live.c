@@ -101,7 +101,7 @@ static const struct tw_res *declared(const struct tw_res *wparent, const json_t 
  */
 static int carries_refs(const struct tw_kind *k)
 {
-	const struct tw_kind *kids[16];
+	const struct tw_kind *const *kids;
 	size_t n;
 
 	if (k->flags & TW_K_ASSOC)
@@ -109,7 +109,7 @@ static int carries_refs(const struct tw_kind *k)
 	for (size_t i = 0; i < k->nfields; i++)
 		if (k->fields[i].ref && !(k->fields[i].flags & TW_F_LOCAL))
 			return 1;
-	n = tw_kind_children(k, kids, 16);
+	kids = tw_kind_children(k, &n);
 	for (size_t i = 0; i < n; i++)
 		if (carries_refs(kids[i]))
 			return 1;
@@ -120,8 +120,8 @@ static void list_done(struct tw_http *h, json_t *items, const struct tw_err *err
 {
 	struct list_job *j = ud;
 	struct tw_live_more *c = j->c;
-	const struct tw_kind *kids[16];
-	size_t nkids = tw_kind_children(j->k, kids, 16);
+	size_t nkids;
+	const struct tw_kind *const *kids = tw_kind_children(j->k, &nkids);
 	size_t first = j->parent->nchildren;
 	size_t i;
 	json_t *item;

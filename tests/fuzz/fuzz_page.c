@@ -127,15 +127,16 @@ static size_t read_items(const json_t *page, const struct tw_kind *k, struct tw_
 
 static void read_account(const json_t *page, struct tw_model *have)
 {
-	const struct tw_kind *top[32], *kids[16];
-	size_t ntop = tw_kind_children(NULL, top, 32);
+	size_t ntop;
+	const struct tw_kind *const *top = tw_kind_children(NULL, &ntop);
 
 	for (size_t t = 0; t < ntop; t++) {
 		size_t first = have->root.nchildren, n, nkids;
+		const struct tw_kind *const *kids;
 		if (top[t]->flags & TW_K_LOCAL)
 			continue;
 		n = read_items(page, top[t], &have->root);
-		nkids = tw_kind_children(top[t], kids, 16);
+		kids = tw_kind_children(top[t], &nkids);
 		for (size_t i = 0; i < n && i < MAX_PARENTS; i++)
 			for (size_t c = 0; c < nkids; c++)
 				if (!(kids[c]->flags & TW_K_LOCAL))
