@@ -172,7 +172,7 @@ int cmd_apply(int argc, char **argv, struct tw_global *g)
 			break;
 		default:
 			if (!tw_global_opt(g, c, optarg)) {
-				tw_cmd_usage("apply", 1);
+				tw_cmd_bad_option("apply", longopts, argv, c);
 				goto out;
 			}
 		}

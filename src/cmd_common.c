@@ -6,6 +6,7 @@
 #include <unistd.h>
 
 #include "cmd.h"
+#include "twprov/checks.h"
 #include "twprov/config.h"
 #include "twprov/http.h"
 #include "twprov/live.h"
@@ -36,6 +37,43 @@ int tw_cmd_usage(const char *name, int error)
 	const struct tw_cmd *c = tw_cmd_find(name);
 	fputs(c ? c->usage : "", error ? stderr : stdout);
 	return error ? TW_EXIT_USAGE : TW_EXIT_OK;
+}
+
+int tw_cmd_bad_option(const char *name, const struct option *longopts, char **argv, int c)
+{
+	const char *arg = argv[optind - 1];
+	char shortopt[3] = { '-', (char)optopt, '\0' };
+	const char **cands;
+	const char *dym = NULL;
+	char *word;
+	size_t n = 0;
+
+	/* an unknown short option may sit in a cluster (-vx): getopt names it in optopt (long
+	 * options are named by their values, all >= 1000, or 0 when unknown) */
+	if (optopt > 0 && optopt < 128)
+		word = tw_xstrdup(shortopt);
+	else
+		word = tw_xstrndup(arg, strcspn(arg, "="));
+	for (n = 0; longopts[n].name; n++)
+		;
+	cands = tw_xcalloc(n ? n : 1, sizeof(*cands));
+	for (size_t i = 0; i < n; i++)
+		cands[i] = tw_xasprintf("--%s", longopts[i].name);
+	if (c == ':') {
+		tw_error("option %s needs a value", word);
+	} else if (optopt >= 128 && strchr(arg, '=')) {
+		/* a known long option (getopt names it by its value) given a value it does not take */
+		tw_error("option %s takes no value", word);
+	} else {
+		if (!strncmp(word, "--", 2))
+			dym = tw_suggest(word, cands, n);
+		tw_error("unknown option: %s%s%s%s", word, dym ? " (did you mean " : "", dym ? dym : "", dym ? "?)" : "");
+	}
+	for (size_t i = 0; i < n; i++)
+		free((char *)cands[i]);
+	free(cands);
+	free(word);
+	return name ? tw_cmd_usage(name, 1) : TW_EXIT_USAGE;
 }
 
 int tw_global_opt(struct tw_global *g, int c, const char *arg)

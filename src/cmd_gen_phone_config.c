@@ -94,7 +94,7 @@ int cmd_gen_phone_config(int argc, char **argv, struct tw_global *g)
 		case OPT_KEY: key_arg = optarg; break;
 		default:
 			if (!tw_global_opt(g, c, optarg))
-				return tw_cmd_usage("gen-phone-config", 1);
+				return tw_cmd_bad_option("gen-phone-config", longopts, argv, c);
 		}
 	}
 	tw_global_apply(g);

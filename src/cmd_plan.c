@@ -52,7 +52,7 @@ int cmd_plan(int argc, char **argv, struct tw_global *g)
 			break;
 		default:
 			if (!tw_global_opt(g, c, optarg)) {
-				tw_cmd_usage("plan", 1);
+				tw_cmd_bad_option("plan", longopts, argv, c);
 				goto out_usage;
 			}
 		}

@@ -505,7 +505,7 @@ int cmd_remove_credential(int argc, char **argv, struct tw_global *g)
 	char *dir = NULL;
 
 	/* the global short options, permuted: options may follow USER ("--" ends them) */
-	while ((c = getopt_long(argc, argv, "f:vh", longopts, NULL)) != -1) {
+	while ((c = getopt_long(argc, argv, ":f:vh", longopts, NULL)) != -1) {
 		switch (c) {
 		case 'h':
 			rc = tw_cmd_usage("remove-credential", 0);
@@ -520,7 +520,7 @@ int cmd_remove_credential(int argc, char **argv, struct tw_global *g)
 		case OPT_AUTO: autoapprove = 1; break;
 		default:
 			if (!tw_global_opt(g, c, optarg)) {
-				tw_cmd_usage("remove-credential", 1);
+				rc = tw_cmd_bad_option("remove-credential", longopts, argv, c);
 				goto out;
 			}
 		}

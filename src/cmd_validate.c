@@ -60,7 +60,7 @@ int cmd_validate(int argc, char **argv, struct tw_global *g)
 		if (c == OPT_JSON)
 			json = 1;
 		else if (!tw_global_opt(g, c, optarg))
-			return tw_cmd_usage("validate", 1);
+			return tw_cmd_bad_option("validate", longopts, argv, c);
 	}
 	if (optind < argc) {
 		tw_error("validate takes no arguments (use -f FILE)");

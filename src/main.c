@@ -64,7 +64,7 @@ int main(int argc, char **argv)
 		if (tw_global_opt(&g, c, optarg))
 			continue;
 		tw_global_apply(&g);
-		tw_error("unknown option: %s", argv[optind - 1]);
+		tw_cmd_bad_option(NULL, longopts, argv, c);
 		print_main_usage(stderr);
 		return TW_EXIT_USAGE;
 	}
