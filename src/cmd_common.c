@@ -8,6 +8,7 @@
 #include "cmd.h"
 #include "twprov/checks.h"
 #include "twprov/config.h"
+#include "twprov/file.h"
 #include "twprov/http.h"
 #include "twprov/live.h"
 #include "twprov/log.h"
@@ -220,9 +221,14 @@ int tw_cmd_connect(const struct tw_global *g, const struct tw_model *m, int para
 	o.edge = m && m->edge ? m->edge : env("TWILIO_EDGE");
 	/* libcurl itself does not read CURL_CA_BUNDLE (only the curl tool does) */
 	o.cacert = g->cacert ? g->cacert : env("CURL_CA_BUNDLE");
-	if (o.cacert && access(o.cacert, R_OK) < 0) {
-		tw_error("%s %s: %s", g->cacert ? "--cacert" : "CURL_CA_BUNDLE", o.cacert, strerror(errno));
-		return g->cacert ? TW_EXIT_USAGE : TW_EXIT_FAIL;
+	if (o.cacert) {
+		/* curl opens it later: a FIFO there would hold every request */
+		int fd = tw_open_regular(o.cacert, NULL, &err);
+		if (fd < 0) {
+			tw_error("%s %s: %s", g->cacert ? "--cacert" : "CURL_CA_BUNDLE", o.cacert, err.msg);
+			return g->cacert ? TW_EXIT_USAGE : TW_EXIT_FAIL;
+		}
+		close(fd);
 	}
 	if (parallelism > 0)
 		o.parallelism = parallelism;
