@@ -1,5 +1,6 @@
 /* cmd_gen_phone_config.c - write provisioning files for the credentials' phones */
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 
 #include "cmd.h"
@@ -134,11 +135,14 @@ int cmd_gen_phone_config(int argc, char **argv, struct tw_global *g)
 		rc = TW_EXIT_FAIL;
 		goto done;
 	}
-	for (size_t i = 0; i < files.n; i++)
-		tw_info("  wrote %s/%s (%s, %s%s)", out, files.v[i].name, files.v[i].type, files.v[i].account,
+	for (size_t i = 0; i < files.n; i++) {
+		char *path = tw_xasprintf("%s/%s", out, files.v[i].name);
+		tw_info("  wrote %s (%s, %s%s)", tw_quote(path), files.v[i].type, tw_quote(files.v[i].account),
 			files.v[i].encrypted ? ", encrypted" : "");
+		free(path);
+	}
 	tw_info("gen-phone-config: %zu file%s for %zu credential%s in %s/", files.n, files.n == 1 ? "" : "s",
-		files.ncredentials, files.ncredentials == 1 ? "" : "s", out);
+		files.ncredentials, files.ncredentials == 1 ? "" : "s", tw_quote(out));
 	rc = TW_EXIT_OK;
 done:
 	tw_phone_files_release(&files);

@@ -201,9 +201,8 @@ static void finish(struct tw_applier *ap, size_t ai)
 	case TW_ACT_DELETE: ap->res->destroyed++; break;
 	case TW_ACT_REPLACE: ap->res->added++; ap->res->destroyed++; break;
 	}
-	fprintf(stderr, "%s%s%s %s: %s%s%s%s\n", tw_color(stderr, TW_C_GREEN), tw_act_symbol(a->type),
-		tw_color(stderr, TW_C_RESET), a->address, a->custom ? a->custom->past : past(a->type), sid ? " (" : "",
-		sid ? sid : "", sid ? ")" : "");
+	tw_status(TW_C_GREEN, tw_act_symbol(a->type), "%s: %s%s%s%s", tw_quote(a->address),
+		  a->custom ? a->custom->past : past(a->type), sid ? " (" : "", sid ? tw_quote(sid) : "", sid ? ")" : "");
 	if (ap->o->interrupted && *ap->o->interrupted && !ap->stopping) {
 		ap->stopping = 1;
 		tw_http_cancel_queued(ap->h);
@@ -229,9 +228,8 @@ static void fail(struct tw_applier *ap, size_t ai, const struct tw_req *req)
 	ap->res->failed++;
 	if (req)
 		a->err = req->err;
-	fprintf(stderr, "%s%s%s %s: %s failed: %s\n", tw_color(stderr, TW_C_RED), tw_act_symbol(a->type),
-		tw_color(stderr, TW_C_RESET), a->address, a->custom ? a->custom->verb : tw_act_name(a->type),
-		a->err.msg);
+	tw_status(TW_C_RED, tw_act_symbol(a->type), "%s: %s failed: %s", tw_quote(a->address),
+		  a->custom ? a->custom->verb : tw_act_name(a->type), a->err.msg);
 	if (!ap->stopping) {
 		ap->stopping = 1;
 		tw_http_cancel_queued(ap->h);
@@ -300,7 +298,8 @@ static void reconciled(struct tw_http *h, json_t *items, const struct tw_err *er
 		free(probe.sid);
 		json_decref(probe.json);
 		if (hit) {
-			tw_trace(1, "%s: the uncertain create did happen (%s); not sending it again", a->address, w->sid);
+			tw_trace(1, "%s: the uncertain create did happen (%s); not sending it again", tw_quote(a->address),
+				 tw_quote(w->sid));
 			free(rc->path);
 			free(rc);
 			advance(ap, ai);
@@ -327,7 +326,7 @@ static void reconciled(struct tw_http *h, json_t *items, const struct tw_err *er
 		fail(ap, ai, NULL);
 		return;
 	}
-	tw_trace(1, "%s: the uncertain create did not happen; sending it again", a->address);
+	tw_trace(1, "%s: the uncertain create did not happen; sending it again", tw_quote(a->address));
 	run_step(ap, ai);
 }
 
@@ -341,7 +340,7 @@ static void look_again(struct reconcile *rc)
 	if (rc->delay_ms > 4000)
 		rc->delay_ms = 4000;
 	delay = rc->delay_ms < left_ms ? rc->delay_ms : (long)(left_ms > 0 ? left_ms : 0);
-	tw_trace(1, "%s: not listed yet; looking again in %ld ms", rc->ap->p->acts[rc->ai].address, delay);
+	tw_trace(1, "%s: not listed yet; looking again in %ld ms", tw_quote(rc->ap->p->acts[rc->ai].address), delay);
 	tw_http_list_after(tw_applier_http(rc->ap), k->product, rc->path, k->list_key, delay, reconciled, rc);
 }
 
@@ -358,8 +357,8 @@ static void on_done(struct tw_http *h, struct tw_req *req)
 		ud->ai = ai;
 		ud->path = tw_res_path(a->want, a->kind->collection, tw_http_account_sid(h), NULL);
 		ud->deadline = tw_now_s() + ap->o->verify_timeout_s;
-		tw_trace(1, "%s: create may have happened (%s); re-reading before sending it again", a->address,
-			 req->err.msg);
+		tw_trace(1, "%s: create may have happened (%s); re-reading before sending it again",
+			 tw_quote(a->address), req->err.msg);
 		tw_http_list(h, a->kind->product, ud->path, a->kind->list_key, reconciled, ud);
 		tw_req_free(req);
 		return;

@@ -44,7 +44,7 @@ static void fail_read(struct tw_live_more *c, const struct tw_err *err, const st
 	c->err = *err;
 	if (r && r->kind) {
 		char *a = tw_res_address(r);
-		tw_err_prefix(&c->err, "reading %s of %s", what, a);
+		tw_err_prefix(&c->err, "reading %s of %s", what, tw_quote(a));
 		free(a);
 	} else {
 		tw_err_prefix(&c->err, "reading %s", what);

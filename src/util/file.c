@@ -80,7 +80,7 @@ int tw_read_regular(const char *path, size_t max, struct tw_buf *out, struct sta
 int tw_read_file(const char *path, size_t max, struct tw_buf *out, struct stat *st, struct tw_err *err)
 {
 	if (tw_read_regular(path, max, out, st, err) < 0) {
-		tw_err_prefix(err, "cannot read %s", path);
+		tw_err_prefix(err, "cannot read %s", tw_quote(path));
 		return -1;
 	}
 	return 0;
