@@ -8,6 +8,7 @@
 #include "twprov/err.h"
 #include "twprov/log.h"
 #include "twprov/phone.h"
+#include "twprov/redact.h"
 
 const char tw_usage_gen_phone_config[] =
 	"usage: twprov gen-phone-config [-f FILE] [-o DIR] [--only USER] [--domain DOMAIN]\n"
@@ -109,8 +110,10 @@ int cmd_gen_phone_config(int argc, char **argv, struct tw_global *g)
 	}
 	if (key_arg && (rc = resolve_key(key_arg, &key)))
 		goto done;
-	if (key_arg)
+	if (key_arg) {
 		o.encrypt_key = key.buf;
+		tw_secret_add(key.buf, key.len);
+	}
 
 	if ((rc = tw_cmd_load(g, &m)))
 		goto done;

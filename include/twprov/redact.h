@@ -4,6 +4,8 @@
 
 #include <stddef.h>
 
+#include <jansson.h>
+
 struct tw_buf;
 
 /*
@@ -29,6 +31,8 @@ int tw_secret_find(const char *s, size_t len, size_t *at, size_t *n);
 size_t tw_redact(const char *s, size_t len, struct tw_buf *out);
 /* Replace secrets in b itself (its old bytes are wiped). */
 void tw_redact_buf(struct tw_buf *b);
+/* Replace secrets in every string of a JSON value (keys are names twprov wrote). */
+void tw_redact_json(json_t *v);
 void tw_secrets_release(void);
 
 #endif

@@ -11,6 +11,7 @@
 #include <jansson.h>
 
 #include "twprov/buf.h"
+#include "twprov/redact.h"
 #include "twprov/file.h"
 #include "twprov/checks.h"
 #include "twprov/svcref.h"
@@ -464,6 +465,8 @@ static json_t *load_str(struct ld *ld, struct wctx *c, size_t fi, const struct t
 	} else if ((f->flags & TW_F_SECRET) && len) {
 		warn_at(ld, vn, path, "literal secret in the file; use ${env:NAME} or ${file:PATH}");
 	}
+	if (sensitive || (f->flags & TW_F_SECRET))
+		tw_secret_add(text, len);     /* never shown, not even echoed by a server */
 	if (!len) {
 		if (required_field(f)) {
 			err_at(ld, vn, path, "must not be empty");

@@ -49,6 +49,7 @@
 
 #include "twprov/http.h"
 #include "twprov/log.h"
+#include "twprov/redact.h"
 
 #define TW_CONNECT_TIMEOUT_MS 10000L
 #define TW_MAX_RESPONSE ((size_t)64 << 20)   /* bytes; a 1000-item page is a few MB */
@@ -272,6 +273,11 @@ struct tw_http *tw_http_new(const struct tw_http_opts *o, struct tw_err *err)
 	h->account_sid = dup_or_null(o->account_sid);
 	h->user = dup_or_null(o->user);
 	h->pass = dup_or_null(o->pass);
+	/* a server may echo them: never shown (redact.h) */
+	if (o->pass) {
+		tw_secret_add(o->pass, strlen(o->pass));
+		tw_secret_add_basic(o->user, o->pass);
+	}
 	h->cacert = set(o->cacert) ? tw_xstrdup(o->cacert) : NULL;
 	for (int p = 0; p < TW_PRODUCT_COUNT; p++)
 		h->base[p] = make_base(o, (enum tw_product)p);

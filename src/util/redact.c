@@ -2,6 +2,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include <jansson.h>
 #include <openssl/evp.h>
 
 #include "twprov/buf.h"
@@ -171,6 +172,36 @@ void tw_redact_buf(struct tw_buf *b)
 	tw_redact(b->buf, b->len, &out);
 	tw_buf_wipe(b);
 	*b = out;
+}
+
+void tw_redact_json(json_t *v)
+{
+	const char *key;
+	json_t *item;
+	size_t i;
+
+	switch (json_typeof(v)) {
+	case JSON_STRING: {
+		size_t at, n;
+		if (tw_secret_find(json_string_value(v), json_string_length(v), &at, &n)) {
+			struct tw_buf b = TW_BUF_INIT;
+			tw_redact(json_string_value(v), json_string_length(v), &b);
+			json_string_setn(v, b.buf, b.len);
+			tw_buf_release(&b);
+		}
+		break;
+	}
+	case JSON_OBJECT:
+		json_object_foreach(v, key, item)
+			tw_redact_json(item);
+		break;
+	case JSON_ARRAY:
+		json_array_foreach(v, i, item)
+			tw_redact_json(item);
+		break;
+	default:
+		break;
+	}
 }
 
 void tw_secrets_release(void)

@@ -9,6 +9,9 @@ and, per mode, misbehaves:
                that carry terminal controls
   fail         every write is answered `status` (400) with `message`
   reflect      every error echoes the request: its form body and its Authorization header
+               (`plain`: as a non-JSON body; `only`: just the writes whose body holds
+               that text, the others succeed); with `names`, lists also hold an item named
+               with the decoded Authorization header (user:token)
   bad_sid      answers carry a malformed SID (`sid`: a value, or MISSING; `where`: "list",
                "create" or "both")
   page_cycle   a list's next-page links go round between two pages
@@ -130,12 +133,12 @@ class Handler(BaseHTTPRequestHandler):
             self.send(opts.get("status", 400), {"code": opts.get("code", 21999), "message": opts.get("message", ""),
                                                 "more_info": opts.get("more_info", ""), "status": 400})
             return
-        if mode == "reflect" and method != "GET":
-            auth = entry["authorization"]
-            try:
-                decoded = base64.b64decode(auth.split(" ", 1)[1]).decode()
-            except Exception:
-                decoded = ""
+        auth = entry["authorization"]
+        try:
+            decoded = base64.b64decode(auth.split(" ", 1)[1]).decode()
+        except Exception:
+            decoded = ""
+        if mode == "reflect" and method != "GET" and opts.get("only", "") in body:
             # the body raw (as a form carries it) and decoded, the header raw and decoded
             msg = f"invalid request: {body} / {dict(parse_qsl(body))} / {auth} / {decoded}"
             if opts.get("plain"):
@@ -144,7 +147,7 @@ class Handler(BaseHTTPRequestHandler):
                 self.send(400, {"code": 21999, "message": msg, "more_info": "https://evil.example/" + body,
                                 "status": 400})
             return
-        ev.serve(self, method, url.path, url.query, body, mode, opts)
+        ev.serve(self, method, url.path, url.query, body, mode, opts, decoded)
 
     def do_GET(self):
         self.handle_any("GET")
@@ -255,11 +258,16 @@ class EvilServer:
                 out["sid"] = opts["sid"]
         return out
 
-    def serve(self, h, method, path, query, body, mode, opts):
+    def serve(self, h, method, path, query, body, mode, opts, auth):
         coll = path if self.is_collection(path) else None
         if coll is not None and method == "GET":
             with self.lock:
                 items = [self.answer_sid(i, mode, opts, "list") for i in self.store.get(coll, [])]
+            if mode == "reflect" and opts.get("names"):
+                _, prefix = self.kind(coll)
+                if prefix:
+                    items.append({"sid": new_sid(prefix), "friendly_name": auth, "username": auth,
+                                  "unique_name": auth, "domain_name": auth, "phone_number": auth})
             h.send(200, self.page(coll, query, items, mode, opts))
             return
         if coll is not None and method == "POST":
