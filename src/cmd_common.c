@@ -183,6 +183,26 @@ static const char *env(const char *name)
 	return v && *v ? v : NULL;
 }
 
+/*
+ * The file's account.region (or edge), else TWILIO_REGION (or TWILIO_EDGE) checked as the
+ * file's value is: anything but a host name label would send requests to another host.
+ * -1 (printed, naming the variable) when the variable is not a label.
+ */
+static int env_label(const char *name, const char *what, const char *from_file, const char **out)
+{
+	const char *v = env(name);
+
+	*out = from_file;
+	if (from_file || !v)
+		return 0;
+	if (!tw_host_label_ok(v)) {
+		tw_error("%s: not %s name: %s (lower-case letters, digits and '-')", name, what, tw_quote_always(v));
+		return -1;
+	}
+	*out = v;
+	return 0;
+}
+
 int tw_cmd_connect(const struct tw_global *g, const struct tw_model *m, int parallelism, struct tw_http **out)
 {
 	struct tw_http_opts o;
@@ -217,8 +237,9 @@ int tw_cmd_connect(const struct tw_global *g, const struct tw_model *m, int para
 	}
 	o.account_sid = sid;
 	o.api_url = env("TWPROV_API_URL");
-	o.region = m && m->region ? m->region : env("TWILIO_REGION");
-	o.edge = m && m->edge ? m->edge : env("TWILIO_EDGE");
+	if (env_label("TWILIO_REGION", "a region", m ? m->region : NULL, &o.region) < 0 ||
+	    env_label("TWILIO_EDGE", "an edge", m ? m->edge : NULL, &o.edge) < 0)
+		return TW_EXIT_FAIL;
 	/* libcurl itself does not read CURL_CA_BUNDLE (only the curl tool does) */
 	o.cacert = g->cacert ? g->cacert : env("CURL_CA_BUNDLE");
 	if (o.cacert) {

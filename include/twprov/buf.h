@@ -53,8 +53,11 @@ char *tw_buf_detach(struct tw_buf *b);
                                 is escaped (text made of parts already quoted, such as messages) */
 void tw_buf_add_quoted(struct tw_buf *b, const char *s, size_t len, unsigned flags);
 /* `s` (NUL-terminated; NULL shows as "(none)") quoted as by tw_buf_add_quoted with no flags,
- * for printf arguments: one of 8 rotating buffers, valid until the 8th next call. */
+ * for printf arguments: one of 8 rotating buffers (shared with tw_quote_always), valid until
+ * the 8th next call. */
 const char *tw_quote(const char *s);
+/* The same in double quotes always: a value a message calls wrong (`not a URL: "x"`). */
+const char *tw_quote_always(const char *s);
 /* Frees (and wipes) those buffers; at exit. */
 void tw_quote_release(void);
 

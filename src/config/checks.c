@@ -342,6 +342,16 @@ int tw_check_name(const struct tw_field *f, const char *v, struct tw_buf *why)
 	return 0;
 }
 
+int tw_host_label_ok(const char *s)
+{
+	if (!s || !*s)
+		return 0;
+	for (; *s; s++)
+		if (!((*s >= 'a' && *s <= 'z') || (*s >= '0' && *s <= '9') || *s == '-'))
+			return 0;
+	return 1;
+}
+
 size_t tw_edit_distance(const char *a, const char *b)
 {
 	size_t la = strlen(a), lb = strlen(b);

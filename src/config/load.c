@@ -943,16 +943,6 @@ static void load_version(struct ld *ld, const struct tw_ynode *vn)
 		err_at(ld, vn, "twprov", "unsupported schema version %lld (this twprov reads version 1)", x);
 }
 
-static int valid_host_label(const char *s)
-{
-	if (!*s)
-		return 0;
-	for (; *s; s++)
-		if (!((*s >= 'a' && *s <= 'z') || (*s >= '0' && *s <= '9') || *s == '-'))
-			return 0;
-	return 1;
-}
-
 static void load_account(struct ld *ld, const struct tw_ynode *vn)
 {
 	const struct tw_ynode *v = tw_ynode_deref(vn);
@@ -980,9 +970,10 @@ static void load_account(struct ld *ld, const struct tw_ynode *vn)
 		if (a->type != TW_Y_SCALAR) {
 			err_at(ld, an, path, "expected a string, got %s", what(a));
 		} else if (!tw_ynode_is_null(a) && a->len) {
-			if (has_nul(a) || !valid_host_label(a->str)) {
+			if (has_nul(a) || !tw_host_label_ok(a->str)) {
 				char *q = quoted(a->str);
-				err_at(ld, an, path, "not a %s name: %s (lower-case letters, digits and '-')", k->str, q);
+				err_at(ld, an, path, "not %s %s name: %s (lower-case letters, digits and '-')",
+				       *k->str == 'e' ? "an" : "a", k->str, q);
 				free(q);
 			} else {
 				free(*dst);

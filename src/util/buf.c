@@ -274,7 +274,7 @@ void tw_buf_add_quoted(struct tw_buf *b, const char *s, size_t len, unsigned fla
 
 static struct tw_buf quote_ring[8];
 
-const char *tw_quote(const char *s)
+static const char *ring(const char *s, unsigned flags)
 {
 	static unsigned next;
 	struct tw_buf *b = &quote_ring[next++ % 8];
@@ -283,10 +283,20 @@ const char *tw_quote(const char *s)
 		tw_buf_init(b);
 	tw_buf_reset(b);
 	if (s)
-		tw_buf_add_quoted(b, s, strlen(s), 0);
+		tw_buf_add_quoted(b, s, strlen(s), flags);
 	else
 		tw_buf_adds(b, "(none)");
 	return b->buf;
+}
+
+const char *tw_quote(const char *s)
+{
+	return ring(s, 0);
+}
+
+const char *tw_quote_always(const char *s)
+{
+	return ring(s, TW_QUOTE_ALWAYS);
 }
 
 void tw_quote_release(void)

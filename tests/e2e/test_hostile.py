@@ -192,3 +192,84 @@ class TerminalInjection(EvilCase):
         self.assertEqual(r.rc, 0, r)
         self.assertShownSafely(r.out, r.err)
         self.assertIn('"credential_lists/ops\\033]8;;https://evil\\a/credentials/bob"', r.out)
+
+
+class CleartextCredentials(EvilCase):
+    """Case 2: plain http only to loopback addresses; a user name or password in TWPROV_API_URL is
+    refused and never printed."""
+
+    def test_plain_http_elsewhere_is_refused_before_anything_is_sent(self):
+        path = self.write(OFFICE)
+        for url, host in (("http://192.0.2.1:8080", "192.0.2.1"), ("http://api.example.invalid", "api.example.invalid"),
+                          ("http://127.0.0.1.nip.io:8080", "127.0.0.1.nip.io"), ("http://10.1.2.3", "10.1.2.3")):
+            with self.subTest(url=url):
+                t = time.monotonic()
+                r = self.twprov("-v", "plan", "-f", path, env=self.env(TWPROV_API_URL=url))
+                self.assertLess(time.monotonic() - t, 8, "twprov tried to connect")
+                self.assertEqual(r.rc, 1, r)
+                self.assertIn(f"error: TWPROV_API_URL: plain http is only allowed to a loopback address "
+                              f"(127.0.0.1, ::1, localhost), not {host}: the credentials would cross the network "
+                              f"in clear text; use https\n", r.err)
+                self.assertNotIn("> GET", r.err)
+
+    def test_loopback_http_works(self):
+        path = self.write(OFFICE)
+        port = self.evil.url.rsplit(":", 1)[1]
+        for url in (self.evil.url, f"http://localhost:{port}/", f"http://2130706433:{port}"):
+            with self.subTest(url=url):
+                self.ok("plan", "-f", path, env=self.env(TWPROV_API_URL=url))
+
+    def test_userinfo_is_refused_and_never_printed(self):
+        path = self.write(OFFICE)
+        host = self.evil.url.split("//", 1)[1]
+        for url in (f"http://gw-user:UserInfo-5ecret-77@{host}", f"https://gw-user:UserInfo-5ecret-77@{host}/base",
+                    f"http://UserInfo-5ecret-77@{host}"):
+            with self.subTest(url=url):
+                r = self.twprov("-v", "-v", "apply", "-f", path, "--auto-approve", env=self.env(TWPROV_API_URL=url))
+                self.assertEqual(r.rc, 1, r)
+                self.assertIn("error: TWPROV_API_URL: a user name or password in the URL is not allowed (not shown "
+                              "here)", r.err)
+                self.assertNotIn("UserInfo-5ecret-77", r.out + r.err)
+                self.assertNotIn("gw-user", r.out + r.err)
+        self.assertEqual(self.evil.requests(), [])
+
+    def test_other_bad_urls(self):
+        path = self.write(OFFICE)
+        for url, want in (("ftp://127.0.0.1/", "expected an http or https URL, not ftp"),
+                          (f"{self.evil.url}/?x=1", "a base URL has no query or fragment"),
+                          ("not a url", 'not a URL: "not a url"')):
+            with self.subTest(url=url):
+                r = self.twprov("plan", "-f", path, env=self.env(TWPROV_API_URL=url))
+                self.assertEqual(r.rc, 1, r)
+                self.assertIn(f"error: TWPROV_API_URL: {want}", r.err)
+        self.assertEqual(self.evil.requests(), [])
+
+
+class RegionAndEdge(EvilCase):
+    """Case 7: TWILIO_REGION and TWILIO_EDGE are host name labels, checked as account.region and
+    account.edge are; the error names the variable."""
+
+    def test_bad_values_are_refused(self):
+        path = self.write(OFFICE)
+        port = self.evil.url.rsplit(":", 1)[1]
+        for var, value, what in (("TWILIO_REGION", f"x@127.0.0.1:{port}/y", "a region"),
+                                 ("TWILIO_EDGE", f"x@127.0.0.1:{port}/y", "an edge"),
+                                 ("TWILIO_REGION", "US1", "a region"),
+                                 ("TWILIO_EDGE", "sydney\n", "an edge"),
+                                 ("TWILIO_EDGE", "a.b", "an edge")):
+            with self.subTest(var=var, value=value):
+                # without TWPROV_API_URL: the value would pick the host
+                r = self.twprov("-v", "plan", "-f", path, env=self.env(TWPROV_API_URL=None, **{var: value}))
+                self.assertEqual(r.rc, 1, r)
+                shown = value.replace("\n", "\\n")
+                self.assertIn(f'error: {var}: not {what} name: "{shown}" (lower-case letters, digits and \'-\')\n',
+                              r.err)
+                self.assertNotIn("> GET", r.err)
+        self.assertEqual(self.evil.requests(), [])
+
+    def test_good_values_and_the_file_wins(self):
+        path = self.write(OFFICE)
+        self.ok("plan", "-f", path, env=self.env(TWILIO_REGION="au1", TWILIO_EDGE="sydney"))
+        # the file's account.region is used (and was checked when loaded): the variable is not
+        path = self.write("twprov: 1\naccount: {region: ie1, edge: dublin}\n" + OFFICE.split("\n", 1)[1])
+        self.ok("plan", "-f", path, env=self.env(TWILIO_REGION="x@y", TWILIO_EDGE="x/y"))

@@ -117,6 +117,7 @@ static void test_quote_ring(void **state)
 	assert_string_equal(a, "\"tab\\there\"");
 	assert_string_equal(b, "plain");
 	assert_string_equal(tw_quote(NULL), "(none)");
+	assert_string_equal(tw_quote_always("plain"), "\"plain\"");
 	tw_quote_release();
 }
 
