@@ -167,16 +167,6 @@ int tw_cmd_load(const struct tw_global *g, struct tw_model **out)
 	return TW_EXIT_OK;
 }
 
-static int is_sid(const char *s, const char *prefix)
-{
-	if (!s || strncmp(s, prefix, 2) || strlen(s) != 34)
-		return 0;
-	for (size_t i = 2; i < 34; i++)
-		if (!strchr("0123456789abcdefABCDEF", s[i]))
-			return 0;
-	return 1;
-}
-
 static const char *env(const char *name)
 {
 	const char *v = getenv(name);
@@ -217,7 +207,7 @@ int tw_cmd_connect(const struct tw_global *g, const struct tw_model *m, int para
 			 "TWILIO_AUTH_TOKEN, or TWILIO_API_KEY and TWILIO_API_SECRET");
 		return TW_EXIT_FAIL;
 	}
-	if (!is_sid(sid, "AC")) {
+	if (!tw_sid_ok(sid, "AC")) {
 		tw_error("TWILIO_ACCOUNT_SID is not an account SID: expected AC followed by 32 hex digits");
 		return TW_EXIT_FAIL;
 	}

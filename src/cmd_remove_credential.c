@@ -463,6 +463,10 @@ static int revoke_all(struct rm *rm, struct tw_http *h)
 		struct target *t = &rm->t[i];
 		if (!t->have)
 			continue;
+		if (tw_res_sids_ok(t->have, 1, &t->err) < 0) {
+			t->state = T_FAILED;
+			continue;
+		}
 		char *path = tw_res_path(t->have, kc->item, tw_http_account_sid(h), t->have->sid);
 		tw_http_submit(h, tw_req_new("DELETE", tw_http_url(h, kc->product, path), deleted, t));
 		free(path);

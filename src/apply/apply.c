@@ -274,18 +274,18 @@ static void reconciled(struct tw_http *h, json_t *items, const struct tw_err *er
 	(void)h;
 	if (!items) {
 		a->err = *err;
-		tw_err_prefix(&a->err, "re-reading after an uncertain create");
-		free(rc->path);
-		free(rc);
-		fail(ap, ai, NULL);
-		return;
+		goto failed;
 	}
 	json_array_foreach(items, i, item) {
 		struct tw_res probe;
 		int hit;
 		memset(&probe, 0, sizeof(probe));
 		probe.kind = k;
-		tw_live_set_json(&probe, item);
+		if (tw_live_set_json(&probe, item, &a->err) < 0) {
+			free(probe.id);
+			json_decref(probe.json);
+			goto failed;
+		}
 		hit = want_sid ? probe.sid && !strcmp(probe.sid, want_sid) : probe.id && !strcmp(probe.id, w->id);
 		if (hit) {
 			free(w->sid);
@@ -328,6 +328,12 @@ static void reconciled(struct tw_http *h, json_t *items, const struct tw_err *er
 	}
 	tw_trace(1, "%s: the uncertain create did not happen; sending it again", tw_quote(a->address));
 	run_step(ap, ai);
+	return;
+failed:
+	tw_err_prefix(&a->err, "re-reading after an uncertain create");
+	free(rc->path);
+	free(rc);
+	fail(ap, ai, NULL);
 }
 
 static void look_again(struct reconcile *rc)
@@ -371,8 +377,15 @@ static void on_done(struct tw_http *h, struct tw_req *req)
 	}
 	if (op == TW_STEP_CREATE) {
 		const char *sid = json_string_value(json_object_get(req->json, "sid"));
+		if (tw_sid_check(json_object_get(req->json, "sid"), a->kind->sid_prefix, &a->err) < 0) {
+			/* what depends on it would be sent with an empty SID: stop here */
+			tw_err_prefix(&a->err, "Twilio's answer to the create");
+			tw_req_free(req);
+			fail(ap, ai, NULL);
+			return;
+		}
 		free(a->want->sid);
-		a->want->sid = sid ? tw_xstrdup(sid) : NULL;
+		a->want->sid = tw_xstrdup(sid);
 		/* what Twilio made of it (an environment's domain_name, ...) */
 		json_decref(a->want->json);
 		a->want->json = json_incref(req->json);
@@ -391,6 +404,11 @@ static void run_step(struct tw_applier *ap, size_t ai)
 	struct tw_req *req;
 	char *url;
 
+	/* the path holds the SIDs of r's parents, and r's own but for a create */
+	if (tw_res_sids_ok(r, st->op != TW_STEP_CREATE, &a->err) < 0) {
+		fail(ap, ai, NULL);
+		return;
+	}
 	if (st->op == TW_STEP_ENDPOINT) {
 		char *path = tw_res_path(r, st->endpoint, tw_http_account_sid(ap->h), r->sid);
 		url = tw_http_url(ap->h, r->kind->product, path);

@@ -9,7 +9,7 @@ import time
 from harness import NO_LAG, OFFICE, SOURCE_DIR, TwprovCase
 
 sys.path.insert(0, os.path.join(SOURCE_DIR, "tests", "evil"))
-from evil_server import EvilServer  # noqa: E402
+from evil_server import MISSING, EvilServer  # noqa: E402
 
 
 class BadOptions(TwprovCase):
@@ -273,3 +273,115 @@ class RegionAndEdge(EvilCase):
         # the file's account.region is used (and was checked when loaded): the variable is not
         path = self.write("twprov: 1\naccount: {region: ie1, edge: dublin}\n" + OFFICE.split("\n", 1)[1])
         self.ok("plan", "-f", path, env=self.env(TWILIO_REGION="x@y", TWILIO_EDGE="x/y"))
+
+
+# SIDs a hostile or broken server may answer, and how the message shows them
+BAD_SIDS = (
+    (MISSING, "nothing"),
+    (None, "null"),
+    ("", '""'),
+    (42, "42"),
+    ({"x": 1}, "an object"),
+    ("CL123", '"CL123"'),
+    ("XX" + "0" * 32, '"XX00000000000000000000000000000000"'),
+    ("CL" + "0" * 30 + "/..", '"CL000000000000000000000000000000/.."'),
+    ("CL" + "g" * 32, '"CLgggggggggggggggggggggggggggggggg"'),
+    ("CL" + "0" * 32 + "\x1b[2J", '"CL00000000000000000000000000000000\\033[2J"'),
+)
+
+SVC = """\
+twprov: 1
+services:
+  - unique_name: evil-svc
+    functions:
+      - {path: /x, content: "exports.handler = (c, e, cb) => cb(null, 'ok');"}
+    environments:
+      - name: production
+"""
+
+
+class BadSids(EvilCase):
+    """Case 4: every SID read from an answer matches its kind's prefix and Twilio's pattern, or
+    the operation fails with a message naming the resource and what came back; nothing is ever
+    sent with an empty or malformed SID."""
+
+    def assertNothingSentWrong(self):
+        self.assertEqual(self.evil.bad_paths(), [], "a request was sent with a malformed SID")
+
+    def seed_office(self):
+        cl = self.evil.seed(self.evil.acct("/SIP/CredentialLists.json"), friendly_name="office-phones")
+        creds = self.evil.acct(f"/SIP/CredentialLists/{cl['sid']}/Credentials.json")
+        self.evil.seed(creds, username="alice")
+        self.evil.seed(creds, username="mallory")      # undeclared: apply would delete it
+        return creds
+
+    def test_live_items(self):
+        creds = self.seed_office()
+        path = self.write(OFFICE)
+        for sid, shown in BAD_SIDS:
+            with self.subTest(sid=sid):
+                self.evil.log.clear()
+                self.evil.mode("bad_sid", sid=sid, where="list", collection="Credentials.json")
+                r = self.twprov("apply", "-f", path, "--auto-approve", "--sync-passwords", *NO_LAG)
+                self.assertEqual(r.rc, 1, r)
+                self.assertIn("error: reading credentials of credential_lists/office-phones: item ", r.err)
+                self.assertIn(f": no valid SID: got {shown} (expected CR and 32 hex digits)\n", r.err)
+                self.assertNotIn("Apply complete", r.out)
+                self.assertEqual(self.evil.requests("POST") + self.evil.requests("DELETE"), [])
+                self.assertNothingSentWrong()
+        self.assertEqual(len(self.evil.store[creds]), 2)
+
+    def test_top_level_items_and_remove_credential(self):
+        self.seed_office()
+        path = self.write(OFFICE)
+        self.evil.mode("bad_sid", sid=None, where="list", collection="CredentialLists.json")
+        r = self.twprov("plan", "-f", path)
+        self.assertEqual(r.rc, 1, r)
+        self.assertIn('error: reading credential_lists: item "office-phones": no valid SID: got null '
+                      '(expected CL and 32 hex digits)\n', r.err)
+        self.evil.mode("bad_sid", sid="", where="list", collection="Credentials.json")
+        r = self.twprov("remove-credential", "alice", "-f", path, "--auto-approve")
+        self.assertEqual(r.rc, 1, r)
+        self.assertIn('no valid SID: got "" (expected CR and 32 hex digits)', r.err)
+        self.assertEqual(self.evil.requests("DELETE"), [])
+        self.assertNothingSentWrong()
+
+    def test_create_answers(self):
+        path = self.write(OFFICE)
+        for sid, shown in BAD_SIDS:
+            with self.subTest(sid=sid):
+                self.evil.reset()
+                self.evil.mode("bad_sid", sid=sid, where="create", collection="CredentialLists.json")
+                r = self.twprov("apply", "-f", path, "--auto-approve", *NO_LAG)
+                self.assertEqual(r.rc, 1, r)
+                self.assertIn(f"+ credential_lists/office-phones: create failed: Twilio's answer to the create: "
+                              f"no valid SID: got {shown} (expected CL and 32 hex digits)\n", r.err)
+                self.assertNotIn("Apply complete", r.out)
+                # nothing under the list (its credentials, the domain's mappings) was sent
+                self.assertFalse([e for e in self.evil.requests("POST") if "/CredentialLists/" in e["path"] or
+                                  "CredentialListMappings" in e["path"]])
+                self.assertNothingSentWrong()
+
+    def test_serverless_answers(self):
+        path = self.write(SVC)
+        env = self.env(TWPROV_BUILD_POLL_MS="10")
+        for coll, prefix, verb in (("Versions", "ZN", "upload"), ("Builds", "ZB", "build"),
+                                   ("Deployments", "ZD", "deploy")):
+            with self.subTest(coll=coll):
+                self.evil.reset()
+                self.evil.mode("bad_sid", sid="../../Environments", where="create", collection=coll)
+                r = self.twprov("apply", "-f", path, "--auto-approve", *NO_LAG, env=env)
+                self.assertEqual(r.rc, 1, r)
+                self.assertIn(f"{verb} failed: Twilio's answer: no valid SID: got \"../../Environments\" "
+                              f"(expected {prefix} and 32 hex digits)\n", r.err)
+                self.assertNothingSentWrong()
+
+    def test_serverless_live_build(self):
+        svc = self.evil.seed("/v1/Services", unique_name="evil-svc")
+        self.evil.seed(f"/v1/Services/{svc['sid']}/Environments", unique_name="production",
+                       build_sid="ZB/../../../Services")
+        r = self.twprov("plan", "-f", self.write(SVC))
+        self.assertEqual(r.rc, 1, r)
+        self.assertIn('error: reading details of services/evil-svc/environments/production: build_sid: no valid SID: '
+                      'got "ZB/../../../Services" (expected ZB and 32 hex digits)\n', r.err)
+        self.assertNothingSentWrong()

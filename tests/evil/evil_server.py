@@ -13,7 +13,7 @@ and, per mode, misbehaves:
                that text, the others succeed); with `names`, lists also hold an item named
                with the decoded Authorization header (user:token)
   bad_sid      answers carry a malformed SID (`sid`: a value, or MISSING; `where`: "list",
-               "create" or "both")
+               "create" or "both"; `collection`: only answers about paths ending so)
   page_cycle   a list's next-page links go round between two pages
   page_endless a list's pages never end (each links to one more)
   silent       accepts the connection, reads the request and never answers
@@ -66,8 +66,15 @@ COLLECTIONS = {
     "Variables": ("variables", "ZV"),
     "Functions": ("functions", "ZH"),
     "Assets": ("assets", "ZH"),
+    "Versions": ("versions", "ZN"),
+    "Builds": ("builds", "ZB"),
+    "Deployments": ("deployments", "ZD"),
 }
 SID = re.compile(r"^[A-Z]{2}[0-9a-fA-F]{32}$")
+
+
+def last_segment(path):
+    return path.rstrip("/").rsplit("/", 1)[-1].removesuffix(".json")
 
 
 def new_sid(prefix):
@@ -221,7 +228,7 @@ class EvilServer:
 
     @staticmethod
     def kind(collection):
-        last = collection.rstrip("/").rsplit("/", 1)[-1].removesuffix(".json")
+        last = last_segment(collection)
         return COLLECTIONS.get(last, (snake(last), "XX"))
 
     def find(self, path):
@@ -249,9 +256,10 @@ class EvilServer:
         return {key: page_items, "meta": {"key": key, "next_page_url": (self.url + nxt) if nxt else None,
                                           "page": n, "page_size": 1000}}
 
-    def answer_sid(self, item, mode, opts, where):
+    def answer_sid(self, item, mode, opts, where, path):
         out = dict(item)
-        if mode == "bad_sid" and opts.get("where", "both") in (where, "both"):
+        if mode == "bad_sid" and opts.get("where", "both") in (where, "both") and \
+                path.endswith(opts.get("collection", "")):
             if opts.get("sid", MISSING) is MISSING:
                 out.pop("sid", None)
             else:
@@ -262,7 +270,7 @@ class EvilServer:
         coll = path if self.is_collection(path) else None
         if coll is not None and method == "GET":
             with self.lock:
-                items = [self.answer_sid(i, mode, opts, "list") for i in self.store.get(coll, [])]
+                items = [self.answer_sid(i, mode, opts, "list", path) for i in self.store.get(coll, [])]
             if mode == "reflect" and opts.get("names"):
                 _, prefix = self.kind(coll)
                 if prefix:
@@ -278,8 +286,15 @@ class EvilServer:
             item["sid"] = mapped if prefix is None and mapped else new_sid(prefix or "XX")
             with self.lock:
                 self.store.setdefault(coll, []).append(item)
-            h.send(201, self.answer_sid(item, mode, opts, "create"))
+            if last_segment(coll) == "Builds":
+                item["status"] = "completed"
+            h.send(201, self.answer_sid(item, mode, opts, "create", path))
             return
+        if last_segment(path) == "Status":      # a build's status
+            coll, item = self.find(path.rsplit("/", 1)[0])
+            if item is not None:
+                h.send(200, {"sid": item["sid"], "status": item.get("status", "completed")})
+                return
         coll, item = self.find(path)
         if item is None:
             h.send(404, {"code": 20404, "message": f"The requested resource {path} was not found", "status": 404})
@@ -292,12 +307,11 @@ class EvilServer:
         if method == "POST":
             with self.lock:
                 item.update({snake(k): v for k, v in parse_qsl(body)})
-        h.send(200, self.answer_sid(item, mode, opts, "create"))
+        h.send(200, self.answer_sid(item, mode, opts, "create", path))
 
     @staticmethod
     def is_collection(path):
-        last = path.rstrip("/").rsplit("/", 1)[-1].removesuffix(".json")
-        return last in COLLECTIONS
+        return last_segment(path) in COLLECTIONS
 
     # ---- checks -------------------------------------------------------------------------
 

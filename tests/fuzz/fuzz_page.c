@@ -110,19 +110,22 @@ int LLVMFuzzerInitialize(int *argc, char ***argv)
 	return 0;
 }
 
-/* The page read as a list of kind k under `parent`; returns how many items it had. */
+/* The page read as a list of kind k under `parent`, as far as the reader goes (it stops at an
+ * item without a valid SID); returns how many items it took. */
 static size_t read_items(const json_t *page, const struct tw_kind *k, struct tw_res *parent)
 {
 	json_t *items = tw_page_items(page, k->list_key), *item;
-	size_t i;
+	size_t i, n = 0;
 
 	json_array_foreach(items, i, item) {
 		struct tw_res *r = tw_res_new(k, parent);
-		tw_live_set_json(r, item);
 		tw_res_add_child(parent, r);
+		n++;
+		if (tw_live_set_json(r, item, NULL) < 0)
+			break;
 	}
 	parent->children_read = 1;
-	return items ? json_array_size(items) : 0;
+	return n;
 }
 
 static void read_account(const json_t *page, struct tw_model *have)
