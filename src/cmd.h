@@ -31,7 +31,8 @@ enum {
 	{ "no-color", no_argument, NULL, TW_OPT_NO_COLOR }, \
 	{ "cacert", required_argument, NULL, TW_OPT_CACERT }, \
 	{ "help", no_argument, NULL, 'h' }
-#define TW_GLOBAL_SHORTOPTS "+f:vh"
+/* '+': options end at the command name; ':': a missing value is told from an unknown option */
+#define TW_GLOBAL_SHORTOPTS "+:f:vh"
 
 /* Handles a global option; returns 1 if `c` was one. */
 int tw_global_opt(struct tw_global *g, int c, const char *arg);
@@ -55,6 +56,13 @@ extern const struct tw_cmd tw_commands[];
 const struct tw_cmd *tw_cmd_find(const char *name);
 /* Prints the command's usage to stdout (help) and returns 0, or to stderr and returns 64. */
 int tw_cmd_usage(const char *name, int error);
+/*
+ * After getopt_long returned `c` ('?' or ':', or an option the command does
+ * not take): name the option ("unknown option: --auto-aprove (did you mean
+ * --auto-approve?)", "option --target needs a value"), print the usage of
+ * command `name` to stderr (NULL: none, the caller prints its own) and return 64.
+ */
+int tw_cmd_bad_option(const char *name, const struct option *longopts, char **argv, int c);
 
 /* Shared plumbing (cmd_common.c). Each returns an exit code; 0 means go on. */
 int tw_cmd_load(const struct tw_global *g, struct tw_model **out);

@@ -62,7 +62,7 @@ static int guards_allowed(const struct tw_plan *p, const char *const *allowed, s
 			given |= allowed[j] && !strcmp(allowed[j], g->flag);
 		if (g && !given) {
 			tw_error("%s: apply would %s it; pass %s to allow that (nothing was applied)",
-				 p->acts[i].address, g->word, g->flag);
+				 tw_quote(p->acts[i].address), g->word, g->flag);
 			ok = 0;
 		}
 	}
@@ -78,10 +78,8 @@ static void report(const struct tw_plan *p, enum tw_act_state st, const char *ti
 			continue;
 		if (!any++)
 			fprintf(stderr, "%s:\n", title);
-		fprintf(stderr, "  %s %s", tw_act_symbol(a->type), a->address);
-		if (st == TW_ST_FAILED)
-			fprintf(stderr, ": %s", a->err.msg);
-		fputc('\n', stderr);
+		tw_show(stderr, "  %s %s%s%s\n", tw_act_symbol(a->type), tw_quote(a->address),
+			st == TW_ST_FAILED ? ": " : "", st == TW_ST_FAILED ? a->err.msg : "");
 	}
 }
 
@@ -113,7 +111,7 @@ static int verify(const struct tw_plan_args *a, struct tw_model *want, struct tw
 				const struct tw_action *la = &vr.left->acts[i];
 				if (!i)
 					fprintf(stderr, "Not visible yet (what a plan would still do):\n");
-				fprintf(stderr, "  %s %s", tw_act_symbol(la->type), la->address);
+				tw_show(stderr, "  %s %s", tw_act_symbol(la->type), tw_quote(la->address));
 				if (la->custom)
 					fprintf(stderr, " (%s)", la->custom->verb);
 				for (size_t c = 0; c < la->nchanges && la->type == TW_ACT_UPDATE && !la->custom; c++)
@@ -174,7 +172,7 @@ int cmd_apply(int argc, char **argv, struct tw_global *g)
 			break;
 		default:
 			if (!tw_global_opt(g, c, optarg)) {
-				tw_cmd_usage("apply", 1);
+				tw_cmd_bad_option("apply", longopts, argv, c);
 				goto out;
 			}
 		}

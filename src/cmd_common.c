@@ -6,7 +6,9 @@
 #include <unistd.h>
 
 #include "cmd.h"
+#include "twprov/checks.h"
 #include "twprov/config.h"
+#include "twprov/file.h"
 #include "twprov/http.h"
 #include "twprov/live.h"
 #include "twprov/log.h"
@@ -36,6 +38,43 @@ int tw_cmd_usage(const char *name, int error)
 	const struct tw_cmd *c = tw_cmd_find(name);
 	fputs(c ? c->usage : "", error ? stderr : stdout);
 	return error ? TW_EXIT_USAGE : TW_EXIT_OK;
+}
+
+int tw_cmd_bad_option(const char *name, const struct option *longopts, char **argv, int c)
+{
+	const char *arg = argv[optind - 1];
+	char shortopt[3] = { '-', (char)optopt, '\0' };
+	const char **cands;
+	const char *dym = NULL;
+	char *word;
+	size_t n = 0;
+
+	/* an unknown short option may sit in a cluster (-vx): getopt names it in optopt (long
+	 * options are named by their values, all >= 1000, or 0 when unknown) */
+	if (optopt > 0 && optopt < 128)
+		word = tw_xstrdup(shortopt);
+	else
+		word = tw_xstrndup(arg, strcspn(arg, "="));
+	for (n = 0; longopts[n].name; n++)
+		;
+	cands = tw_xcalloc(n ? n : 1, sizeof(*cands));
+	for (size_t i = 0; i < n; i++)
+		cands[i] = tw_xasprintf("--%s", longopts[i].name);
+	if (c == ':') {
+		tw_error("option %s needs a value", word);
+	} else if (optopt >= 128 && strchr(arg, '=')) {
+		/* a known long option (getopt names it by its value) given a value it does not take */
+		tw_error("option %s takes no value", word);
+	} else {
+		if (!strncmp(word, "--", 2))
+			dym = tw_suggest(word, cands, n);
+		tw_error("unknown option: %s%s%s%s", word, dym ? " (did you mean " : "", dym ? dym : "", dym ? "?)" : "");
+	}
+	for (size_t i = 0; i < n; i++)
+		free((char *)cands[i]);
+	free(cands);
+	free(word);
+	return name ? tw_cmd_usage(name, 1) : TW_EXIT_USAGE;
 }
 
 int tw_global_opt(struct tw_global *g, int c, const char *arg)
@@ -128,20 +167,30 @@ int tw_cmd_load(const struct tw_global *g, struct tw_model **out)
 	return TW_EXIT_OK;
 }
 
-static int is_sid(const char *s, const char *prefix)
-{
-	if (!s || strncmp(s, prefix, 2) || strlen(s) != 34)
-		return 0;
-	for (size_t i = 2; i < 34; i++)
-		if (!strchr("0123456789abcdefABCDEF", s[i]))
-			return 0;
-	return 1;
-}
-
 static const char *env(const char *name)
 {
 	const char *v = getenv(name);
 	return v && *v ? v : NULL;
+}
+
+/*
+ * The file's account.region (or edge), else TWILIO_REGION (or TWILIO_EDGE) checked as the
+ * file's value is: anything but a host name label would send requests to another host.
+ * -1 (printed, naming the variable) when the variable is not a label.
+ */
+static int env_label(const char *name, const char *what, const char *from_file, const char **out)
+{
+	const char *v = env(name);
+
+	*out = from_file;
+	if (from_file || !v)
+		return 0;
+	if (!tw_host_label_ok(v)) {
+		tw_error("%s: not %s name: %s (lower-case letters, digits and '-')", name, what, tw_quote_always(v));
+		return -1;
+	}
+	*out = v;
+	return 0;
 }
 
 int tw_cmd_connect(const struct tw_global *g, const struct tw_model *m, int parallelism, struct tw_http **out)
@@ -158,7 +207,7 @@ int tw_cmd_connect(const struct tw_global *g, const struct tw_model *m, int para
 			 "TWILIO_AUTH_TOKEN, or TWILIO_API_KEY and TWILIO_API_SECRET");
 		return TW_EXIT_FAIL;
 	}
-	if (!is_sid(sid, "AC")) {
+	if (!tw_sid_ok(sid, "AC")) {
 		tw_error("TWILIO_ACCOUNT_SID is not an account SID: expected AC followed by 32 hex digits");
 		return TW_EXIT_FAIL;
 	}
@@ -178,13 +227,19 @@ int tw_cmd_connect(const struct tw_global *g, const struct tw_model *m, int para
 	}
 	o.account_sid = sid;
 	o.api_url = env("TWPROV_API_URL");
-	o.region = m && m->region ? m->region : env("TWILIO_REGION");
-	o.edge = m && m->edge ? m->edge : env("TWILIO_EDGE");
+	if (env_label("TWILIO_REGION", "a region", m ? m->region : NULL, &o.region) < 0 ||
+	    env_label("TWILIO_EDGE", "an edge", m ? m->edge : NULL, &o.edge) < 0)
+		return TW_EXIT_FAIL;
 	/* libcurl itself does not read CURL_CA_BUNDLE (only the curl tool does) */
 	o.cacert = g->cacert ? g->cacert : env("CURL_CA_BUNDLE");
-	if (o.cacert && access(o.cacert, R_OK) < 0) {
-		tw_error("%s %s: %s", g->cacert ? "--cacert" : "CURL_CA_BUNDLE", o.cacert, strerror(errno));
-		return g->cacert ? TW_EXIT_USAGE : TW_EXIT_FAIL;
+	if (o.cacert) {
+		/* curl opens it later: a FIFO there would hold every request */
+		int fd = tw_open_regular(o.cacert, NULL, &err);
+		if (fd < 0) {
+			tw_error("%s %s: %s", g->cacert ? "--cacert" : "CURL_CA_BUNDLE", o.cacert, err.msg);
+			return g->cacert ? TW_EXIT_USAGE : TW_EXIT_FAIL;
+		}
+		close(fd);
 	}
 	if (parallelism > 0)
 		o.parallelism = parallelism;

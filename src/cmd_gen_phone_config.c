@@ -1,5 +1,6 @@
 /* cmd_gen_phone_config.c - write provisioning files for the credentials' phones */
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 
 #include "cmd.h"
@@ -7,6 +8,7 @@
 #include "twprov/err.h"
 #include "twprov/log.h"
 #include "twprov/phone.h"
+#include "twprov/redact.h"
 
 const char tw_usage_gen_phone_config[] =
 	"usage: twprov gen-phone-config [-f FILE] [-o DIR] [--only USER] [--domain DOMAIN]\n"
@@ -94,7 +96,7 @@ int cmd_gen_phone_config(int argc, char **argv, struct tw_global *g)
 		case OPT_KEY: key_arg = optarg; break;
 		default:
 			if (!tw_global_opt(g, c, optarg))
-				return tw_cmd_usage("gen-phone-config", 1);
+				return tw_cmd_bad_option("gen-phone-config", longopts, argv, c);
 		}
 	}
 	tw_global_apply(g);
@@ -108,8 +110,10 @@ int cmd_gen_phone_config(int argc, char **argv, struct tw_global *g)
 	}
 	if (key_arg && (rc = resolve_key(key_arg, &key)))
 		goto done;
-	if (key_arg)
+	if (key_arg) {
 		o.encrypt_key = key.buf;
+		tw_secret_add(key.buf, key.len);
+	}
 
 	if ((rc = tw_cmd_load(g, &m)))
 		goto done;
@@ -134,11 +138,14 @@ int cmd_gen_phone_config(int argc, char **argv, struct tw_global *g)
 		rc = TW_EXIT_FAIL;
 		goto done;
 	}
-	for (size_t i = 0; i < files.n; i++)
-		tw_info("  wrote %s/%s (%s, %s%s)", out, files.v[i].name, files.v[i].type, files.v[i].account,
+	for (size_t i = 0; i < files.n; i++) {
+		char *path = tw_xasprintf("%s/%s", out, files.v[i].name);
+		tw_info("  wrote %s (%s, %s%s)", tw_quote(path), files.v[i].type, tw_quote(files.v[i].account),
 			files.v[i].encrypted ? ", encrypted" : "");
+		free(path);
+	}
 	tw_info("gen-phone-config: %zu file%s for %zu credential%s in %s/", files.n, files.n == 1 ? "" : "s",
-		files.ncredentials, files.ncredentials == 1 ? "" : "s", out);
+		files.ncredentials, files.ncredentials == 1 ? "" : "s", tw_quote(out));
 	rc = TW_EXIT_OK;
 done:
 	tw_phone_files_release(&files);

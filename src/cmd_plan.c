@@ -5,6 +5,7 @@
 #include "cmd.h"
 #include "twprov/http.h"
 #include "twprov/log.h"
+#include "twprov/redact.h"
 
 const char tw_usage_plan[] =
 	"usage: twprov plan [-f FILE] [--json] [--detailed-exitcode] [--target KIND/NAME]...\n"
@@ -52,7 +53,7 @@ int cmd_plan(int argc, char **argv, struct tw_global *g)
 			break;
 		default:
 			if (!tw_global_opt(g, c, optarg)) {
-				tw_cmd_usage("plan", 1);
+				tw_cmd_bad_option("plan", longopts, argv, c);
 				goto out_usage;
 			}
 		}
@@ -67,6 +68,7 @@ int cmd_plan(int argc, char **argv, struct tw_global *g)
 	if (rc == TW_EXIT_OK) {
 		if (json) {
 			json_t *o = tw_plan_json(plan);
+			tw_redact_json(o);      /* exact, but for a secret a server echoed into a name */
 			json_dumpf(o, stdout, JSON_INDENT(2));
 			fputc('\n', stdout);
 			json_decref(o);

@@ -204,7 +204,7 @@ static int file_targets(struct rm *rm, const struct tw_model *m)
 	for (size_t i = 0; i < rm->nlists; i++)
 		if (!rm->all_lists && !declared_list(m, rm->lists[i])) {
 			tw_error("credential list \"%s\" is not declared in %s (--all-lists acts on lists only "
-				 "Twilio has)", rm->lists[i], m->file);
+				 "Twilio has)", rm->lists[i], tw_quote(m->file));
 			return TW_EXIT_FAIL;
 		}
 	return TW_EXIT_OK;
@@ -335,13 +335,13 @@ out:
 
 static void print_hand_edit(const struct rm *rm, const struct tw_model *m)
 {
-	fprintf(stderr, "Remove %s by hand from %s:\n", rm->nfile > 1 ? "these entries" : "this entry", m->file);
+	tw_show(stderr, "Remove %s by hand from %s:\n", rm->nfile > 1 ? "these entries" : "this entry", tw_quote(m->file));
 	for (size_t i = 0; i < rm->n; i++) {
 		const struct target *t = &rm->t[i];
 		if (!t->want)
 			continue;
 		char *addr = tw_res_address(t->want);
-		fprintf(stderr, "  %s:%d:%d: %s", m->file, t->want->loc.line, t->want->loc.col, addr);
+		tw_show(stderr, "  %s:%d:%d: %s", tw_quote(m->file), t->want->loc.line, t->want->loc.col, tw_quote(addr));
 		if (t->place.line && t->place.end_line > t->place.line)
 			fprintf(stderr, " (lines %d-%d)", t->place.line, t->place.end_line);
 		else if (t->place.line)
@@ -369,19 +369,19 @@ static void print_plan(const struct rm *rm, const struct tw_model *m, const stru
 
 	if (rm->nlive) {
 		section(&printed);
-		printf("twprov will revoke the SIP user %s at Twilio:\n\n", rm->user);
+		printf("twprov will revoke the SIP user %s at Twilio:\n\n", tw_quote(rm->user));
 		for (i = 0; i < rm->n; i++) {
 			const struct target *t = &rm->t[i];
 			if (!t->have)
 				continue;
 			char *addr = tw_res_address(t->have);
-			printf("  %s-%s %s", red, off, addr);
+			printf("  %s-%s %s", red, off, tw_quote(addr));
 			if (t->have->sid)
-				printf(" (%s)", t->have->sid);
+				printf(" (%s)", tw_quote(t->have->sid));
 			if (t->twin)
 				printf(" # another list with this name at Twilio");
 			else if (!t->want)
-				printf(" # not in %s", m->file);
+				printf(" # not in %s", tw_quote(m->file));
 			putchar('\n');
 			free(addr);
 		}
@@ -393,25 +393,25 @@ static void print_plan(const struct rm *rm, const struct tw_model *m, const stru
 		if (!any++)
 			section(&printed);
 		char *addr = tw_res_address(t->want);
-		printf("Not at Twilio, nothing to revoke: %s\n", addr);
+		printf("Not at Twilio, nothing to revoke: %s\n", tw_quote(addr));
 		free(addr);
 	}
 	if (rm->nfile && rm->keep_file) {
 		section(&printed);
 		printf("%s is left as it is (--keep-file): it still declares %s, so the next apply creates it again.\n",
-		       m->file, rm->user);
+		       tw_quote(m->file), tw_quote(rm->user));
 	} else if (rm->nfile && ed->ok) {
 		struct tw_buf diff = TW_BUF_INIT;
 		tw_yedit_diff(ed->ed, m->file, tw_out.color, &diff);
 		section(&printed);
-		printf("%s loses %zu entr%s:\n\n", m->file, rm->nfile, rm->nfile == 1 ? "y" : "ies");
+		printf("%s loses %zu entr%s:\n\n", tw_quote(m->file), rm->nfile, rm->nfile == 1 ? "y" : "ies");
 		fwrite(diff.buf, 1, diff.len, stdout);
 		tw_buf_wipe(&diff);
 	}
 	if (json_array_size(rm->notes))
 		section(&printed);
 	json_array_foreach(rm->notes, i, v)
-		printf("Note: %s.\n", json_string_value(v));
+		tw_show(stdout, "Note: %s.\n", json_string_value(v));
 	fflush(stdout);
 }
 
@@ -425,10 +425,7 @@ static void report(const struct rm *rm, enum tstate st, const char *title)
 		if (!any++)
 			fprintf(stderr, "%s:\n", title);
 		char *addr = tw_res_address(t->have);
-		fprintf(stderr, "  - %s", addr);
-		if (st == T_FAILED)
-			fprintf(stderr, ": %s", t->err.msg);
-		fputc('\n', stderr);
+		tw_show(stderr, "  - %s%s%s\n", tw_quote(addr), st == T_FAILED ? ": " : "", st == T_FAILED ? t->err.msg : "");
 		free(addr);
 	}
 }
@@ -438,21 +435,19 @@ static void report(const struct rm *rm, enum tstate st, const char *title)
 static void deleted(struct tw_http *h, struct tw_req *req)
 {
 	struct target *t = req->ud;
-	const char *green = tw_color(stderr, TW_C_GREEN), *red = tw_color(stderr, TW_C_RED);
-	const char *off = tw_color(stderr, TW_C_RESET);
 	char *addr = tw_res_address(t->have);
 
 	(void)h;
 	if (req->result == TW_REQ_OK) {
 		t->state = T_REVOKED;
-		fprintf(stderr, "%s-%s %s: revoked (%s)\n", green, off, addr, t->have->sid);
+		tw_status(TW_C_GREEN, "-", "%s: revoked (%s)", tw_quote(addr), tw_quote(t->have->sid));
 	} else if (req->status == 404) {
 		t->state = T_GONE;
-		fprintf(stderr, "%s-%s %s: already gone\n", green, off, addr);
+		tw_status(TW_C_GREEN, "-", "%s: already gone", tw_quote(addr));
 	} else {
 		t->state = T_FAILED;
 		t->err = req->err;
-		fprintf(stderr, "%s-%s %s: revoke failed: %s\n", red, off, addr, t->err.msg);
+		tw_status(TW_C_RED, "-", "%s: revoke failed: %s", tw_quote(addr), t->err.msg);
 	}
 	free(addr);
 	tw_req_free(req);
@@ -468,6 +463,10 @@ static int revoke_all(struct rm *rm, struct tw_http *h)
 		struct target *t = &rm->t[i];
 		if (!t->have)
 			continue;
+		if (tw_res_sids_ok(t->have, 1, &t->err) < 0) {
+			t->state = T_FAILED;
+			continue;
+		}
 		char *path = tw_res_path(t->have, kc->item, tw_http_account_sid(h), t->have->sid);
 		tw_http_submit(h, tw_req_new("DELETE", tw_http_url(h, kc->product, path), deleted, t));
 		free(path);
@@ -505,7 +504,7 @@ int cmd_remove_credential(int argc, char **argv, struct tw_global *g)
 	char *dir = NULL;
 
 	/* the global short options, permuted: options may follow USER ("--" ends them) */
-	while ((c = getopt_long(argc, argv, "f:vh", longopts, NULL)) != -1) {
+	while ((c = getopt_long(argc, argv, ":f:vh", longopts, NULL)) != -1) {
 		switch (c) {
 		case 'h':
 			rc = tw_cmd_usage("remove-credential", 0);
@@ -520,7 +519,7 @@ int cmd_remove_credential(int argc, char **argv, struct tw_global *g)
 		case OPT_AUTO: autoapprove = 1; break;
 		default:
 			if (!tw_global_opt(g, c, optarg)) {
-				tw_cmd_usage("remove-credential", 1);
+				rc = tw_cmd_bad_option("remove-credential", longopts, argv, c);
 				goto out;
 			}
 		}
@@ -584,7 +583,8 @@ int cmd_remove_credential(int argc, char **argv, struct tw_global *g)
 	}
 	if (!rm.nlive && rm.keep_file) {
 		print_plan(&rm, m, &ed);
-		printf("\nNo changes: Twilio has no credential %s, and --keep-file leaves %s alone.\n", rm.user, m->file);
+		printf("\nNo changes: Twilio has no credential %s, and --keep-file leaves %s alone.\n", tw_quote(rm.user),
+		       tw_quote(m->file));
 		rc = TW_EXIT_OK;
 		goto out;
 	}
@@ -622,8 +622,8 @@ int cmd_remove_credential(int argc, char **argv, struct tw_global *g)
 		report(&rm, T_GONE, "Already gone");
 		report(&rm, T_FAILED, "Not revoked");
 		if (rm.nfile && !rm.keep_file)
-			fprintf(stderr, "%s was not edited. Run the same command again to finish: it re-reads the "
-				"account and revokes what is left.\n", m->file);
+			tw_show(stderr, "%s was not edited. Run the same command again to finish: it re-reads the "
+				"account and revokes what is left.\n", tw_quote(m->file));
 		rc = TW_EXIT_FAIL;
 		goto out;
 	}
@@ -640,9 +640,9 @@ int cmd_remove_credential(int argc, char **argv, struct tw_global *g)
 			goto out;
 		}
 	}
-	printf("Removed %s: %zu credential%s revoked at Twilio", rm.user, rm.nlive, rm.nlive == 1 ? "" : "s");
+	printf("Removed %s: %zu credential%s revoked at Twilio", tw_quote(rm.user), rm.nlive, rm.nlive == 1 ? "" : "s");
 	if (rm.nfile && !rm.keep_file)
-		printf(", %zu entr%s removed from %s", rm.nfile, rm.nfile == 1 ? "y" : "ies", m->file);
+		printf(", %zu entr%s removed from %s", rm.nfile, rm.nfile == 1 ? "y" : "ies", tw_quote(m->file));
 	printf(".\n");
 	rc = TW_EXIT_OK;
 out:

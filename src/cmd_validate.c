@@ -3,6 +3,7 @@
 #include <string.h>
 
 #include "cmd.h"
+#include "twprov/buf.h"
 #include "twprov/config.h"
 #include "twprov/log.h"
 
@@ -60,7 +61,7 @@ int cmd_validate(int argc, char **argv, struct tw_global *g)
 		if (c == OPT_JSON)
 			json = 1;
 		else if (!tw_global_opt(g, c, optarg))
-			return tw_cmd_usage("validate", 1);
+			return tw_cmd_bad_option("validate", longopts, argv, c);
 	}
 	if (optind < argc) {
 		tw_error("validate takes no arguments (use -f FILE)");
@@ -92,7 +93,7 @@ int cmd_validate(int argc, char **argv, struct tw_global *g)
 			const char *k;
 			json_t *v;
 			int first = 1;
-			printf("%s is valid", g->file);
+			printf("%s is valid", tw_quote(g->file));
 			json_object_foreach(counts, k, v) {
 				printf("%s%lld %s", first ? ": " : ", ", (long long)json_integer_value(v), k);
 				first = 0;

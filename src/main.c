@@ -9,6 +9,7 @@
 #include "twprov/buf.h"
 #include "twprov/err.h"
 #include "twprov/log.h"
+#include "twprov/redact.h"
 
 static const char main_usage[] =
 	"usage: twprov [-f FILE] [-v] [--no-color] [--cacert FILE] COMMAND [options]\n"
@@ -64,7 +65,7 @@ int main(int argc, char **argv)
 		if (tw_global_opt(&g, c, optarg))
 			continue;
 		tw_global_apply(&g);
-		tw_error("unknown option: %s", argv[optind - 1]);
+		tw_cmd_bad_option(NULL, longopts, argv, c);
 		print_main_usage(stderr);
 		return TW_EXIT_USAGE;
 	}
@@ -87,6 +88,8 @@ int main(int argc, char **argv)
 	optind = 0;   /* glibc: full reinitialisation for the command's own parse */
 	rc = cmd->fn(argc, argv, &g);
 	curl_global_cleanup();
+	tw_secrets_release();
+	tw_quote_release();
 	fflush(stdout);
 	if (ferror(stdout)) {
 		tw_error("cannot write to standard output");

@@ -34,6 +34,33 @@ void tw_buf_vaddf(struct tw_buf *b, const char *fmt, va_list ap) __attribute__((
 /* Returns the heap string and leaves the buffer empty; caller frees. */
 char *tw_buf_detach(struct tw_buf *b);
 
+/*
+ * Append the `len` bytes of `s` as they may be shown on a terminal, the way
+ * git quotes odd paths: unchanged when they are printable UTF-8 with no '"'
+ * nor '\\'; otherwise in double quotes with C escapes: \" \\ \a \b \t \n
+ * \v \f \r, and \ooo (three octal digits) for every byte of any other
+ * control character (C0, DEL, C1), of an invisible formatting or bidi control
+ * (U+200B-U+200F, U+202A-U+202E, U+2060-U+2064, U+2066-U+2069, U+2028,
+ * U+2029, U+061C, U+FEFF) and for every byte that is not valid UTF-8.  The
+ * quoted form reads back as a C string literal (nothing is lost).
+ * Every secret registered with tw_secret_add (redact.c) is replaced by
+ * "(redacted)" first.
+ *   "office-phones"          ->  office-phones
+ *   "evil\033[2J\nfake"      ->  "evil\033[2J\nfake"
+ */
+#define TW_QUOTE_ALWAYS 1u   /* in double quotes even when nothing needs escaping (values) */
+#define TW_QUOTE_INLINE 2u   /* no quotes, '"' and '\\' kept: only what a terminal would act on
+                                is escaped (text made of parts already quoted, such as messages) */
+void tw_buf_add_quoted(struct tw_buf *b, const char *s, size_t len, unsigned flags);
+/* `s` (NUL-terminated; NULL shows as "(none)") quoted as by tw_buf_add_quoted with no flags,
+ * for printf arguments: one of 8 rotating buffers (shared with tw_quote_always), valid until
+ * the 8th next call. */
+const char *tw_quote(const char *s);
+/* The same in double quotes always: a value a message calls wrong (`not a URL: "x"`). */
+const char *tw_quote_always(const char *s);
+/* Frees (and wipes) those buffers; at exit. */
+void tw_quote_release(void);
+
 /* Append s percent-encoded for application/x-www-form-urlencoded. */
 void tw_buf_add_urlencoded(struct tw_buf *b, const char *s);
 

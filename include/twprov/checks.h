@@ -23,6 +23,9 @@ int tw_check_enum(const struct tw_field *f, const char *v, struct tw_buf *why); 
 int tw_check_sip_uri(const struct tw_field *f, const char *v, struct tw_buf *why);  /* sip:host[:port][;params], not sips: */
 int tw_check_name(const struct tw_field *f, const char *v, struct tw_buf *why);     /* non-empty, no control chars, <= f->max */
 
+/* A region or edge name, one label of a host name: [a-z0-9-]+ (account.region, TWILIO_REGION, ...). */
+int tw_host_label_ok(const char *s);
+
 /* Damerau-free Levenshtein distance, for "did you mean". */
 size_t tw_edit_distance(const char *a, const char *b);
 /*

@@ -10,12 +10,23 @@
 struct stat;
 
 /*
- * Append the bytes of `path` to `out`, but no more than max + 1 (so a caller
- * can tell a file over its limit).  The buffer is sized once from the file's
- * size and the read chunks are wiped, so no copy of a secret the file may
- * hold is left in freed memory.  `st` (may be NULL) receives the file's
- * status.  -1 with "cannot read PATH: why".
+ * Open `path` for reading when it is a regular file: a FIFO, a socket, a
+ * device or a directory is refused without blocking (a FIFO with no writer
+ * would hold the open forever).  Returns the descriptor, or -1 with the
+ * reason alone in err ("No such file or directory", "not a regular file (a
+ * FIFO)").  `st` (may be NULL) receives the file's status.
  */
+int tw_open_regular(const char *path, struct stat *st, struct tw_err *err);
+
+/*
+ * Append the bytes of regular file `path` to `out`, but no more than max + 1
+ * (so a caller can tell a file over its limit).  The buffer is sized once
+ * from the file's size and the read chunks are wiped, so no copy of a secret
+ * the file may hold is left in freed memory.  `st` (may be NULL) receives
+ * the file's status.  -1 with the reason alone in err (as tw_open_regular).
+ */
+int tw_read_regular(const char *path, size_t max, struct tw_buf *out, struct stat *st, struct tw_err *err);
+/* The same; -1 with "cannot read PATH: why". */
 int tw_read_file(const char *path, size_t max, struct tw_buf *out, struct stat *st, struct tw_err *err);
 
 /* The directory of a path ("." when it has none); heap string. */

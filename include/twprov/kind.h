@@ -4,7 +4,10 @@
 
 #include <stddef.h>
 
+#include <jansson.h>
+
 struct tw_buf;
+struct tw_err;
 struct tw_field;
 struct tw_res;
 struct tw_diags;
@@ -156,13 +159,27 @@ extern const struct tw_kind *const tw_kinds[];
 extern const size_t tw_nkinds;
 
 const struct tw_kind *tw_kind_find(const char *name);
-/* Child kinds of `parent` (NULL: top-level kinds), in registry order; returns count. */
-size_t tw_kind_children(const struct tw_kind *parent, const struct tw_kind **out, size_t max);
+/* Child kinds of `parent` (NULL: top-level kinds), in registry order, and their count in *n:
+ * a table of the registry (never freed), as long as the registry needs. */
+const struct tw_kind *const *tw_kind_children(const struct tw_kind *parent, size_t *n);
 const struct tw_field *tw_kind_field(const struct tw_kind *k, const char *name);
 /* Index of the identity field, or -1 (TW_K_ASSOC kinds have none: the item is the name). */
 int tw_kind_identity(const struct tw_kind *k);
 /* The kind's position in tw_kinds (stable order for sorting). */
 size_t tw_kind_index(const struct tw_kind *k);
+
+/*
+ * SIDs (DESIGN.md section 6): two capital letters, `prefix` when given (a kind's sid_prefix,
+ * "CL"), and 32 hex digits.  Every SID read from an answer is checked before twprov acts on
+ * it; nothing is sent with an empty or malformed one.
+ */
+int tw_sid_ok(const char *sid, const char *prefix);
+/* The same for a value of an answer (NULL: the key was missing): 0, or -1 with
+ * "no valid SID: got null (expected CL and 32 hex digits)" (what came back, escaped). */
+int tw_sid_check(const json_t *v, const char *prefix, struct tw_err *err);
+/* Do r (when `self`) and its parents hold valid SIDs of their kinds, as a request about r
+ * needs?  0, or -1 with "ADDRESS: no valid SID to send (...): nothing was sent". */
+int tw_res_sids_ok(const struct tw_res *r, int self, struct tw_err *err);
 
 /* Expand a path template.  Returns a heap string. */
 char *tw_path_expand(const char *tmpl, const char *account_sid, const char *parent_sid,

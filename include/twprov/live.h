@@ -33,11 +33,14 @@ typedef void (*tw_live_more_cb)(struct tw_live_more *lm, struct tw_res *r, json_
 void tw_live_get(struct tw_live_more *lm, struct tw_res *r, enum tw_product product, const char *path,
 		 tw_live_more_cb cb, void *ud);
 const char *tw_live_account_sid(struct tw_live_more *lm);
+/* Fail the read (an answer about r that twprov cannot use: a malformed SID). */
+void tw_live_fail(struct tw_live_more *lm, struct tw_res *r, const struct tw_err *err);
 
 /* Convert one API object of kind `k` into r->id, r->sid, r->json (not the references).
  * r->json keeps the object's "sid" and the keys the kind's fields read (`json` of
- * each field, the first part of a dotted path), not the rest. */
-void tw_live_set_json(struct tw_res *r, json_t *obj);
+ * each field, the first part of a dotted path), not the rest.  -1 when the object has no
+ * valid SID of the kind (r->sid is then NULL): 'item "NAME": no valid SID: got null (...)'. */
+int tw_live_set_json(struct tw_res *r, json_t *obj, struct tw_err *err);
 /* Fill r->fields from r->json, with references resolved against the live model's top level. */
 void tw_live_convert(struct tw_res *r, const struct tw_res *root);
 

@@ -201,9 +201,8 @@ static void finish(struct tw_applier *ap, size_t ai)
 	case TW_ACT_DELETE: ap->res->destroyed++; break;
 	case TW_ACT_REPLACE: ap->res->added++; ap->res->destroyed++; break;
 	}
-	fprintf(stderr, "%s%s%s %s: %s%s%s%s\n", tw_color(stderr, TW_C_GREEN), tw_act_symbol(a->type),
-		tw_color(stderr, TW_C_RESET), a->address, a->custom ? a->custom->past : past(a->type), sid ? " (" : "",
-		sid ? sid : "", sid ? ")" : "");
+	tw_status(TW_C_GREEN, tw_act_symbol(a->type), "%s: %s%s%s%s", tw_quote(a->address),
+		  a->custom ? a->custom->past : past(a->type), sid ? " (" : "", sid ? tw_quote(sid) : "", sid ? ")" : "");
 	if (ap->o->interrupted && *ap->o->interrupted && !ap->stopping) {
 		ap->stopping = 1;
 		tw_http_cancel_queued(ap->h);
@@ -229,9 +228,8 @@ static void fail(struct tw_applier *ap, size_t ai, const struct tw_req *req)
 	ap->res->failed++;
 	if (req)
 		a->err = req->err;
-	fprintf(stderr, "%s%s%s %s: %s failed: %s\n", tw_color(stderr, TW_C_RED), tw_act_symbol(a->type),
-		tw_color(stderr, TW_C_RESET), a->address, a->custom ? a->custom->verb : tw_act_name(a->type),
-		a->err.msg);
+	tw_status(TW_C_RED, tw_act_symbol(a->type), "%s: %s failed: %s", tw_quote(a->address),
+		  a->custom ? a->custom->verb : tw_act_name(a->type), a->err.msg);
 	if (!ap->stopping) {
 		ap->stopping = 1;
 		tw_http_cancel_queued(ap->h);
@@ -276,18 +274,18 @@ static void reconciled(struct tw_http *h, json_t *items, const struct tw_err *er
 	(void)h;
 	if (!items) {
 		a->err = *err;
-		tw_err_prefix(&a->err, "re-reading after an uncertain create");
-		free(rc->path);
-		free(rc);
-		fail(ap, ai, NULL);
-		return;
+		goto failed;
 	}
 	json_array_foreach(items, i, item) {
 		struct tw_res probe;
 		int hit;
 		memset(&probe, 0, sizeof(probe));
 		probe.kind = k;
-		tw_live_set_json(&probe, item);
+		if (tw_live_set_json(&probe, item, &a->err) < 0) {
+			free(probe.id);
+			json_decref(probe.json);
+			goto failed;
+		}
 		hit = want_sid ? probe.sid && !strcmp(probe.sid, want_sid) : probe.id && !strcmp(probe.id, w->id);
 		if (hit) {
 			free(w->sid);
@@ -300,7 +298,8 @@ static void reconciled(struct tw_http *h, json_t *items, const struct tw_err *er
 		free(probe.sid);
 		json_decref(probe.json);
 		if (hit) {
-			tw_trace(1, "%s: the uncertain create did happen (%s); not sending it again", a->address, w->sid);
+			tw_trace(1, "%s: the uncertain create did happen (%s); not sending it again", tw_quote(a->address),
+				 tw_quote(w->sid));
 			free(rc->path);
 			free(rc);
 			advance(ap, ai);
@@ -327,8 +326,14 @@ static void reconciled(struct tw_http *h, json_t *items, const struct tw_err *er
 		fail(ap, ai, NULL);
 		return;
 	}
-	tw_trace(1, "%s: the uncertain create did not happen; sending it again", a->address);
+	tw_trace(1, "%s: the uncertain create did not happen; sending it again", tw_quote(a->address));
 	run_step(ap, ai);
+	return;
+failed:
+	tw_err_prefix(&a->err, "re-reading after an uncertain create");
+	free(rc->path);
+	free(rc);
+	fail(ap, ai, NULL);
 }
 
 static void look_again(struct reconcile *rc)
@@ -341,7 +346,7 @@ static void look_again(struct reconcile *rc)
 	if (rc->delay_ms > 4000)
 		rc->delay_ms = 4000;
 	delay = rc->delay_ms < left_ms ? rc->delay_ms : (long)(left_ms > 0 ? left_ms : 0);
-	tw_trace(1, "%s: not listed yet; looking again in %ld ms", rc->ap->p->acts[rc->ai].address, delay);
+	tw_trace(1, "%s: not listed yet; looking again in %ld ms", tw_quote(rc->ap->p->acts[rc->ai].address), delay);
 	tw_http_list_after(tw_applier_http(rc->ap), k->product, rc->path, k->list_key, delay, reconciled, rc);
 }
 
@@ -358,8 +363,8 @@ static void on_done(struct tw_http *h, struct tw_req *req)
 		ud->ai = ai;
 		ud->path = tw_res_path(a->want, a->kind->collection, tw_http_account_sid(h), NULL);
 		ud->deadline = tw_now_s() + ap->o->verify_timeout_s;
-		tw_trace(1, "%s: create may have happened (%s); re-reading before sending it again", a->address,
-			 req->err.msg);
+		tw_trace(1, "%s: create may have happened (%s); re-reading before sending it again",
+			 tw_quote(a->address), req->err.msg);
 		tw_http_list(h, a->kind->product, ud->path, a->kind->list_key, reconciled, ud);
 		tw_req_free(req);
 		return;
@@ -372,8 +377,15 @@ static void on_done(struct tw_http *h, struct tw_req *req)
 	}
 	if (op == TW_STEP_CREATE) {
 		const char *sid = json_string_value(json_object_get(req->json, "sid"));
+		if (tw_sid_check(json_object_get(req->json, "sid"), a->kind->sid_prefix, &a->err) < 0) {
+			/* what depends on it would be sent with an empty SID: stop here */
+			tw_err_prefix(&a->err, "Twilio's answer to the create");
+			tw_req_free(req);
+			fail(ap, ai, NULL);
+			return;
+		}
 		free(a->want->sid);
-		a->want->sid = sid ? tw_xstrdup(sid) : NULL;
+		a->want->sid = tw_xstrdup(sid);
 		/* what Twilio made of it (an environment's domain_name, ...) */
 		json_decref(a->want->json);
 		a->want->json = json_incref(req->json);
@@ -392,6 +404,11 @@ static void run_step(struct tw_applier *ap, size_t ai)
 	struct tw_req *req;
 	char *url;
 
+	/* the path holds the SIDs of r's parents, and r's own but for a create */
+	if (tw_res_sids_ok(r, st->op != TW_STEP_CREATE, &a->err) < 0) {
+		fail(ap, ai, NULL);
+		return;
+	}
 	if (st->op == TW_STEP_ENDPOINT) {
 		char *path = tw_res_path(r, st->endpoint, tw_http_account_sid(ap->h), r->sid);
 		url = tw_http_url(ap->h, r->kind->product, path);

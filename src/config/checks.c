@@ -21,21 +21,12 @@ void tw_cfg_quote(struct tw_buf *b, const char *v)
 		while (show && ((unsigned char)v[show] & 0xC0) == 0x80)
 			show--;
 	}
-	tw_buf_addc(b, '"');
-	for (size_t i = 0; i < show; i++) {
-		unsigned char c = (unsigned char)v[i];
-		if (c == '"' || c == '\\') {
-			tw_buf_addc(b, '\\');
-			tw_buf_addc(b, (char)c);
-		} else if (c < 0x20 || c == 0x7f) {
-			tw_buf_addf(b, "\\x%02x", c);
-		} else {
-			tw_buf_addc(b, (char)c);
-		}
+	tw_buf_add_quoted(b, v, show, TW_QUOTE_ALWAYS);
+	if (show < n) {
+		b->buf[b->len - 1] = '\0';     /* the cut goes inside the quotes */
+		b->len--;
+		tw_buf_adds(b, "...\"");
 	}
-	if (show < n)
-		tw_buf_adds(b, "...");
-	tw_buf_addc(b, '"');
 }
 
 size_t tw_cfg_utf8_len(const char *s)
@@ -349,6 +340,16 @@ int tw_check_name(const struct tw_field *f, const char *v, struct tw_buf *why)
 		return -1;
 	}
 	return 0;
+}
+
+int tw_host_label_ok(const char *s)
+{
+	if (!s || !*s)
+		return 0;
+	for (; *s; s++)
+		if (!((*s >= 'a' && *s <= 'z') || (*s >= '0' && *s <= '9') || *s == '-'))
+			return 0;
+	return 1;
 }
 
 size_t tw_edit_distance(const char *a, const char *b)

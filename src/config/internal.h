@@ -17,9 +17,9 @@
 #define TW_CFG_MAX_DIAGS   1000                 /* diagnostics kept per file */
 
 /*
- * Append `v` to `b` in double quotes for a message: `"` and `\` escaped,
- * control characters as \xNN, values longer than 80 bytes cut (on a UTF-8
- * boundary) and ended with "...".
+ * Append `v` to `b` in double quotes for a message, escaped as by
+ * tw_buf_add_quoted (control characters as \ooo), values longer than 80
+ * bytes cut (on a UTF-8 boundary) and ended with "...".
  */
 void tw_cfg_quote(struct tw_buf *b, const char *v);
 

@@ -11,6 +11,7 @@
 #include <jansson.h>
 
 #include "twprov/buf.h"
+#include "twprov/redact.h"
 #include "twprov/file.h"
 #include "twprov/checks.h"
 #include "twprov/svcref.h"
@@ -464,6 +465,8 @@ static json_t *load_str(struct ld *ld, struct wctx *c, size_t fi, const struct t
 	} else if ((f->flags & TW_F_SECRET) && len) {
 		warn_at(ld, vn, path, "literal secret in the file; use ${env:NAME} or ${file:PATH}");
 	}
+	if (sensitive || (f->flags & TW_F_SECRET))
+		tw_secret_add(text, len);     /* never shown, not even echoed by a server */
 	if (!len) {
 		if (required_field(f)) {
 			err_at(ld, vn, path, "must not be empty");
@@ -701,14 +704,6 @@ static void load_field(struct ld *ld, struct wctx *c, size_t fi, const struct tw
 
 static void walk_map(struct ld *ld, struct wctx *c, const struct tw_ynode *map, const char *prefix, const char *path);
 
-static size_t child_kinds(const struct tw_kind *parent, const struct tw_kind ***out)
-{
-	size_t n = tw_kind_children(parent, NULL, 0);
-	*out = tw_xcalloc(n ? n : 1, sizeof(**out));
-	tw_kind_children(parent, *out, n);
-	return n;
-}
-
 static void load_assoc(struct ld *ld, struct wctx *c, const struct tw_kind *ck, const struct tw_ynode *item,
 		       const char *ipath, int keep)
 {
@@ -883,8 +878,8 @@ static void load_list(struct ld *ld, struct wctx *c, const struct tw_kind *ck, c
 static void unknown_key(struct ld *ld, struct wctx *c, const struct tw_ynode *kn, const char *key,
 			const char *prefix, const char *path)
 {
-	const struct tw_kind **kids;
-	size_t nk = child_kinds(c->kind, &kids), plen = strlen(prefix);
+	size_t nk, plen = strlen(prefix);
+	const struct tw_kind *const *kids = tw_kind_children(c->kind, &nk);
 	size_t cap = NROOT_KEYS + 1 + nk + (c->kind ? c->kind->nfields : 0), n = 0;
 	const char **cands = tw_xcalloc(cap, sizeof(*cands));
 	char **segs = tw_xcalloc(nk ? nk : 1, sizeof(*segs));
@@ -924,7 +919,6 @@ static void unknown_key(struct ld *ld, struct wctx *c, const struct tw_ynode *kn
 		free(segs[i]);
 	free(segs);
 	free(cands);
-	free(kids);
 	free(q);
 }
 
@@ -947,16 +941,6 @@ static void load_version(struct ld *ld, const struct tw_ynode *vn)
 	ld->m->version = (long)x;
 	if (x != 1)
 		err_at(ld, vn, "twprov", "unsupported schema version %lld (this twprov reads version 1)", x);
-}
-
-static int valid_host_label(const char *s)
-{
-	if (!*s)
-		return 0;
-	for (; *s; s++)
-		if (!((*s >= 'a' && *s <= 'z') || (*s >= '0' && *s <= '9') || *s == '-'))
-			return 0;
-	return 1;
 }
 
 static void load_account(struct ld *ld, const struct tw_ynode *vn)
@@ -986,9 +970,10 @@ static void load_account(struct ld *ld, const struct tw_ynode *vn)
 		if (a->type != TW_Y_SCALAR) {
 			err_at(ld, an, path, "expected a string, got %s", what(a));
 		} else if (!tw_ynode_is_null(a) && a->len) {
-			if (has_nul(a) || !valid_host_label(a->str)) {
+			if (has_nul(a) || !tw_host_label_ok(a->str)) {
 				char *q = quoted(a->str);
-				err_at(ld, an, path, "not a %s name: %s (lower-case letters, digits and '-')", k->str, q);
+				err_at(ld, an, path, "not %s %s name: %s (lower-case letters, digits and '-')",
+				       *k->str == 'e' ? "an" : "a", k->str, q);
 				free(q);
 			} else {
 				free(*dst);
@@ -1003,8 +988,8 @@ static void load_account(struct ld *ld, const struct tw_ynode *vn)
 static void load_prune(struct ld *ld, const struct tw_ynode *vn)
 {
 	const struct tw_ynode *v = tw_ynode_deref(vn);
-	const struct tw_kind **tops;
-	size_t nt = child_kinds(NULL, &tops);
+	size_t nt;
+	const struct tw_kind *const *tops = tw_kind_children(NULL, &nt);
 	const char **names = tw_xcalloc(nt ? nt : 1, sizeof(*names));
 
 	for (size_t i = 0; i < nt; i++)
@@ -1042,7 +1027,6 @@ static void load_prune(struct ld *ld, const struct tw_ynode *vn)
 		}
 	}
 	free(names);
-	free(tops);
 }
 
 static void load_ignore(struct ld *ld, const struct tw_ynode *vn)
@@ -1111,8 +1095,8 @@ static void walk_key(struct ld *ld, struct wctx *c, const struct tw_ynode *kn, c
 	}
 
 	if (*key && !strchr(key, '.') && !has_nul(k)) {
-		const struct tw_kind **kids;
-		size_t nk = child_kinds(c->kind, &kids), plen = strlen(prefix), klen = strlen(key);
+		size_t nk, plen = strlen(prefix), klen = strlen(key);
+		const struct tw_kind *const *kids = tw_kind_children(c->kind, &nk);
 		char *full = concat(prefix, plen, "", key, klen, "");
 		const struct tw_kind *list = NULL;
 		int nested = 0;
@@ -1124,7 +1108,6 @@ static void walk_key(struct ld *ld, struct wctx *c, const struct tw_ynode *kn, c
 			else if (!strncmp(yk, full, plen + klen) && yk[plen + klen] == '.')
 				nested = 1;
 		}
-		free(kids);
 		free(full);
 		if (list || nested) {
 			char *sub = join(path, key);

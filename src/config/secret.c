@@ -1,12 +1,9 @@
 /* secret.c - ${env:NAME} and ${file:PATH} references in secret fields */
-#include <errno.h>
-#include <fcntl.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/stat.h>
-#include <unistd.h>
 
 #include "twprov/buf.h"
+#include "twprov/file.h"
 #include "internal.h"
 
 extern char **environ;
@@ -85,48 +82,19 @@ static int read_error(struct tw_buf *why, const char *shown, const char *problem
 static int resolve_file(const char *path, const char *dir, struct tw_buf *out, struct tw_buf *why)
 {
 	struct tw_buf full = TW_BUF_INIT;
-	char chunk[4096];
-	struct stat st;
-	int fd, ret = 0;
+	struct tw_err err = TW_ERR_INIT;
+	int ret;
 
 	if (path[0] != '/' && dir && *dir)
 		tw_buf_addf(&full, "%s/%s", dir, path);
 	else
 		tw_buf_adds(&full, path);
-	fd = open(full.buf, O_RDONLY | O_CLOEXEC | O_NOCTTY);
+	ret = tw_read_regular(full.buf, TW_CFG_MAX_SCALAR, out, NULL, &err);
 	tw_buf_release(&full);
-	if (fd < 0)
-		return read_error(why, path, strerror(errno));
-	if (fstat(fd, &st) == 0) {
-		if (S_ISDIR(st.st_mode)) {
-			close(fd);
-			return read_error(why, path, strerror(EISDIR));
-		}
-		/* one allocation: growing would leave copies of the secret in freed memory */
-		if (st.st_size > 0)
-			tw_buf_grow(out, (size_t)st.st_size < TW_CFG_MAX_SCALAR ? (size_t)st.st_size + 1
-										  : TW_CFG_MAX_SCALAR + 1);
-	}
-	for (;;) {
-		ssize_t n = read(fd, chunk, sizeof(chunk));
-		if (n < 0 && errno == EINTR)
-			continue;
-		if (n < 0) {
-			ret = read_error(why, path, strerror(errno));
-			break;
-		}
-		if (!n)
-			break;
-		if (out->len + (size_t)n > TW_CFG_MAX_SCALAR) {
-			ret = read_error(why, path, "larger than 64 KiB");
-			break;
-		}
-		tw_buf_add(out, chunk, (size_t)n);
-	}
-	tw_memwipe(chunk, sizeof(chunk));
-	close(fd);
 	if (ret < 0)
-		return ret;
+		return read_error(why, path, err.msg);
+	if (out->len > TW_CFG_MAX_SCALAR)
+		return read_error(why, path, "larger than 64 KiB");
 	if (memchr(out->buf, '\0', out->len))
 		return read_error(why, path, "it holds a NUL byte");
 	/* one trailing newline, as editors and `echo` leave it */

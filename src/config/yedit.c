@@ -811,7 +811,10 @@ static void emit_line(struct drender *r, struct tw_buf *out, char mark)
 		on = mark == '-' ? "\033[" TW_C_RED "m" : "\033[" TW_C_GREEN "m";
 		off = "\033[" TW_C_RESET "m";
 	}
-	tw_buf_addf(out, "%s%c%s%s\n", on, mark, r->line.buf, off);
+	/* the file's bytes, shown on a terminal: control characters escaped */
+	tw_buf_addf(out, "%s%c", on, mark);
+	tw_buf_add_quoted(out, r->line.buf, r->line.len, TW_QUOTE_INLINE);
+	tw_buf_addf(out, "%s\n", off);
 	tw_buf_reset(&r->line);
 	r->in_secret = 0;
 	r->count++;
@@ -882,9 +885,9 @@ void tw_yedit_diff(const struct tw_yedit *e, const char *name, int color, struct
 	}
 
 	if (color)
-		tw_buf_addf(out, "\033[%sm--- %s\n+++ %s\033[%sm\n", TW_C_BOLD, name, name, TW_C_RESET);
+		tw_buf_addf(out, "\033[%sm--- %s\n+++ %s\033[%sm\n", TW_C_BOLD, tw_quote(name), tw_quote(name), TW_C_RESET);
 	else
-		tw_buf_addf(out, "--- %s\n+++ %s\n", name, name);
+		tw_buf_addf(out, "--- %s\n+++ %s\n", tw_quote(name), tw_quote(name));
 	for (size_t i = 0; i < nblocks;) {
 		size_t j = i, first, last;
 		struct tw_buf body = TW_BUF_INIT;

@@ -1,7 +1,10 @@
 /* registry.c - the table of resource kinds (like git's builtin table) */
 #include <string.h>
 
+#include <stdlib.h>
+
 #include "twprov/buf.h"
+#include "twprov/err.h"
 #include "twprov/kind.h"
 #include "twprov/model.h"
 #include "kinds.h"
@@ -56,19 +59,37 @@ size_t tw_kind_index(const struct tw_kind *k)
 	return tw_nkinds;
 }
 
-size_t tw_kind_children(const struct tw_kind *parent, const struct tw_kind **out, size_t max)
+/*
+ * The children of every kind, computed once from the registry: row i holds the
+ * children of tw_kinds[i], the last row the top-level kinds.  Sized by the
+ * registry itself, so no caller needs an array of a guessed size.
+ */
+#define NKINDS (sizeof(tw_kinds) / sizeof(tw_kinds[0]))
+static const struct tw_kind *children_of[NKINDS + 1][NKINDS];
+static size_t nchildren_of[NKINDS + 1];
+static int children_ready;
+
+static void children_init(void)
 {
-	size_t n = 0;
-	for (size_t i = 0; i < tw_nkinds; i++) {
-		const struct tw_kind *k = tw_kinds[i];
-		int match = parent ? (k->parent && !strcmp(k->parent, parent->name)) : !k->parent;
-		if (!match)
-			continue;
-		if (n < max)
-			out[n] = k;
-		n++;
+	for (size_t p = 0; p <= NKINDS; p++) {
+		const struct tw_kind *parent = p < NKINDS ? tw_kinds[p] : NULL;
+		for (size_t i = 0; i < NKINDS; i++) {
+			const struct tw_kind *k = tw_kinds[i];
+			if (parent ? (k->parent && !strcmp(k->parent, parent->name)) : !k->parent)
+				children_of[p][nchildren_of[p]++] = k;
+		}
 	}
-	return n;
+	children_ready = 1;
+}
+
+const struct tw_kind *const *tw_kind_children(const struct tw_kind *parent, size_t *n)
+{
+	size_t p = parent ? tw_kind_index(parent) : NKINDS;
+
+	if (!children_ready)
+		children_init();
+	*n = parent && p == NKINDS ? 0 : nchildren_of[p];     /* a kind not in the registry has none */
+	return children_of[p];
 }
 
 const struct tw_field *tw_kind_field(const struct tw_kind *k, const char *name)
@@ -85,6 +106,52 @@ int tw_kind_identity(const struct tw_kind *k)
 		if (k->fields[i].flags & TW_F_IDENTITY)
 			return (int)i;
 	return -1;
+}
+
+int tw_sid_ok(const char *sid, const char *prefix)
+{
+	if (!sid || strlen(sid) != 34 || !(sid[0] >= 'A' && sid[0] <= 'Z') || !(sid[1] >= 'A' && sid[1] <= 'Z'))
+		return 0;
+	if (prefix && strncmp(sid, prefix, 2))
+		return 0;
+	return strspn(sid + 2, "0123456789abcdefABCDEF") == 32;
+}
+
+int tw_sid_check(const json_t *v, const char *prefix, struct tw_err *err)
+{
+	char *s;
+
+	if (json_is_string(v) && tw_sid_ok(json_string_value(v), prefix))
+		return 0;
+	if (!v) {
+		s = tw_xstrdup("nothing");
+	} else if (json_is_string(v)) {
+		struct tw_buf b = TW_BUF_INIT;
+		tw_buf_add_quoted(&b, json_string_value(v), json_string_length(v), TW_QUOTE_ALWAYS);
+		s = tw_buf_detach(&b);
+	} else if (json_is_object(v) || json_is_array(v)) {
+		s = tw_xstrdup(json_is_object(v) ? "an object" : "an array");
+	} else {
+		s = json_dumps(v, JSON_ENCODE_ANY);
+	}
+	tw_err_set(err, "no valid SID: got %s (expected %s and 32 hex digits)", s ? s : "?",
+		   prefix ? prefix : "two capital letters");
+	free(s);
+	return -1;
+}
+
+int tw_res_sids_ok(const struct tw_res *r, int self, struct tw_err *err)
+{
+	for (const struct tw_res *p = self ? r : r->parent; p && p->kind; p = p->parent) {
+		if (!tw_sid_ok(p->sid, p->kind->sid_prefix)) {
+			char *a = tw_res_address(p);
+			tw_err_set(err, "%s: no valid SID to send (%s): nothing was sent", tw_quote(a),
+				   p->sid ? tw_quote_always(p->sid) : "none");
+			free(a);
+			return -1;
+		}
+	}
+	return 0;
 }
 
 char *tw_path_expand(const char *tmpl, const char *account_sid, const char *parent_sid,

@@ -31,6 +31,10 @@
 #include "twprov/svcref.h"
 
 #define MANIFEST_PATH "/_twprov/manifest"
+/* SIDs of what Serverless answers about (its kinds' own are in their descriptors) */
+#define SID_VERSION "ZN"
+#define SID_BUILD "ZB"
+#define SID_DEPLOYMENT "ZD"
 #define MAX_SOURCE (25u * 1024 * 1024)
 
 static const char *const runtimes[] = { "node8", "node10", "node12", "node14", "node16", "node18", "node20",
@@ -359,13 +363,37 @@ static void got_manifest(struct tw_live_more *lm, struct tw_res *r, json_t *obj,
 		json_object_set_new(r->json, "_manifest_source", json_string(content));
 }
 
+/* Every version of a build names a valid version SID and its function's or asset's. */
+static int check_versions(const json_t *build, struct tw_err *err)
+{
+	static const char *const keys[2][2] = { { "function_versions", "function_sid" },
+						{ "asset_versions", "asset_sid" } };
+	size_t i;
+	json_t *v;
+
+	for (int k = 0; k < 2; k++)
+		json_array_foreach(json_object_get(build, keys[k][0]), i, v)
+			if (tw_sid_check(json_object_get(v, "sid"), SID_VERSION, err) < 0 ||
+			    tw_sid_check(json_object_get(v, keys[k][1]), tw_kind_functions.sid_prefix, err) < 0) {
+				tw_err_prefix(err, "build %s, %s[%zu]", tw_quote(json_string_value(json_object_get(build, "sid"))),
+					      keys[k][0], i);
+				return -1;
+			}
+	return 0;
+}
+
 static void got_build(struct tw_live_more *lm, struct tw_res *r, json_t *build, void *ud)
 {
+	struct tw_err err = TW_ERR_INIT;
 	size_t i;
 	json_t *v;
 	(void)ud;
 	if (!build)    /* not found (yet): what it runs is unknown, so it is redeployed */
 		return;
+	if (check_versions(build, &err) < 0) {
+		tw_live_fail(lm, r, &err);
+		return;
+	}
 	json_object_set(r->json, "_build", build);
 	json_array_foreach(json_object_get(build, "function_versions"), i, v) {
 		const char *path = json_string_value(json_object_get(v, "path"));
@@ -381,11 +409,18 @@ static void got_build(struct tw_live_more *lm, struct tw_res *r, json_t *build, 
 
 static void environment_read(struct tw_live_more *lm, struct tw_res *r)
 {
-	const char *build = json_string_value(json_object_get(r->json, "build_sid"));
+	json_t *sid = json_object_get(r->json, "build_sid");
+	const char *build = json_string_value(sid);
+	struct tw_err err = TW_ERR_INIT;
 	char *p;
 
-	if (!build || !*build)
+	if (!sid || json_is_null(sid) || (build && !*build))
+		return;         /* it runs no build */
+	if (tw_sid_check(sid, SID_BUILD, &err) < 0) {
+		tw_err_prefix(&err, "build_sid");
+		tw_live_fail(lm, r, &err);
 		return;
+	}
 	p = tw_xasprintf("/v1/Services/%s/Builds/%s", r->parent->sid, build);
 	tw_live_get(lm, r, TW_PRODUCT_SERVERLESS, p, got_build, NULL);
 	free(p);
@@ -613,6 +648,21 @@ static int ok_or_fail(struct tw_applier *ap, size_t ai, struct tw_req *req)
 	return 0;
 }
 
+/* ok_or_fail, and the answer names a valid SID with this prefix (else the action fails). */
+static int answer_ok(struct tw_applier *ap, size_t ai, struct tw_req *req, const char *prefix)
+{
+	struct tw_err err = TW_ERR_INIT;
+
+	if (!ok_or_fail(ap, ai, req))
+		return 0;
+	if (tw_sid_check(json_object_get(req->json, "sid"), prefix, &err) == 0)
+		return 1;
+	tw_err_prefix(&err, "Twilio's answer");
+	tw_applier_fail(ap, ai, NULL, &err);
+	tw_req_free(req);
+	return 0;
+}
+
 static const char *mime_type(const char *path, int function)
 {
 	static const struct { const char *ext, *type; } types[] = {
@@ -637,10 +687,10 @@ static void uploaded(struct tw_http *h, struct tw_req *req)
 	const char *sid;
 
 	(void)h;
-	if (!ok_or_fail(ap, ai, req))
+	if (!answer_ok(ap, ai, req, SID_VERSION))
 		return;
 	sid = json_string_value(json_object_get(req->json, "sid"));
-	json_object_set_new(a->want->json, "version_sid", json_string(sid ? sid : ""));
+	json_object_set_new(a->want->json, "version_sid", json_string(sid));
 	a->data = json_pack("{s:s?}", "result", sid);
 	tw_req_free(req);
 	tw_applier_done(ap, ai);
@@ -761,13 +811,13 @@ static void build_created(struct tw_http *h, struct tw_req *req)
 	const char *sid;
 
 	(void)h;
-	if (!ok_or_fail(ap, ai, req))
+	if (!answer_ok(ap, ai, req, SID_BUILD))
 		return;
 	sid = json_string_value(json_object_get(req->json, "sid"));
 	bp = tw_xcalloc(1, sizeof(*bp));
 	bp->ap = ap;
 	bp->ai = ai;
-	bp->sid = tw_xstrdup(sid ? sid : "");
+	bp->sid = tw_xstrdup(sid);
 	bp->deadline = tw_now_s() + (double)env_ms("TWPROV_BUILD_TIMEOUT_MS", 300000) / 1000.0;
 	tw_req_free(req);
 	poll_status(bp, env_ms("TWPROV_BUILD_POLL_MS", 2000));
@@ -820,7 +870,7 @@ static void deployed(struct tw_http *h, struct tw_req *req)
 		tw_applier_done(ap, ai);
 		return;
 	}
-	if (!ok_or_fail(ap, ai, req))
+	if (!answer_ok(ap, ai, req, SID_DEPLOYMENT))
 		return;
 	sid = json_string_value(json_object_get(req->json, "sid"));
 	json_decref(a->data);

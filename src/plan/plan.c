@@ -426,8 +426,8 @@ static void diff_kind(struct tw_planner *pl, struct tw_res *wp, struct tw_res *h
 
 static void diff_level(struct tw_planner *pl, struct tw_res *wp, struct tw_res *hp)
 {
-	const struct tw_kind *kids[32];
-	size_t n = tw_kind_children(wp->kind, kids, 32);
+	size_t n;
+	const struct tw_kind *const *kids = tw_kind_children(wp->kind, &n);
 
 	for (size_t i = 0; i < n; i++) {
 		if (kids[i]->flags & TW_K_LOCAL)

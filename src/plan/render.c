@@ -8,9 +8,48 @@
 
 #define TW_PLAN_FORMAT_VERSION 1
 
+/* A value as the plan shows it: JSON's shapes, every string quoted for the terminal. */
+static void value_show(struct tw_buf *b, const json_t *v)
+{
+	const char *key;
+	json_t *item;
+	size_t i;
+	char *s;
+
+	switch (json_typeof(v)) {
+	case JSON_STRING:
+		tw_buf_add_quoted(b, json_string_value(v), json_string_length(v), TW_QUOTE_ALWAYS);
+		return;
+	case JSON_OBJECT:
+		tw_buf_addc(b, '{');
+		i = 0;
+		json_object_foreach((json_t *)v, key, item) {
+			if (i++)
+				tw_buf_addc(b, ',');
+			tw_buf_add_quoted(b, key, strlen(key), TW_QUOTE_ALWAYS);
+			tw_buf_addc(b, ':');
+			value_show(b, item);
+		}
+		tw_buf_addc(b, '}');
+		return;
+	case JSON_ARRAY:
+		tw_buf_addc(b, '[');
+		json_array_foreach(v, i, item) {
+			if (i)
+				tw_buf_addc(b, ',');
+			value_show(b, item);
+		}
+		tw_buf_addc(b, ']');
+		return;
+	default:
+		s = json_dumps(v, JSON_ENCODE_ANY | JSON_COMPACT);
+		tw_buf_adds(b, s ? s : "?");
+		free(s);
+	}
+}
+
 static void value_text(struct tw_buf *b, const json_t *v, int sensitive)
 {
-	char *s;
 	if (sensitive == 2) {
 		tw_buf_adds(b, "(known after apply)");
 		return;
@@ -23,9 +62,7 @@ static void value_text(struct tw_buf *b, const json_t *v, int sensitive)
 		tw_buf_adds(b, "(none)");
 		return;
 	}
-	s = json_dumps(v, JSON_ENCODE_ANY | JSON_COMPACT);
-	tw_buf_adds(b, s ? s : "?");
-	free(s);
+	value_show(b, v);
 }
 
 static const char *act_color(enum tw_act_type t)
@@ -44,16 +81,19 @@ static void print_action(const struct tw_action *a, FILE *f)
 
 	const struct tw_guard *g = tw_act_guard(a);
 
-	fprintf(f, "  %s%s%s %s", on, tw_act_symbol(a->type), off, a->address);
+	fprintf(f, "  %s%s%s %s", on, tw_act_symbol(a->type), off, tw_quote(a->address));
 	if (a->have && a->have->sid && a->type != TW_ACT_CREATE)
-		fprintf(f, " (%s)", a->have->sid);
+		fprintf(f, " (%s)", tw_quote(a->have->sid));
 	if (g)
 		fprintf(f, " %s# %s: apply needs %s%s", tw_color(f, TW_C_BOLD), g->word, g->flag, off);
 	if (a->followup)
 		fprintf(f, " %s# after the create above%s", tw_color(f, TW_C_DIM), off);
-	if (a->custom)
-		fprintf(f, " %s# %s%s%s%s", tw_color(f, TW_C_BOLD), a->custom->verb, a->summary ? ": " : "",
-			a->summary ? a->summary : "", off);
+	if (a->custom) {
+		fprintf(f, " %s# %s%s", tw_color(f, TW_C_BOLD), a->custom->verb, a->summary ? ": " : "");
+		if (a->summary)
+			tw_show(f, "%s", a->summary);     /* made of SIDs and the file's values */
+		fputs(off, f);
+	}
 	fputc('\n', f);
 	for (size_t i = 0; i < a->nchanges; i++)
 		if (strlen(a->changes[i].field->name) > width)
@@ -99,14 +139,14 @@ void tw_plan_print(const struct tw_plan *p, FILE *f)
 		fprintf(f, "Unmanaged at Twilio (not in the file, left alone):\n");
 		json_array_foreach(p->unmanaged, i, v) {
 			const char *sid = json_string_value(json_object_get(v, "sid"));
-			fprintf(f, "    %s%s%s%s%s\n", json_string_value(json_object_get(v, "address")),
-				sid ? " (" : "", sid ? sid : "", sid ? ")" : "",
+			fprintf(f, "    %s%s%s%s%s\n", tw_quote(json_string_value(json_object_get(v, "address"))),
+				sid ? " (" : "", sid ? tw_quote(sid) : "", sid ? ")" : "",
 				json_is_true(json_object_get(v, "ignored")) ? " [ignored]" : "");
 		}
 		fputc('\n', f);
 	}
 	json_array_foreach(p->notes, i, v)
-		fprintf(f, "Note: %s.\n", json_string_value(v));
+		tw_show(f, "Note: %s.\n", json_string_value(v));     /* names the file's and the account's resources */
 	if (json_array_size(p->notes))
 		fputc('\n', f);
 	if (!p->n)

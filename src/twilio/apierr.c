@@ -9,6 +9,7 @@
 #include <curl/curl.h>
 
 #include "twprov/http.h"
+#include "twprov/redact.h"
 
 /* Longest piece of a non-JSON error body quoted in a message, in bytes. */
 #define TW_BODY_QUOTE_MAX 200
@@ -54,6 +55,17 @@ cut:
 	tw_buf_adds(out, "...");
 }
 
+/* The same, with every secret redacted first: a server that echoes the request (its form body,
+ * its Authorization header) would show them, and a cut must not leave part of one. */
+static void add_clean(struct tw_buf *out, const char *s, size_t len, size_t max)
+{
+	struct tw_buf clean = TW_BUF_INIT;
+
+	tw_redact(s, len, &clean);
+	add_line(out, clean.buf, clean.len, max);
+	tw_buf_release(&clean);
+}
+
 void tw_api_error(struct tw_err *err, long status, const char *body, size_t len)
 {
 	struct tw_buf m = TW_BUF_INIT;
@@ -78,10 +90,10 @@ void tw_api_error(struct tw_err *err, long status, const char *body, size_t len)
 			} else {
 				tw_buf_addf(&m, "HTTP %ld: ", status);
 			}
-			add_line(&m, msg, strlen(msg), sizeof(err->msg));
+			add_clean(&m, msg, strlen(msg), sizeof(err->msg));
 			if (more && *more) {
 				tw_buf_adds(&m, " (");
-				add_line(&m, more, strlen(more), TW_BODY_QUOTE_MAX);
+				add_clean(&m, more, strlen(more), TW_BODY_QUOTE_MAX);
 				tw_buf_addc(&m, ')');
 			}
 			json_decref(j);
@@ -101,7 +113,7 @@ void tw_api_error(struct tw_err *err, long status, const char *body, size_t len)
 			end++;
 		if (end > i) {
 			tw_buf_adds(&m, ": ");
-			add_line(&m, body + i, end - i, TW_BODY_QUOTE_MAX);
+			add_clean(&m, body + i, end - i, TW_BODY_QUOTE_MAX);
 		}
 	}
 out:

@@ -35,6 +35,7 @@
  * immediate re-sends do not count against the retry budget (at most
  * TW_MAX_REQUEUES of them per request).
  */
+#include <arpa/inet.h>
 #include <ctype.h>
 #include <errno.h>
 #include <limits.h>
@@ -42,6 +43,7 @@
 #include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
 #include <time.h>
 
 #include <curl/curl.h>
@@ -49,6 +51,7 @@
 
 #include "twprov/http.h"
 #include "twprov/log.h"
+#include "twprov/redact.h"
 
 #define TW_CONNECT_TIMEOUT_MS 10000L
 #define TW_MAX_RESPONSE ((size_t)64 << 20)   /* bytes; a 1000-item page is a few MB */
@@ -138,16 +141,92 @@ static int set(const char *s)
 	return s && *s;
 }
 
+/* Is `host` (as curl's URL parser gives it: an IPv6 address in brackets) a loopback address? */
+static int loopback(const char *host)
+{
+	unsigned char a[16];
+	char v6[64];
+	size_t n = strlen(host);
+
+	if (!strcasecmp(host, "localhost") || (inet_pton(AF_INET, host, a) == 1 && a[0] == 127))
+		return 1;
+	if (n < 3 || n - 2 >= sizeof(v6) || host[0] != '[' || host[n - 1] != ']')
+		return 0;
+	memcpy(v6, host + 1, n - 2);
+	v6[n - 2] = '\0';
+	if (inet_pton(AF_INET6, v6, a) != 1)
+		return 0;
+	/* ::1, or ::ffff:127.x.x.x */
+	static const unsigned char one[16] = { [15] = 1 }, mapped[12] = { [10] = 0xff, [11] = 0xff };
+	return !memcmp(a, one, 16) || (!memcmp(a, mapped, 12) && a[12] == 127);
+}
+
+/*
+ * TWPROV_API_URL as a base for every product: http or https, no user name or
+ * password (Basic auth carries the credentials; the URL's would be printed),
+ * no query or fragment (paths are appended), and plain http only to a
+ * loopback address: anywhere else the credentials and passwords would cross
+ * the network in clear text.  The normalised URL without its final '/'.
+ */
+static char *api_base(const char *url, struct tw_err *err)
+{
+	CURLU *u = curl_url();
+	char *scheme = NULL, *host = NULL, *user = NULL, *pass = NULL, *query = NULL, *frag = NULL, *norm = NULL;
+	char *base = NULL;
+
+	if (!u)
+		goto oom;
+	if (curl_url_set(u, CURLUPART_URL, url, 0) != CURLUE_OK ||
+	    curl_url_get(u, CURLUPART_SCHEME, &scheme, 0) != CURLUE_OK ||
+	    curl_url_get(u, CURLUPART_HOST, &host, 0) != CURLUE_OK) {
+		tw_err_set(err, "TWPROV_API_URL: not a URL: %s", tw_quote_always(url));
+		goto out;
+	}
+	curl_url_get(u, CURLUPART_USER, &user, 0);
+	curl_url_get(u, CURLUPART_PASSWORD, &pass, 0);
+	curl_url_get(u, CURLUPART_QUERY, &query, 0);
+	curl_url_get(u, CURLUPART_FRAGMENT, &frag, 0);
+	if (strcmp(scheme, "http") && strcmp(scheme, "https")) {
+		tw_err_set(err, "TWPROV_API_URL: expected an http or https URL, not %s", tw_quote(scheme));
+	} else if (user || pass) {
+		tw_err_set(err, "TWPROV_API_URL: a user name or password in the URL is not allowed (not shown here): "
+			   "the credentials come from TWILIO_AUTH_TOKEN or TWILIO_API_KEY and TWILIO_API_SECRET");
+	} else if (query || frag) {
+		tw_err_set(err, "TWPROV_API_URL: a base URL has no query or fragment: %s", tw_quote_always(url));
+	} else if (!strcmp(scheme, "http") && !loopback(host)) {
+		tw_err_set(err, "TWPROV_API_URL: plain http is only allowed to a loopback address (127.0.0.1, ::1, "
+			   "localhost), not %s: the credentials would cross the network in clear text; use https",
+			   tw_quote(host));
+	} else if (curl_url_get(u, CURLUPART_URL, &norm, 0) == CURLUE_OK) {
+		size_t n = strlen(norm);
+		while (n && norm[n - 1] == '/')
+			n--;
+		base = tw_xstrndup(norm, n);
+	} else {
+		tw_err_set(err, "TWPROV_API_URL: not a URL: %s", tw_quote_always(url));
+	}
+out:
+	curl_free(scheme);
+	curl_free(host);
+	curl_free(user);
+	if (pass) {
+		tw_memwipe(pass, strlen(pass));
+		curl_free(pass);
+	}
+	curl_free(query);
+	curl_free(frag);
+	curl_free(norm);
+	curl_url_cleanup(u);
+	return base;
+oom:
+	tw_err_set(err, "cannot initialise libcurl: out of memory");
+	return NULL;
+}
+
 static char *make_base(const struct tw_http_opts *o, enum tw_product p)
 {
 	const char *name = product_host[p];
 
-	if (set(o->api_url)) {
-		size_t n = strlen(o->api_url);
-		while (n && o->api_url[n - 1] == '/')
-			n--;
-		return tw_xstrndup(o->api_url, n);
-	}
 	if (set(o->edge))
 		return tw_xasprintf("https://%s.%s.%s.twilio.com", name, o->edge,
 				    set(o->region) ? o->region : "us1");
@@ -272,9 +351,25 @@ struct tw_http *tw_http_new(const struct tw_http_opts *o, struct tw_err *err)
 	h->account_sid = dup_or_null(o->account_sid);
 	h->user = dup_or_null(o->user);
 	h->pass = dup_or_null(o->pass);
+	/* a server may echo them: never shown (redact.h) */
+	if (o->pass) {
+		tw_secret_add(o->pass, strlen(o->pass));
+		tw_secret_add_basic(o->user, o->pass);
+	}
 	h->cacert = set(o->cacert) ? tw_xstrdup(o->cacert) : NULL;
-	for (int p = 0; p < TW_PRODUCT_COUNT; p++)
-		h->base[p] = make_base(o, (enum tw_product)p);
+	if (set(o->api_url)) {
+		char *base = api_base(o->api_url, err);
+		if (!base) {
+			tw_http_free(h);
+			return NULL;
+		}
+		for (int p = 0; p < TW_PRODUCT_COUNT; p++)
+			h->base[p] = tw_xstrdup(base);
+		free(base);
+	} else {
+		for (int p = 0; p < TW_PRODUCT_COUNT; p++)
+			h->base[p] = make_base(o, (enum tw_product)p);
+	}
 	read_proxy_env(h);
 	h->slots = tw_xcalloc((size_t)o->parallelism, sizeof(*h->slots));
 	h->nslots = o->parallelism;

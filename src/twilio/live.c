@@ -44,7 +44,7 @@ static void fail_read(struct tw_live_more *c, const struct tw_err *err, const st
 	c->err = *err;
 	if (r && r->kind) {
 		char *a = tw_res_address(r);
-		tw_err_prefix(&c->err, "reading %s of %s", what, a);
+		tw_err_prefix(&c->err, "reading %s of %s", what, tw_quote(a));
 		free(a);
 	} else {
 		tw_err_prefix(&c->err, "reading %s", what);
@@ -79,6 +79,11 @@ void tw_live_get(struct tw_live_more *lm, struct tw_res *r, enum tw_product prod
 	tw_http_submit(lm->h, req);
 }
 
+void tw_live_fail(struct tw_live_more *lm, struct tw_res *r, const struct tw_err *err)
+{
+	fail_read(lm, err, r, "details");
+}
+
 const char *tw_live_account_sid(struct tw_live_more *lm)
 {
 	return tw_http_account_sid(lm->h);
@@ -101,7 +106,7 @@ static const struct tw_res *declared(const struct tw_res *wparent, const json_t 
  */
 static int carries_refs(const struct tw_kind *k)
 {
-	const struct tw_kind *kids[16];
+	const struct tw_kind *const *kids;
 	size_t n;
 
 	if (k->flags & TW_K_ASSOC)
@@ -109,7 +114,7 @@ static int carries_refs(const struct tw_kind *k)
 	for (size_t i = 0; i < k->nfields; i++)
 		if (k->fields[i].ref && !(k->fields[i].flags & TW_F_LOCAL))
 			return 1;
-	n = tw_kind_children(k, kids, 16);
+	kids = tw_kind_children(k, &n);
 	for (size_t i = 0; i < n; i++)
 		if (carries_refs(kids[i]))
 			return 1;
@@ -120,8 +125,8 @@ static void list_done(struct tw_http *h, json_t *items, const struct tw_err *err
 {
 	struct list_job *j = ud;
 	struct tw_live_more *c = j->c;
-	const struct tw_kind *kids[16];
-	size_t nkids = tw_kind_children(j->k, kids, 16);
+	size_t nkids;
+	const struct tw_kind *const *kids = tw_kind_children(j->k, &nkids);
 	size_t first = j->parent->nchildren;
 	size_t i;
 	json_t *item;
@@ -134,8 +139,16 @@ static void list_done(struct tw_http *h, json_t *items, const struct tw_err *err
 	}
 	json_array_foreach(items, i, item) {
 		struct tw_res *r = tw_res_new(j->k, j->parent);
-		tw_live_set_json(r, item);
+		struct tw_err e = TW_ERR_INIT;
 		tw_res_add_child(j->parent, r);
+		if (tw_live_set_json(r, item, &e) < 0) {
+			/* nothing is done with an item whose SID twprov cannot use */
+			fail_read(c, &e, j->parent, j->k->name);
+			if (j->parent->kind == NULL)
+				c->top_pending--;
+			free(j);
+			return;
+		}
 	}
 	j->parent->children_read = 1;
 
@@ -281,7 +294,7 @@ static json_t *kept_json(const struct tw_kind *k, json_t *obj)
 	return out;
 }
 
-void tw_live_set_json(struct tw_res *r, json_t *obj)
+int tw_live_set_json(struct tw_res *r, json_t *obj, struct tw_err *err)
 {
 	int id = tw_kind_identity(r->kind);
 	const char *sid = json_string_value(json_object_get(obj, "sid"));
@@ -289,12 +302,21 @@ void tw_live_set_json(struct tw_res *r, json_t *obj)
 	json_decref(r->json);
 	r->json = kept_json(r->kind, obj);
 	free(r->sid);
-	r->sid = sid ? tw_xstrdup(sid) : NULL;
+	r->sid = NULL;
 	if (id >= 0) {
 		const char *v = json_string_value(tw_json_path(obj, r->kind->fields[id].json));
 		free(r->id);
 		r->id = v ? tw_xstrdup(v) : NULL;
 	}
+	if (tw_sid_check(json_object_get(obj, "sid"), r->kind->sid_prefix, err) < 0) {
+		if (r->id)
+			tw_err_prefix(err, "item %s", tw_quote_always(r->id));
+		else
+			tw_err_prefix(err, "an item");
+		return -1;
+	}
+	r->sid = tw_xstrdup(sid);
+	return 0;
 }
 
 /* Top-level live resources by SID: SID -> index in root's children. */

@@ -9,7 +9,45 @@
 
 #include "twprov/file.h"
 
-int tw_read_file(const char *path, size_t max, struct tw_buf *out, struct stat *st, struct tw_err *err)
+static const char *not_regular(mode_t mode)
+{
+	if (S_ISDIR(mode))
+		return strerror(EISDIR);
+	if (S_ISFIFO(mode))
+		return "not a regular file (a FIFO)";
+	if (S_ISSOCK(mode))
+		return "not a regular file (a socket)";
+	if (S_ISCHR(mode))
+		return "not a regular file (a character device)";
+	if (S_ISBLK(mode))
+		return "not a regular file (a block device)";
+	return "not a regular file";
+}
+
+int tw_open_regular(const char *path, struct stat *st, struct tw_err *err)
+{
+	struct stat own;
+	int fd, e;
+
+	if (!st)
+		st = &own;
+	/* O_NONBLOCK: opening a FIFO without a writer (or a device) must not wait */
+	fd = open(path, O_RDONLY | O_CLOEXEC | O_NOCTTY | O_NONBLOCK);
+	if (fd < 0)
+		return tw_err_set(err, "%s", strerror(errno));
+	if (fstat(fd, st) < 0) {
+		e = errno;
+		close(fd);
+		return tw_err_set(err, "%s", strerror(e));
+	}
+	if (!S_ISREG(st->st_mode)) {
+		close(fd);
+		return tw_err_set(err, "%s", not_regular(st->st_mode));
+	}
+	return fd;
+}
+
+int tw_read_regular(const char *path, size_t max, struct tw_buf *out, struct stat *st, struct tw_err *err)
 {
 	char chunk[65536];
 	struct stat own;
@@ -17,14 +55,9 @@ int tw_read_file(const char *path, size_t max, struct tw_buf *out, struct stat *
 
 	if (!st)
 		st = &own;
-	fd = open(path, O_RDONLY | O_CLOEXEC | O_NOCTTY);
-	if (fd < 0)
-		return tw_err_set(err, "cannot read %s: %s", path, strerror(errno));
-	if (fstat(fd, st) < 0)
-		e = errno;
-	else if (S_ISDIR(st->st_mode))
-		e = EISDIR;
-	else if (st->st_size > 0)
+	if ((fd = tw_open_regular(path, st, err)) < 0)
+		return -1;
+	if (st->st_size > 0)
 		tw_buf_grow(out, (size_t)st->st_size < max ? (size_t)st->st_size + 1 : max + 1);
 	while (!e && out->len <= max) {
 		ssize_t n = read(fd, chunk, sizeof(chunk));
@@ -40,7 +73,16 @@ int tw_read_file(const char *path, size_t max, struct tw_buf *out, struct stat *
 	close(fd);
 	tw_memwipe(chunk, sizeof(chunk));
 	if (e)
-		return tw_err_set(err, "cannot read %s: %s", path, strerror(e));
+		return tw_err_set(err, "%s", strerror(e));
+	return 0;
+}
+
+int tw_read_file(const char *path, size_t max, struct tw_buf *out, struct stat *st, struct tw_err *err)
+{
+	if (tw_read_regular(path, max, out, st, err) < 0) {
+		tw_err_prefix(err, "cannot read %s", tw_quote(path));
+		return -1;
+	}
 	return 0;
 }
 

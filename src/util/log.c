@@ -2,6 +2,7 @@
 #include <stdarg.h>
 #include <stdio.h>
 
+#include "twprov/buf.h"
 #include "twprov/err.h"
 #include "twprov/log.h"
 
@@ -19,11 +20,50 @@ const char *tw_color(FILE *f, const char *code)
 	return b;
 }
 
+/*
+ * Every message is shown text: what it quotes came from the file, the
+ * environment or a server, so secrets are redacted and control characters
+ * escaped (the parts already quoted pass unchanged).
+ */
+__attribute__((format(printf, 2, 0)))
+static void vshow(FILE *f, const char *fmt, va_list ap)
+{
+	struct tw_buf raw = TW_BUF_INIT, out = TW_BUF_INIT;
+	int nl;
+
+	tw_buf_vaddf(&raw, fmt, ap);
+	nl = raw.len && raw.buf[raw.len - 1] == '\n';      /* the line's own end stays one */
+	tw_buf_add_quoted(&out, raw.buf, raw.len - (size_t)nl, TW_QUOTE_INLINE);
+	if (nl)
+		tw_buf_addc(&out, '\n');
+	fwrite(out.buf, 1, out.len, f);
+	tw_buf_wipe(&raw);
+	tw_buf_release(&out);
+}
+
+void tw_show(FILE *f, const char *fmt, ...)
+{
+	va_list ap;
+	va_start(ap, fmt);
+	vshow(f, fmt, ap);
+	va_end(ap);
+}
+
+void tw_status(const char *color, const char *symbol, const char *fmt, ...)
+{
+	va_list ap;
+	fprintf(stderr, "%s%s%s ", tw_color(stderr, color), symbol, tw_color(stderr, TW_C_RESET));
+	va_start(ap, fmt);
+	vshow(stderr, fmt, ap);
+	va_end(ap);
+	fputc('\n', stderr);
+}
+
 __attribute__((format(printf, 3, 0)))
 static void vreport(const char *prefix, const char *color, const char *fmt, va_list ap)
 {
 	fprintf(stderr, "%s%s:%s ", tw_color(stderr, color), prefix, tw_color(stderr, TW_C_RESET));
-	vfprintf(stderr, fmt, ap);
+	vshow(stderr, fmt, ap);
 	fputc('\n', stderr);
 }
 
@@ -47,7 +87,7 @@ void tw_info(const char *fmt, ...)
 {
 	va_list ap;
 	va_start(ap, fmt);
-	vfprintf(stderr, fmt, ap);
+	vshow(stderr, fmt, ap);
 	va_end(ap);
 	fputc('\n', stderr);
 }
@@ -58,7 +98,7 @@ void tw_trace(int level, const char *fmt, ...)
 	if (tw_out.verbose < level)
 		return;
 	va_start(ap, fmt);
-	vfprintf(stderr, fmt, ap);
+	vshow(stderr, fmt, ap);
 	va_end(ap);
 	fputc('\n', stderr);
 }

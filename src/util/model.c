@@ -4,6 +4,7 @@
 #include <string.h>
 
 #include "twprov/buf.h"
+#include "twprov/log.h"
 #include "twprov/model.h"
 
 void tw_diag_add(struct tw_diags *d, int warning, const struct tw_loc *loc, const char *fmt, ...)
@@ -48,11 +49,12 @@ void tw_diags_print(const struct tw_diags *d, FILE *f)
 {
 	for (size_t i = 0; i < d->n; i++) {
 		const struct tw_diag *g = &d->v[i];
+		/* messages quote the file's values: shown text (log.h) */
 		if (g->loc.file && g->loc.line)
-			fprintf(f, "%s:%d:%d: ", g->loc.file, g->loc.line, g->loc.col);
+			fprintf(f, "%s:%d:%d: ", tw_quote(g->loc.file), g->loc.line, g->loc.col);
 		else if (g->loc.file)
-			fprintf(f, "%s: ", g->loc.file);
-		fprintf(f, "%s: %s\n", g->warning ? "warning" : "error", g->msg);
+			fprintf(f, "%s: ", tw_quote(g->loc.file));
+		tw_show(f, "%s: %s\n", g->warning ? "warning" : "error", g->msg);
 	}
 }
 

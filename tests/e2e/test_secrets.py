@@ -11,7 +11,12 @@ import os
 import tempfile
 from urllib.parse import quote, quote_plus
 
-from harness import SECRETS, WRAPPED, TwprovCase
+import sys
+
+from harness import SECRETS, SOURCE_DIR, WRAPPED, TwprovCase
+
+sys.path.insert(0, os.path.join(SOURCE_DIR, "tests", "evil"))
+from evil_server import EvilServer  # noqa: E402
 
 AUTH_TOKEN = "AuthTok-5ecret-a1b2c3d4e5"
 API_SECRET = "ApiSec-5ecret-f6a7b8c9d0"
@@ -232,3 +237,65 @@ class Secrets(TwprovCase):
         stored = {c["username"]: c["password"] for c in self.credentials()}
         self.assertEqual(stored, {"alice": SECRETS["SIP_PW_ALICE"], "bob": SECRETS["SIP_PW_BOB"], "carol": FILE_PW,
                                   "dave": LITERAL_PW, "pbx": TRUNK_PW})
+
+
+class ReflectedSecrets(Secrets):
+    """The same secrets against a server that echoes what it receives (tests/evil, mode
+    reflect): its error messages quote the form body (passwords percent-encoded and decoded)
+    and the Authorization header (raw and decoded), and its lists name resources after the
+    decoded header.  twprov prints those messages and names with every secret it holds
+    redacted."""
+
+    test_what_the_failures_said = None      # Secrets' own (against the fake) runs once, there
+
+    @classmethod
+    def setUpClass(cls):
+        super().setUpClass()
+        cls.evil = EvilServer().start()
+
+    @classmethod
+    def tearDownClass(cls):
+        cls.evil.stop()
+        super().tearDownClass()
+
+    def test_every_command_verbose_keeps_every_secret(self):
+        runs = invocations(self.valid, self.invalid, self.broken, tempfile.mkdtemp(prefix="twprov-phones-"))
+        sets = self.credential_sets()
+        modes = ({"only": "Password"}, {"only": "Password", "plain": True}, {"names": True})
+        reflected = 0
+        for creds in (("auth token",) if WRAPPED else ("auth token", "api key")):
+            env = dict(sets[creds], TWPROV_API_URL=self.evil.url)
+            for opts in (modes[::2] if WRAPPED else modes):
+                for cmd in ("plan", "apply", "remove-credential"):
+                    for args in runs[cmd]:
+                        self.evil.reset()
+                        self.evil.mode("reflect", **opts)
+                        r = self.twprov("-v", "-v", *args, env=env)
+                        what = f"{creds}, reflect {opts}: twprov {' '.join(args)}"
+                        self.assertNotIn(r.rc, (-6, -11), what)
+                        self.assertNothingLeaks(what, r.out, r.err)
+                        if "--json" in args and r.out:
+                            self.assertNothingLeaks(what, json.dumps(json.loads(r.out)))
+                        reflected += "(redacted)" in r.out + r.err
+        self.assertNoFileLeaks()
+        # the server did echo secrets, and twprov redacted them: passwords in the create
+        # messages, the token in every write's message and in the reflected names
+        self.assertGreater(reflected, 6)
+
+    def test_what_the_reflection_said(self):
+        env = dict(self.credential_sets()["auth token"], TWPROV_API_URL=self.evil.url)
+        self.evil.mode("reflect", only="Password")
+        r = self.twprov("apply", "-f", self.valid, "--auto-approve", env=env)
+        self.assertEqual(r.rc, 1, r)
+        self.assertIn("create failed: 21999: invalid request: Username=alice&Password=(redacted) / ", r.err)
+        self.assertIn("Password=(redacted)", r.err)
+        self.assertIn("'Password': '(redacted)'", r.err)
+        self.assertIn(f"Basic (redacted) / {self.fake.account_sid}:(redacted)", r.err)
+        self.assertNothingLeaks("apply", r.out, r.err)
+        self.evil.reset()
+        self.evil.mode("reflect", names=True)
+        r = self.twprov("plan", "-f", self.valid, env=env)
+        self.assertIn(f"credential_lists/{self.fake.account_sid}:(redacted)", r.out)
+        self.assertNothingLeaks("plan", r.out, r.err)
+        plan = json.loads(self.twprov("plan", "-f", self.valid, "--json", env=env).out)
+        self.assertIn(f"{self.fake.account_sid}:(redacted)", {u["name"] for u in plan["unmanaged"]})

@@ -110,32 +110,36 @@ int LLVMFuzzerInitialize(int *argc, char ***argv)
 	return 0;
 }
 
-/* The page read as a list of kind k under `parent`; returns how many items it had. */
+/* The page read as a list of kind k under `parent`, as far as the reader goes (it stops at an
+ * item without a valid SID); returns how many items it took. */
 static size_t read_items(const json_t *page, const struct tw_kind *k, struct tw_res *parent)
 {
 	json_t *items = tw_page_items(page, k->list_key), *item;
-	size_t i;
+	size_t i, n = 0;
 
 	json_array_foreach(items, i, item) {
 		struct tw_res *r = tw_res_new(k, parent);
-		tw_live_set_json(r, item);
 		tw_res_add_child(parent, r);
+		n++;
+		if (tw_live_set_json(r, item, NULL) < 0)
+			break;
 	}
 	parent->children_read = 1;
-	return items ? json_array_size(items) : 0;
+	return n;
 }
 
 static void read_account(const json_t *page, struct tw_model *have)
 {
-	const struct tw_kind *top[32], *kids[16];
-	size_t ntop = tw_kind_children(NULL, top, 32);
+	size_t ntop;
+	const struct tw_kind *const *top = tw_kind_children(NULL, &ntop);
 
 	for (size_t t = 0; t < ntop; t++) {
 		size_t first = have->root.nchildren, n, nkids;
+		const struct tw_kind *const *kids;
 		if (top[t]->flags & TW_K_LOCAL)
 			continue;
 		n = read_items(page, top[t], &have->root);
-		nkids = tw_kind_children(top[t], kids, 16);
+		kids = tw_kind_children(top[t], &nkids);
 		for (size_t i = 0; i < n && i < MAX_PARENTS; i++)
 			for (size_t c = 0; c < nkids; c++)
 				if (!(kids[c]->flags & TW_K_LOCAL))

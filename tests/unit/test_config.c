@@ -1023,7 +1023,7 @@ static void test_value_checks(void **state)
 	ERR_IS(m, 8, 20, "sip_domains[0].friendly_name: too long: 65 characters (max 64)");
 	ERR_AT(m, 9, 18, "sip_domains[1].domain_name: not a valid domain name: \"movewheels.pstn.twilio.com\" "
 	       "(must end in .sip.twilio.com)");
-	ERR_IS(m, 11, 11, "credential_lists[0].name: contains a control character: \"tab\\x09here\"");
+	ERR_IS(m, 11, 11, "credential_lists[0].name: contains a control character: \"tab\\there\"");
 	ERR_IS(m, 13, 19, "credential_lists[0].credentials[0].username: not a valid username: \"bob@x\" "
 	       "(contains '@')");
 	ERR_AT(m, 15, 20, "credential_lists[0].credentials[0].caller_id: not an E.164 number: \"6505551111\"");

@@ -118,6 +118,35 @@ static void test_registry_consistent(void **state)
 	}
 }
 
+/* The children table covers the whole registry: every kind is the child of exactly one row
+ * (its parent's, or the top level's), however many kinds a parent has. */
+static void test_children_table(void **state)
+{
+	size_t total = 0, n;
+	const struct tw_kind *const *kids;
+	static const struct tw_kind unregistered = { .name = "not_registered" };
+
+	(void)state;
+	kids = tw_kind_children(NULL, &n);
+	for (size_t i = 0; i < n; i++)
+		assert_null(kids[i]->parent);
+	total += n;
+	for (size_t p = 0; p < tw_nkinds; p++) {
+		kids = tw_kind_children(tw_kinds[p], &n);
+		assert_true(n < tw_nkinds);
+		for (size_t i = 0; i < n; i++) {
+			assert_non_null(kids[i]->parent);
+			assert_string_equal(kids[i]->parent, tw_kinds[p]->name);
+			/* registry order */
+			assert_true(i == 0 || tw_kind_index(kids[i - 1]) < tw_kind_index(kids[i]));
+		}
+		total += n;
+	}
+	assert_int_equal(total, tw_nkinds);
+	tw_kind_children(&unregistered, &n);
+	assert_int_equal(n, 0);
+}
+
 static void test_path_expand(void **state)
 {
 	char *p = tw_path_expand("/2010-04-01/Accounts/{AccountSid}/SIP/CredentialLists/{ParentSid}/Credentials/{Sid}.json",
@@ -184,6 +213,7 @@ int main(void)
 		cmocka_unit_test(test_registry_consistent),
 		cmocka_unit_test(test_local_kind_present),
 		cmocka_unit_test(test_path_expand),
+		cmocka_unit_test(test_children_table),
 		cmocka_unit_test(test_every_field_documented),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);

@@ -60,7 +60,7 @@ static struct tw_res *live(struct tw_res *parent, const char *kind, const char *
 	json_error_t e;
 	json_t *o = json_loads(json, 0, &e);
 	assert_non_null(o);
-	tw_live_set_json(r, o);
+	assert_int_equal(tw_live_set_json(r, o, NULL), 0);
 	json_decref(o);
 	tw_res_add_child(parent, r);
 	parent->children_read = 1;
@@ -415,16 +415,16 @@ static void test_live_keeps_read_fields(void **state)
 	struct tw_res *t;
 	(void)state;
 
-	t = live(&h->root, "sip_trunks", "{\"sid\":\"TK1\",\"domain_name\":\"x.pstn.twilio.com\","
+	t = live(&h->root, "sip_trunks", "{\"sid\":\"TK00000000000000000000000000000001\",\"domain_name\":\"x.pstn.twilio.com\","
 		 "\"friendly_name\":\"x\",\"recording\":{\"mode\":\"record-from-answer\",\"trim\":\"do-not-trim\"},"
-		 "\"auth_type\":\"\",\"links\":{\"origination_urls\":\"https://trunking.twilio.com/v1/Trunks/TK1/"
+		 "\"auth_type\":\"\",\"links\":{\"origination_urls\":\"https://trunking.twilio.com/v1/Trunks/TK00000000000000000000000000000001/"
 		 "OriginationUrls\"},\"date_created\":\"2024-01-01T00:00:00Z\",\"secure\":false}");
 	assert_int_equal(json_object_size(t->json), 5);
 	for (const char *const *k = keep; *k; k++)
 		assert_non_null(json_object_get(t->json, *k));
 	assert_null(json_object_get(t->json, "links"));
 	assert_null(json_object_get(t->json, "date_created"));
-	assert_string_equal(t->sid, "TK1");
+	assert_string_equal(t->sid, "TK00000000000000000000000000000001");
 	assert_string_equal(t->id, "x.pstn.twilio.com");
 	convert_all(h);
 	assert_string_equal(tw_res_get_str(t, "name"), "x");
