@@ -6,6 +6,8 @@
 
 #include <jansson.h>
 
+#include <jansson.h>
+
 struct tw_buf;
 struct tw_err;
 struct tw_field;
@@ -44,8 +46,6 @@ enum tw_vtype {
 #define TW_F_SECREF    (1u << 5)  /* may be a ${env:..}/${file:..} reference (always allowed for SECRET) */
 #define TW_F_COMPUTED  (1u << 7)  /* set by the kind's hooks (a source file's sha256), never written
                                      in the file */
-#define TW_F_SVCREF    (1u << 8)  /* a URL that may be written {service, environment, path}: the
-                                     deployed Serverless path, known once the environment exists */
 #define TW_F_DEFER     (1u << 6)  /* TW_V_REF that may close a cycle of references (a BYOC trunk's
                                      from_domain): when its target is created by the same apply,
                                      the create leaves it out and a follow-up update sets it */
@@ -58,6 +58,39 @@ enum tw_vtype {
 #define TW_F_CREATE_IGNORES (1u << 11) /* Twilio ignores it on create (a purchase keeps the default
                                      voice_receive_mode): the create action writes it with an
                                      update right after the create */
+
+/*
+ * What twprov knows of a declared resource at Twilio: while planning, the
+ * object of its live counterpart; while applying, also what this apply made
+ * (a created environment's domain_name).  NULL: not at Twilio (yet).
+ */
+struct tw_facts {
+	const json_t *(*object)(const struct tw_facts *f, const struct tw_res *declared);
+	const void *ctx;
+};
+
+/*
+ * A string field that may also be written as a mapping standing for a value
+ * another resource gives once it exists at Twilio, such as a URL written
+ * {service, environment, path}: the deployed path of a Serverless function.
+ * The loader reads the mapping's keys and checks the reference; the planner
+ * and the applier ask `resolve` for the value and order the action after
+ * `source` (and the source's own actions, such as a deployment).
+ */
+struct tw_objval {
+	const char *const *keys;     /* the mapping's keys, NULL-terminated */
+	unsigned optional;           /* bit i: keys[i] may be left out */
+	const char *ref_key;         /* the key that names a top-level resource ... */
+	const char *ref_kind;        /* ... of this kind (a reference like any other) */
+	const char *what;            /* "a deployed path is {service, environment, path}" */
+	/* After the loader's hooks: does it name what the file declares?  May fill in defaults
+	 * (the one environment of a service).  0, or -1 with a message in `why`. */
+	int (*check)(const struct tw_res *from, json_t *v, struct tw_buf *why);
+	/* The declared resource that must exist first (the environment), or NULL. */
+	struct tw_res *(*source)(const struct tw_res *from, const json_t *v);
+	/* The value (heap), or NULL while it is not known (its source is not at Twilio yet). */
+	char *(*resolve)(const struct tw_res *from, const json_t *v, const struct tw_facts *facts);
+};
 
 /*
  * Validation of a string value beyond its type.  Returns 0 when `value` is
@@ -78,6 +111,7 @@ struct tw_field {
 	const char *ref;         /* TW_V_REF/TW_V_REFLIST: name of the referenced kind */
 	const char *suffix;      /* tw_check_domain: required suffix, e.g. ".sip.twilio.com" */
 	const char *create_default; /* sent on create when the file leaves the field out */
+	const struct tw_objval *objval; /* TW_V_STR that may be written as a mapping (see above) */
 	const char *endpoint;    /* written through this sub-resource (path template with {Sid} of the
 	                            resource, e.g. a trunk's ".../Trunks/{Sid}/Recording") instead of
 	                            the item; `json` may then be a dotted path ("recording.mode") */

@@ -7,7 +7,6 @@
 #include "twprov/http.h"
 #include "twprov/live.h"
 #include "twprov/log.h"
-#include "twprov/svcref.h"
 
 struct tw_applier {
 	struct tw_http *h;
@@ -26,6 +25,14 @@ static const char *sid_of(const struct tw_res *from, const char *kind, const cha
 {
 	const struct tw_res *t = tw_res_top(from, kind, name);
 	return t ? t->sid : NULL;
+}
+
+/* What apply knows of a declared resource at Twilio: what this apply made of it, or its live
+ * counterpart. */
+static const json_t *applied_object(const struct tw_facts *f, const struct tw_res *r)
+{
+	(void)f;
+	return r->json ? r->json : r->match ? r->match->json : NULL;
 }
 
 static void add_value(struct tw_form *f, const struct tw_res *w, size_t i)
@@ -50,10 +57,11 @@ static void add_value(struct tw_form *f, const struct tw_res *w, size_t i)
 			s = sid_of(w, fd->ref, s);
 		break;
 	default:
-		if (json_is_object(v) && (fd->flags & TW_F_SVCREF)) {
-			char *url = tw_svcref_url(w, v);   /* its environment exists by now */
-			tw_form_add(f, fd->param, url ? url : "");
-			free(url);
+		if (json_is_object(v) && fd->objval) {
+			struct tw_facts facts = { applied_object, NULL };
+			char *val = fd->objval->resolve(w, v, &facts);   /* its source exists by now */
+			tw_form_add(f, fd->param, val ? val : "");
+			free(val);
 			return;
 		}
 		s = json_string_value(v);

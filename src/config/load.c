@@ -14,7 +14,6 @@
 #include "twprov/redact.h"
 #include "twprov/file.h"
 #include "twprov/checks.h"
-#include "twprov/svcref.h"
 #include "twprov/config.h"
 #include "twprov/err.h"
 #include "twprov/kind.h"
@@ -38,18 +37,19 @@ struct lref {
 	struct tw_loc loc;
 };
 
-/* A URL written {service, environment, path}, checked once hooks have run. */
-struct lsvcref {
+/* A value written as a mapping (a field's objval), checked once hooks have run. */
+struct lobjval {
 	struct tw_res *r;
-	json_t *ref;
+	const struct tw_objval *ov;
+	json_t *v;
 	struct tw_loc loc;
 	char *path;
 };
 
 struct ld {
 	struct tw_model *m;
-	struct lsvcref *svcrefs;
-	size_t nsvcrefs, asvcrefs;
+	struct lobjval *objvals;
+	size_t nobjvals, aobjvals;
 	int no_secrets;             /* tw_config_opts.no_secrets */
 	struct tw_ydoc doc;
 	struct lres *res;
@@ -354,15 +354,17 @@ static int check_string(struct ld *ld, const struct tw_field *f, const char *tex
 }
 
 static const char *name_of(struct ld *ld, const struct tw_ynode *vn, const char *path);
-static const char *const svcref_keys[] = { "service", "environment", "path" };
-
-/* {service, environment, path}: a deployed Serverless path (TW_F_SVCREF). */
-static json_t *load_svcref(struct ld *ld, struct wctx *c, const struct tw_ynode *vn, const char *path)
+/* A field's value written as a mapping (f->objval): its keys, the reference it holds. */
+static json_t *load_objval(struct ld *ld, struct wctx *c, const struct tw_objval *ov, const struct tw_ynode *vn,
+			   const char *path)
 {
 	const struct tw_ynode *v = tw_ynode_deref(vn);
-	json_t *ref = json_object();
+	json_t *obj = json_object();
+	size_t nkeys = 0;
 	int bad = 0;
 
+	while (ov->keys[nkeys])
+		nkeys++;
 	for (size_t i = 0; i < v->n / 2; i++) {
 		const struct tw_ynode *k = pair_key(ld, v, i, path);
 		size_t j;
@@ -371,39 +373,39 @@ static json_t *load_svcref(struct ld *ld, struct wctx *c, const struct tw_ynode 
 		if (!k)
 			continue;
 		kpath = join(path, k->str);
-		for (j = 0; j < 3 && strcmp(k->str, svcref_keys[j]); j++)
+		for (j = 0; j < nkeys && strcmp(k->str, ov->keys[j]); j++)
 			;
-		if (j == 3) {
-			char *q = quoted(k->str), *dym = did_you_mean(k->str, svcref_keys, 3);
+		if (j == nkeys) {
+			char *q = quoted(k->str), *dym = did_you_mean(k->str, ov->keys, nkeys);
 			err_at(ld, v->kids[2 * i], path, "unknown key %s%s", q, dym);
 			free(q);
 			free(dym);
 			bad = 1;
 		} else if ((val = name_of(ld, v->kids[2 * i + 1], kpath))) {
-			json_object_set_new(ref, k->str, json_string(val));
+			json_object_set_new(obj, k->str, json_string(val));
 		} else {
 			bad = 1;
 		}
 		free(kpath);
 	}
 	done_pairs(v);
-	for (size_t j = 0; j < 3 && !bad; j++)
-		if (j != 1 && !json_object_get(ref, svcref_keys[j])) {
-			err_at(ld, vn, path, "missing \"%s\" (a deployed path is {service, environment, path})",
-			       svcref_keys[j]);
+	for (size_t j = 0; j < nkeys && !bad; j++)
+		if (!(ov->optional >> j & 1) && !json_object_get(obj, ov->keys[j])) {
+			err_at(ld, vn, path, "missing \"%s\" (%s)", ov->keys[j], ov->what);
 			bad = 1;
 		}
 	if (bad) {
-		json_decref(ref);
+		json_decref(obj);
 		return NULL;
 	}
 	if (!c->in_absent && c->keep) {
 		struct tw_loc l = loc_of(ld, vn);
-		add_ref(ld, "services", json_string_value(json_object_get(ref, "service")), path, &l);
-		TW_ALLOC_GROW(ld->svcrefs, ld->nsvcrefs + 1, ld->asvcrefs);
-		ld->svcrefs[ld->nsvcrefs++] = (struct lsvcref){ c->res, ref, l, tw_xstrdup(path) };
+		if (ov->ref_key)
+			add_ref(ld, ov->ref_kind, json_string_value(json_object_get(obj, ov->ref_key)), path, &l);
+		TW_ALLOC_GROW(ld->objvals, ld->nobjvals + 1, ld->aobjvals);
+		ld->objvals[ld->nobjvals++] = (struct lobjval){ c->res, ov, obj, l, tw_xstrdup(path) };
 	}
-	return ref;
+	return obj;
 }
 
 static json_t *load_str(struct ld *ld, struct wctx *c, size_t fi, const struct tw_ynode *vn, const char *path)
@@ -417,8 +419,8 @@ static json_t *load_str(struct ld *ld, struct wctx *c, size_t fi, const struct t
 	json_t *val = NULL;
 	int sensitive = 0;
 
-	if (v->type == TW_Y_MAP && (f->flags & TW_F_SVCREF))
-		return load_svcref(ld, c, vn, path);
+	if (v->type == TW_Y_MAP && f->objval)
+		return load_objval(ld, c, f->objval, vn, path);
 	if (v->type != TW_Y_SCALAR) {
 		err_at(ld, vn, path, "expected a string, got %s", what(v));
 		return NULL;
@@ -1284,14 +1286,15 @@ static void check_references(struct ld *ld)
 	free(d);
 }
 
-/* After the hooks (they may add generated functions): deployed paths name what the file declares. */
-static void check_svcrefs(struct ld *ld)
+/* After the hooks (they may add generated functions): values written as mappings name what
+ * the file declares. */
+static void check_objvals(struct ld *ld)
 {
-	for (size_t i = 0; i < ld->nsvcrefs; i++) {
-		struct lsvcref *s = &ld->svcrefs[i];
+	for (size_t i = 0; i < ld->nobjvals; i++) {
+		struct lobjval *o = &ld->objvals[i];
 		struct tw_buf why = TW_BUF_INIT;
-		if (tw_svcref_check(s->r, s->ref, &why) < 0)
-			err_loc(ld, &s->loc, s->path, "%s", why.buf);
+		if (o->ov->check && o->ov->check(o->r, o->v, &why) < 0)
+			err_loc(ld, &o->loc, o->path, "%s", why.buf);
 		tw_buf_release(&why);
 	}
 }
@@ -1334,7 +1337,7 @@ static void walk_root(struct ld *ld)
 	check_duplicates(ld);
 	check_references(ld);
 	run_hooks(ld);
-	check_svcrefs(ld);
+	check_objvals(ld);
 }
 
 static void ld_release(struct ld *ld)
@@ -1349,9 +1352,9 @@ static void ld_release(struct ld *ld)
 		free(ld->refs[i].path);
 	}
 	free(ld->refs);
-	for (size_t i = 0; i < ld->nsvcrefs; i++)
-		free(ld->svcrefs[i].path);
-	free(ld->svcrefs);
+	for (size_t i = 0; i < ld->nobjvals; i++)
+		free(ld->objvals[i].path);
+	free(ld->objvals);
 	json_decref(ld->env);
 	tw_ydoc_release(&ld->doc);
 }

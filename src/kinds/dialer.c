@@ -22,7 +22,6 @@
 #include "kinds.h"
 #include "twprov/file.h"
 #include "twprov/model.h"
-#include "twprov/svcref.h"
 
 #define OUTBOUND_PATH "/_twprov/outbound"
 #define RING_PATH "/_twprov/ring"
@@ -116,7 +115,7 @@ static void route(struct tw_res *r, struct tw_diags *d, const struct tw_res *out
 		return;
 	}
 	ref = json_pack("{s:s, s:s?, s:s}", "service", tw_res_get_str(out, "service"), "environment", env, "path", path);
-	if (tw_svcref_check(r, ref, &msg) < 0) {   /* also fills in the environment */
+	if (tw_svcref.check(r, ref, &msg) < 0) {   /* also fills in the environment */
 		addr = tw_res_address(r);
 		tw_diag_add(d, 0, &out->loc, "%s: %s", addr, msg.buf);
 		free(addr);

@@ -7,6 +7,9 @@
 
 #define TW_NFIELDS(a) (sizeof(a) / sizeof((a)[0]))
 
+/* svcref.c: a URL written {service, environment, path}, the deployed path of a function or asset. */
+extern const struct tw_objval tw_svcref;
+
 /* Shared value lists. */
 extern const char *const tw_methods[];   /* GET, POST */
 
@@ -16,7 +19,7 @@ extern const char *const tw_methods[];   /* GET, POST */
  * `what` ends the voice_url doc: "the domain receives a call".
  */
 #define TW_URL_FIELD(n, p, d) \
-	{ .name = n, .param = p, .json = n, .type = TW_V_STR, .flags = TW_F_SVCREF, .check = tw_check_url, .doc = d }
+	{ .name = n, .param = p, .json = n, .type = TW_V_STR, .objval = &tw_svcref, .check = tw_check_url, .doc = d }
 #define TW_METHOD_FIELD(n, p) \
 	{ .name = n, .param = p, .json = n, .type = TW_V_STR, .check = tw_check_enum, .choices = tw_methods, \
 	  .doc = "GET or POST" }

@@ -28,7 +28,6 @@
 #include "twprov/log.h"
 #include "twprov/model.h"
 #include "twprov/plan.h"
-#include "twprov/svcref.h"
 
 #define MANIFEST_PATH "/_twprov/manifest"
 /* SIDs of what Serverless answers about (its kinds' own are in their descriptors) */
@@ -902,64 +901,4 @@ static void deploy_run(struct tw_applier *ap, size_t ai)
 	req->idempotent = 1;   /* deploying the same build twice changes nothing */
 	tw_form_add(&req->form, "BuildSid", build);
 	tw_http_submit(h, req);
-}
-
-/* ---- URLs written as a deployed path ---- */
-
-static struct tw_res *child_named(const struct tw_res *p, const struct tw_kind *k, const char *id)
-{
-	struct tw_res *c = p && id ? tw_res_find(p, k, id) : NULL;
-	return c && !c->absent ? c : NULL;
-}
-
-static struct tw_res *svcref_service(const struct tw_res *from, const json_t *ref)
-{
-	struct tw_res *svc = tw_res_top(from, "services", json_string_value(json_object_get(ref, "service")));
-	return svc && !svc->absent ? svc : NULL;
-}
-
-struct tw_res *tw_svcref_env(const struct tw_res *from, const json_t *ref)
-{
-	return child_named(svcref_service(from, ref), &tw_kind_environments,
-			   json_string_value(json_object_get(ref, "environment")));
-}
-
-int tw_svcref_check(const struct tw_res *from, json_t *ref, struct tw_buf *why)
-{
-	struct tw_res *svc = svcref_service(from, ref), *env = NULL;
-	const char *ename = json_string_value(json_object_get(ref, "environment"));
-	const char *path = json_string_value(json_object_get(ref, "path"));
-	size_t nenv = 0;
-
-	if (!svc)
-		return 0;   /* the reference check has said so */
-	for (size_t i = 0; i < svc->nchildren; i++)
-		if (svc->children[i]->kind == &tw_kind_environments && !svc->children[i]->absent) {
-			nenv++;
-			if (!ename || !strcmp(svc->children[i]->id, ename))
-				env = svc->children[i];
-		}
-	if (!ename && nenv != 1) {
-		tw_buf_addf(why, "service \"%s\" has %zu environments: say which with environment:", svc->id, nenv);
-		return -1;
-	}
-	if (!env) {
-		tw_buf_addf(why, "service \"%s\" declares no environment \"%s\"", svc->id, ename);
-		return -1;
-	}
-	if (!ename)
-		json_object_set_new(ref, "environment", json_string(env->id));
-	if (!child_named(svc, &tw_kind_functions, path) && !child_named(svc, &tw_kind_assets, path)) {
-		tw_buf_addf(why, "service \"%s\" declares no function or asset at \"%s\"", svc->id, path ? path : "");
-		return -1;
-	}
-	return 0;
-}
-
-char *tw_svcref_url(const struct tw_res *from, const json_t *ref)
-{
-	const struct tw_res *env = tw_svcref_env(from, ref);
-	const json_t *obj = !env ? NULL : env->json ? env->json : env->match ? env->match->json : NULL;
-	const char *domain = json_string_value(json_object_get(obj, "domain_name"));
-	return domain ? tw_xasprintf("https://%s%s", domain, json_string_value(json_object_get(ref, "path"))) : NULL;
 }

@@ -8,7 +8,6 @@
 #include "twprov/checks.h"
 #include "twprov/err.h"
 #include "twprov/plan.h"
-#include "twprov/svcref.h"
 
 struct tw_planner {
 	struct tw_plan *p;
@@ -222,31 +221,39 @@ static int name_ignored(const struct tw_model *m, const char *id)
 	return 0;
 }
 
-/*
- * The value of a declared field as Twilio will hold it: a deployed-path URL
- * ({service, environment, path}) becomes its URL, or NULL with *unknown set
- * while its environment is still to be created.  New reference.
- */
-static json_t *effective(struct tw_planner *pl, const struct tw_res *w, json_t *v, int *unknown)
+/* What the planner knows of a declared resource at Twilio: its live counterpart's object,
+ * unless this plan creates or replaces it (then it is known after apply). */
+static const json_t *planned_object(const struct tw_facts *f, const struct tw_res *r)
 {
-	struct tw_res *env;
-	struct tw_action *ea;
-	char *url;
+	const struct tw_planner *pl = f->ctx;
+	const struct tw_action *a = act_of(pl->p, r);
+	if (a && a->want == r && (a->type == TW_ACT_CREATE || a->type == TW_ACT_REPLACE))
+		return NULL;
+	return r->match ? r->match->json : NULL;
+}
+
+/*
+ * The value of a declared field as Twilio will hold it: a value written as a
+ * mapping (a deployed path) becomes what it stands for, or NULL with *unknown
+ * set while that is known only after apply.  New reference.
+ */
+static json_t *effective(struct tw_planner *pl, const struct tw_field *f, const struct tw_res *w, json_t *v,
+			 int *unknown)
+{
+	struct tw_facts facts = { planned_object, pl };
+	char *s;
 	json_t *out;
 
 	*unknown = 0;
-	if (!json_is_object(v))
+	if (!json_is_object(v) || !f->objval)
 		return json_incref(v);
-	env = tw_svcref_env(w, v);
-	ea = act_of(pl->p, env);
-	url = ea && ea->want == env && (ea->type == TW_ACT_CREATE || ea->type == TW_ACT_REPLACE) ? NULL
-											: tw_svcref_url(w, v);
-	if (!url) {
+	s = f->objval->resolve(w, v, &facts);
+	if (!s) {
 		*unknown = 1;
 		return NULL;
 	}
-	out = json_string(url);
-	free(url);
+	out = json_string(s);
+	free(s);
 	return out;
 }
 
@@ -280,7 +287,7 @@ static int diff_fields(struct tw_planner *pl, struct tw_res *w, struct tw_res *h
 		}
 		{
 			int unknown;
-			json_t *ev = effective(pl, w, wv, &unknown);
+			json_t *ev = effective(pl, f, w, wv, &unknown);
 			if (!unknown && tw_value_equal(f, ev, hv)) {
 				json_decref(ev);
 				continue;
@@ -300,7 +307,7 @@ static int diff_fields(struct tw_planner *pl, struct tw_res *w, struct tw_res *h
 		/* written with the rest whenever the resource is written */
 		if (tmp.nchanges) {
 			int unknown;
-			json_t *ev = effective(pl, w, json_object_get(w->fields, f->name), &unknown);
+			json_t *ev = effective(pl, f, w, json_object_get(w->fields, f->name), &unknown);
 			add_change(&tmp, f, NULL, ev, (w->sensitive >> i & 1));
 			tmp.changes[tmp.nchanges - 1].unread = 1;
 			tmp.changes[tmp.nchanges - 1].unknown = unknown;
@@ -327,7 +334,7 @@ static void create_changes(struct tw_planner *pl, size_t ai)
 		int unknown;
 		if (!v || (f->flags & TW_F_LOCAL))
 			continue;
-		ev = effective(pl, a->want, v, &unknown);
+		ev = effective(pl, f, a->want, v, &unknown);
 		add_change(a, f, NULL, ev, (f->flags & TW_F_SECRET) || (a->want->sensitive >> i & 1));
 		a->changes[a->nchanges - 1].unknown = unknown;
 		json_decref(ev);
@@ -462,12 +469,13 @@ static void deps_of_want(struct tw_planner *pl, size_t ai)
 			continue;
 		if (f->type == TW_V_REF && name && *name && !(f->flags & TW_F_LOCAL))
 			dep_on_creation(p, ai, tw_res_top(&pl->want->root, f->ref, name));
-		if (json_is_object(v) && (f->flags & TW_F_SVCREF)) {
-			/* a deployed path: after its environment exists and runs the new build */
-			struct tw_res *env = tw_svcref_env(w, v);
-			dep_on_creation(p, ai, env);
-			for (size_t j = 0; env && j < p->n; j++)
-				if (p->acts[j].custom && p->acts[j].want == env)
+		if (json_is_object(v) && f->objval && f->objval->source) {
+			/* after its source exists and its own actions are done (a deployed path:
+			 * the environment runs the new build) */
+			struct tw_res *src = f->objval->source(w, v);
+			dep_on_creation(p, ai, src);
+			for (size_t j = 0; src && j < p->n; j++)
+				if (p->acts[j].custom && p->acts[j].want == src)
 					add_dep(&p->acts[ai], j);
 		}
 	}
