@@ -148,6 +148,12 @@ struct tw_kind_hooks {
 	 * (e.g. exclusive routings); may complete r->fields with what a choice
 	 * implies (e.g. a routing clears the other routings). */
 	void (*validate)(struct tw_res *r, struct tw_diags *d);
+	/* After every validate hook: content generated from the whole file (the dialer's
+	 * code, written into the generated functions of a service). */
+	void (*derive)(struct tw_res *r, struct tw_diags *d);
+	/* After every derive hook: values computed from what was generated (a service's
+	 * manifest of the SHA-256 of every function and asset). */
+	void (*seal)(struct tw_res *r, struct tw_diags *d);
 	/* Live reader: read more about a live resource that the file declares, with
 	 * tw_live_get (a Serverless environment's deployed build). */
 	void (*read_more)(struct tw_live_more *lm, struct tw_res *live);

@@ -1299,14 +1299,20 @@ static void check_objvals(struct ld *ld)
 	}
 }
 
+/* The kinds' hooks over every declared resource: each phase over all of them before the next. */
 static void run_hooks(struct ld *ld)
 {
-	for (size_t i = 0; i < ld->nres; i++) {
-		struct tw_res *r = ld->res[i].r;
-		if (r->absent || !r->kind->hooks || !r->kind->hooks->validate)
-			continue;
-		r->kind->hooks->validate(r, &ld->m->diags);
-	}
+	for (int phase = 0; phase < 3; phase++)
+		for (size_t i = 0; i < ld->nres; i++) {
+			struct tw_res *r = ld->res[i].r;
+			const struct tw_kind_hooks *h = r->kind->hooks;
+			void (*fn)(struct tw_res *, struct tw_diags *);
+			if (r->absent || !h)
+				continue;
+			fn = phase == 0 ? h->validate : phase == 1 ? h->derive : h->seal;
+			if (fn)
+				fn(r, &ld->m->diags);
+		}
 }
 
 /* Duplicate keys in mappings the walk did not enter (values of unknown keys, ...). */

@@ -10,9 +10,9 @@
  *   phone_numbers[].ring: [users], ring_timeout
  *
  * The validate hooks wire the domain's and the numbers' voice_url to two
- * functions of the named service, /_twprov/outbound and /_twprov/ring;
- * tw_dialer_generate writes their code when the plan is made (every domain
- * and number is known by then).  The code is deterministic: the same file
+ * functions of the named service, /_twprov/outbound and /_twprov/ring; the
+ * derive hooks write their code once every domain and number is wired, when
+ * the file is loaded (so validate reports problems in it).  The code is deterministic: the same file
  * gives the same bytes, so a converged account plans nothing, and a changed
  * caller ID is one new version, build and deployment.
  */
@@ -59,6 +59,9 @@ static const struct tw_field outbound_fields[] = {
 	  .doc = "the country of national dialling, e.g. 1 (default) or 44" },
 };
 
+static void outbound_derive(struct tw_res *out, struct tw_diags *d);
+static const struct tw_kind_hooks outbound_hooks = { .derive = outbound_derive };
+
 const struct tw_kind tw_kind_domain_outbound = {
 	.name = "sip_domains.outbound",
 	.yaml_key = "outbound",
@@ -66,6 +69,7 @@ const struct tw_kind tw_kind_domain_outbound = {
 	.fields = outbound_fields,
 	.nfields = TW_NFIELDS(outbound_fields),
 	.flags = TW_K_LOCAL | TW_K_SINGLE,
+	.hooks = &outbound_hooks,
 	.doc = "the outbound dialer twprov generates and deploys for the domain's calls",
 };
 
@@ -131,7 +135,7 @@ static void route(struct tw_res *r, struct tw_diags *d, const struct tw_res *out
 void tw_dialer_wire_domain(struct tw_res *dom, struct tw_diags *d)
 {
 	struct tw_res *out = child_of_kind(dom, &tw_kind_domain_outbound);
-	struct tw_res *svc = out ? top(dom, "services", tw_res_get_str(out, "service")) : NULL;
+	struct tw_res *svc = out ? top(dom, tw_kind_services.name, tw_res_get_str(out, "service")) : NULL;
 
 	if (!svc)
 		return;   /* no dialer, or the reference error is reported */
@@ -189,8 +193,8 @@ void tw_dialer_wire_number(struct tw_res *num, struct tw_diags *d)
 		}
 	}
 	free(addr);
-	if (out && top(num, "services", svc)) {
-		tw_service_function(top(num, "services", svc), RING_PATH);
+	if (out && top(num, tw_kind_services.name, svc)) {
+		tw_service_function(top(num, tw_kind_services.name, svc), RING_PATH);
 		route(num, d, out, RING_PATH, "ring");
 	}
 }
@@ -299,10 +303,19 @@ static void set_code(struct tw_res *svc, const char *path, json_t *config, const
 	json_decref(config);
 }
 
-void tw_dialer_generate(struct tw_res *svc)
+/* The generated function of svc at path, if it is still to be written (the first hook that
+ * needs it writes it for every domain or number that uses the service). */
+static struct tw_res *to_generate(struct tw_res *svc, const char *path)
+{
+	struct tw_res *f = svc ? tw_res_find(svc, &tw_kind_functions, path) : NULL;
+	return f && !tw_res_get(f, "sha256") ? f : NULL;
+}
+
+/* The dialer of every domain whose outbound: names service svc. */
+static void generate_outbound(struct tw_res *svc)
 {
 	const struct tw_res *root = &tw_res_model(svc)->root;
-	json_t *domains = json_object(), *numbers = json_object();
+	json_t *domains = json_object();
 
 	for (size_t i = 0; i < root->nchildren; i++) {
 		const struct tw_res *d = root->children[i];
@@ -317,6 +330,15 @@ void tw_dialer_generate(struct tw_res *svc)
 							       tw_res_get_str(out, "default_caller_id"), "allowed_destinations",
 							       allowed ? json_incref(allowed) : json_pack("[s]", "+")));
 	}
+	set_code(svc, OUTBOUND_PATH, json_pack("{s:o}", "domains", domains), outbound_code);
+}
+
+/* The ring TwiML of every number that rings users through service svc. */
+static void generate_ring(struct tw_res *svc)
+{
+	const struct tw_res *root = &tw_res_model(svc)->root;
+	json_t *numbers = json_object();
+
 	for (size_t i = 0; i < root->nchildren; i++) {
 		const struct tw_res *n = root->children[i];
 		json_t *ring = tw_res_get(n, "ring"), *url = tw_res_get(n, "voice_url"), *sip = json_array(), *v;
@@ -336,6 +358,23 @@ void tw_dialer_generate(struct tw_res *svc)
 		json_object_set_new(numbers, n->id, json_pack("{s:o, s:I}", "sip", sip, "timeout",
 							      timeout ? json_integer_value(timeout) : (json_int_t)30));
 	}
-	set_code(svc, OUTBOUND_PATH, json_pack("{s:o}", "domains", domains), outbound_code);
 	set_code(svc, RING_PATH, json_pack("{s:o}", "numbers", numbers), ring_code);
+}
+
+/* The derive hooks: once every domain and number is wired, write the code. */
+static void outbound_derive(struct tw_res *out, struct tw_diags *d)
+{
+	struct tw_res *svc = top(out, tw_kind_services.name, tw_res_get_str(out, "service"));
+	(void)d;
+	if (to_generate(svc, OUTBOUND_PATH))
+		generate_outbound(svc);
+}
+
+void tw_dialer_derive_number(struct tw_res *num, struct tw_diags *d)
+{
+	const char *name = json_string_value(json_object_get(tw_res_get(num, "voice_url"), "service"));
+	struct tw_res *svc = tw_res_get(num, "ring") && name ? top(num, tw_kind_services.name, name) : NULL;
+	(void)d;
+	if (to_generate(svc, RING_PATH))
+		generate_ring(svc);
 }

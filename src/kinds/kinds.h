@@ -60,6 +60,19 @@ extern const struct tw_kind tw_kind_domain_outbound;
 struct tw_res;
 struct tw_diags;
 
+/* services.c: twprov's function that lists what a build deploys (its SHA-256 sums), the
+ * manifest object in its source (or NULL), and the bytes of a function or asset. */
+#define TW_MANIFEST_PATH "/_twprov/manifest"
+json_t *tw_manifest_parse(const char *src);
+struct tw_err;
+int tw_source_bytes(const struct tw_res *r, struct tw_buf *out, struct tw_err *err);
+
+/* deploy.c: the hooks that read, plan and apply what an environment runs. */
+struct tw_live_more;
+struct tw_planner;
+void tw_deploy_read(struct tw_live_more *lm, struct tw_res *r);
+void tw_deploy_plan(struct tw_planner *pl, struct tw_res *w, struct tw_res *h);
+
 /* services.c: a function twprov generates in service svc, added (protected, empty until
  * the plan writes its code) unless svc has one at `path`; and writing that code (its
  * content and SHA-256). */
@@ -69,6 +82,6 @@ void tw_service_set_code(struct tw_res *f, const char *code);
 /* dialer.c: the generated outbound dialer and ring functions */
 void tw_dialer_wire_domain(struct tw_res *dom, struct tw_diags *d);
 void tw_dialer_wire_number(struct tw_res *num, struct tw_diags *d);
-void tw_dialer_generate(struct tw_res *svc);
+void tw_dialer_derive_number(struct tw_res *num, struct tw_diags *d);
 
 #endif

@@ -83,7 +83,7 @@ static void number_validate(struct tw_res *r, struct tw_diags *d)
 	}
 }
 
-static const struct tw_kind_hooks number_hooks = { .validate = number_validate };
+static const struct tw_kind_hooks number_hooks = { .validate = number_validate, .derive = tw_dialer_derive_number };
 static const struct tw_guard purchase = { "purchase", "--allow-purchase" };
 static const struct tw_guard release = { "release", "--allow-release" };
 
