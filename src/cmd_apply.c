@@ -69,20 +69,6 @@ static int guards_allowed(const struct tw_plan *p, const char *const *allowed, s
 	return ok;
 }
 
-static void report(const struct tw_plan *p, enum tw_act_state st, const char *title)
-{
-	int any = 0;
-	for (size_t i = 0; i < p->n; i++) {
-		const struct tw_action *a = &p->acts[i];
-		if (a->state != st)
-			continue;
-		if (!any++)
-			fprintf(stderr, "%s:\n", title);
-		tw_show(stderr, "  %s %s%s%s\n", tw_act_symbol(a->type), tw_quote(a->address),
-			st == TW_ST_FAILED ? ": " : "", st == TW_ST_FAILED ? a->err.msg : "");
-	}
-}
-
 /*
  * Read the account again until it shows every change of the apply (or the
  * time is up): exit 0 only then.
@@ -207,9 +193,7 @@ int cmd_apply(int argc, char **argv, struct tw_global *g)
 	struct tw_apply_opts ao = { .interrupted = &interrupted, .verify_timeout_s = verify_timeout };
 	if (tw_apply(h, plan, &ao, &res, &err) < 0) {
 		tw_error("apply stopped: %s", err.msg);
-		report(plan, TW_ST_DONE, "Applied");
-		report(plan, TW_ST_FAILED, "Failed");
-		report(plan, TW_ST_SKIPPED, "Not applied");
+		tw_apply_report(plan, &res, stderr);
 		fprintf(stderr, "Run twprov apply again to finish: it re-reads the account and plans what is left.\n");
 		rc = TW_EXIT_FAIL;
 	} else {
@@ -218,6 +202,7 @@ int cmd_apply(int argc, char **argv, struct tw_global *g)
 		fflush(stdout);
 		rc = verify(&a, want, h, verify_timeout);
 	}
+	tw_apply_result_release(&res);
 	signal(SIGINT, SIG_DFL);
 	signal(SIGTERM, SIG_DFL);
 out:

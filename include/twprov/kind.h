@@ -160,7 +160,7 @@ struct tw_kind_hooks {
 	/* Planner: after declared resource w (matched with live h, or NULL when it is
 	 * created) and its children are diffed, add the kind's own actions
 	 * (Serverless uploads, builds and deployments). */
-	void (*plan_more)(struct tw_planner *pl, struct tw_res *w, struct tw_res *h);
+	void (*plan_more)(struct tw_planner *pl, const struct tw_res *w, const struct tw_res *h);
 };
 
 struct tw_kind {

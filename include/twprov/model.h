@@ -42,7 +42,8 @@ void tw_diags_release(struct tw_diags *d);
  *    integer; references are names).  A key that is absent is not managed.
  *  - Live resources carry `sid` and the raw API object `json`; their
  *    `fields` are converted from it (SIDs of references turned into names).
- *  - Declared resources get `sid` once matched with (or created at) Twilio.
+ *  - Declared resources have neither: a plan says which live resource each
+ *    one matched, and an apply what it made of them.
  */
 struct tw_res {
 	const struct tw_kind *kind;     /* NULL for the model's root */
@@ -57,11 +58,9 @@ struct tw_res {
 	int absent;                     /* declared with `state: absent` */
 	struct tw_res **children;       /* all child kinds, in file (or API) order */
 	size_t nchildren, children_alloc;
-	char *sid;                      /* Twilio SID once known */
+	char *sid;                      /* live: its SID */
 	json_t *json;                   /* live: the API object */
-	struct tw_res *match;           /* declared <-> live counterpart after diffing */
 	int children_read;              /* live: children of this resource were read */
-	size_t act;                     /* planner: 1 + index of this resource's action, 0 = none */
 };
 
 struct tw_model {

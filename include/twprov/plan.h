@@ -8,6 +8,7 @@
 
 #include "twprov/err.h"
 #include "twprov/model.h"
+#include "twprov/ptrmap.h"
 
 enum tw_act_type {
 	TW_ACT_CREATE = 0,
@@ -27,29 +28,6 @@ struct tw_change {
 	                       the rest of an update, not compared */
 };
 
-enum tw_act_state {
-	TW_ST_PENDING = 0,
-	TW_ST_RUNNING,
-	TW_ST_DONE,
-	TW_ST_FAILED,
-	TW_ST_SKIPPED,      /* not started: a dependency failed or apply stopped */
-};
-
-/* One request of an action; most actions are one step, some several. */
-enum tw_step_op {
-	TW_STEP_DELETE,     /* DELETE the item */
-	TW_STEP_CREATE,     /* POST the collection */
-	TW_STEP_UPDATE,     /* POST the item with the changed fields */
-	TW_STEP_ENDPOINT,   /* POST a sub-resource with its fields (a trunk's Recording) */
-};
-
-struct tw_step {
-	enum tw_step_op op;
-	const char *endpoint;       /* TW_STEP_ENDPOINT: the fields' endpoint template */
-};
-
-#define TW_MAX_STEPS 8
-
 struct tw_applier;
 
 /* A kind's own action (a Serverless upload, build or deployment), added by its plan_more hook. */
@@ -59,11 +37,17 @@ struct tw_custom {
 	void (*run)(struct tw_applier *ap, size_t ai);      /* apply it (see apply.h) */
 };
 
+/*
+ * One action of a plan.  A plan is data: building it writes nothing into the
+ * models it was computed from, and applying it writes nothing into it (the
+ * applier keeps its own state, see apply.h).
+ */
 struct tw_action {
 	enum tw_act_type type;
 	const struct tw_kind *kind;
-	struct tw_res *want;        /* declared resource (create, update, replace) */
-	struct tw_res *have;        /* live resource (update, delete, replace) */
+	const struct tw_res *want;  /* declared resource (create, update, replace) */
+	const struct tw_res *have;  /* live resource (update, delete, replace): the values it was
+	                               computed from */
 	char *address;
 	struct tw_change *changes;
 	size_t nchanges, changes_alloc;
@@ -74,15 +58,7 @@ struct tw_action {
 	int secondary;              /* not the resource's primary action (follow-ups, custom actions) */
 	const struct tw_custom *custom; /* a kind's own action, or NULL */
 	char *summary;              /* custom: one line for plans ("3 functions, node22") */
-	json_t *data;               /* custom: what its run needs */
-
-	/* apply state */
-	enum tw_act_state state;
-	size_t waiting;             /* deps not yet done */
-	struct tw_step steps[TW_MAX_STEPS];
-	size_t nsteps, step;        /* the requests of this action, and the one running */
-	int attempts;               /* create re-sends after an unsafe failure */
-	struct tw_err err;
+	json_t *data;               /* custom: what its run needs (never a secret) */
 };
 
 struct tw_plan {
@@ -92,6 +68,10 @@ struct tw_plan {
 	json_t *notes;              /* array of strings */
 	json_t *problems;           /* array of strings: the live account cannot be planned against */
 	size_t add, change, destroy;
+	/* private: what the plan was computed from */
+	struct tw_ptrmap live;      /* declared resource -> its live counterpart */
+	struct tw_ptrmap declared;  /* live resource -> the declared one it matched */
+	struct tw_ptrmap primary;   /* resource -> 1 + index of its primary action */
 };
 
 struct tw_plan_opts {
@@ -101,12 +81,12 @@ struct tw_plan_opts {
 };
 
 /*
- * Diff `want` (the file) against `have` (the live account).  Declared
- * resources get `sid` and `match` from their live counterparts.  Returns -1
- * when the account cannot be planned against (e.g. two live resources with
- * the same identity: plan->problems lists them) or a target matches nothing.
+ * Diff `want` (the file) against `have` (the live account); neither is
+ * changed.  Returns -1 when the account cannot be planned against (e.g. two
+ * live resources with the same identity: plan->problems lists them) or a
+ * target matches nothing.
  */
-int tw_plan_build(struct tw_model *want, struct tw_model *have, const struct tw_plan_opts *o,
+int tw_plan_build(const struct tw_model *want, const struct tw_model *have, const struct tw_plan_opts *o,
 		  struct tw_plan **out, struct tw_err *err);
 void tw_plan_free(struct tw_plan *p);
 
@@ -115,15 +95,28 @@ void tw_plan_print(const struct tw_plan *p, FILE *f);
 json_t *tw_plan_json(const struct tw_plan *p);
 int tw_plan_empty(const struct tw_plan *p);
 
-/* For kinds' plan_more hooks. */
-struct tw_planner;
-struct tw_plan *tw_planner_plan(struct tw_planner *pl);
-/* A custom action on `want` (counted as a change); returns its index. */
-size_t tw_plan_add_custom(struct tw_plan *p, const struct tw_custom *c, struct tw_res *want, char *summary,
-			  json_t *data);
-void tw_plan_add_dep(struct tw_plan *p, size_t a, size_t dep);
+/* The live counterpart the plan matched to declared resource w, or NULL. */
+struct tw_res *tw_plan_live(const struct tw_plan *p, const struct tw_res *w);
 /* The primary action of a resource (create, update, delete, replace), or NULL. */
-struct tw_action *tw_plan_act_of(const struct tw_plan *p, const struct tw_res *r);
+const struct tw_action *tw_plan_act_of(const struct tw_plan *p, const struct tw_res *r);
+/* Its index in p->acts, or -1. */
+long tw_plan_act_index(const struct tw_plan *p, const struct tw_res *r);
+
+/*
+ * For kinds' plan_more hooks: the actions planned so far (read only) and
+ * a small API to add their own.
+ */
+struct tw_planner;
+const struct tw_plan *tw_planner_plan(const struct tw_planner *pl);
+/* A custom action on `want` (counted as a change); takes summary and data; returns its index. */
+size_t tw_planner_custom(struct tw_planner *pl, const struct tw_custom *c, const struct tw_res *want,
+			 char *summary, json_t *data);
+/* A change shown with action a (its values are copied). */
+void tw_planner_change(struct tw_planner *pl, size_t a, const struct tw_field *f, const json_t *before,
+		       const json_t *after);
+void tw_planner_dep(struct tw_planner *pl, size_t a, size_t dep);
+/* Action a waits for the create or replace of r, if the plan has one. */
+void tw_planner_after_creation(struct tw_planner *pl, size_t a, const struct tw_res *r);
 
 /* The guard (purchase, release) an action needs, or NULL. */
 const struct tw_guard *tw_act_guard(const struct tw_action *a);

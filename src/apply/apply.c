@@ -1,4 +1,10 @@
-/* apply.c - execute a plan: a dependency graph run on the HTTP pool */
+/* apply.c - execute a plan: a dependency graph run on the HTTP pool
+ *
+ * The plan is data and stays as it is; so do the models it was computed
+ * from.  What this apply learns (the SID and object of each resource it
+ * creates, the results kinds' own actions hand to later ones) and the state
+ * of each action live here, in the applier.
+ */
 #include <stdlib.h>
 #include <string.h>
 
@@ -8,11 +14,28 @@
 #include "twprov/live.h"
 #include "twprov/log.h"
 
+/* What this apply made of a declared resource. */
+struct made {
+	char *sid;
+	json_t *obj;        /* Twilio's answer to its create */
+	json_t *data;       /* results handed to later actions (tw_applier_data) */
+};
+
+/* One action's state in this apply. */
+struct run {
+	size_t waiting;             /* deps not yet done */
+	struct tw_step steps[TW_MAX_STEPS];
+	size_t nsteps, step;        /* the requests of this action, and the one running */
+	int attempts;               /* create re-sends after an unsafe failure */
+};
+
 struct tw_applier {
 	struct tw_http *h;
-	struct tw_plan *p;
+	const struct tw_plan *p;
 	const struct tw_apply_opts *o;
 	struct tw_apply_result *res;
+	struct run *runs;
+	struct tw_ptrmap made;      /* declared resource -> struct made */
 	size_t **dependents;
 	size_t *ndependents;
 	int stopping;
@@ -20,22 +43,77 @@ struct tw_applier {
 
 static void start(struct tw_applier *ap, size_t ai);
 
-/* SID of the declared top-level resource of kind `kind` named `name` (matched or created). */
-static const char *sid_of(const struct tw_res *from, const char *kind, const char *name)
+/* ---- what is known of declared resources ---- */
+
+static struct made *made_of(const struct tw_applier *ap, const struct tw_res *r)
 {
-	const struct tw_res *t = tw_res_top(from, kind, name);
-	return t ? t->sid : NULL;
+	return ap ? tw_ptrmap_get(&ap->made, r) : NULL;
 }
 
-/* What apply knows of a declared resource at Twilio: what this apply made of it, or its live
- * counterpart. */
-static const json_t *applied_object(const struct tw_facts *f, const struct tw_res *r)
+static struct made *make(struct tw_applier *ap, const struct tw_res *r)
 {
-	(void)f;
-	return r->json ? r->json : r->match ? r->match->json : NULL;
+	struct made *m = made_of(ap, r);
+	if (!m) {
+		m = tw_xcalloc(1, sizeof(*m));
+		tw_ptrmap_put(&ap->made, r, m);
+	}
+	return m;
 }
 
-static void add_value(struct tw_form *f, const struct tw_res *w, size_t i)
+/* The SID of declared resource r: made by this apply (ap may be NULL), or its live counterpart's. */
+static const char *sid_of(const struct tw_plan *p, const struct tw_applier *ap, const struct tw_res *r)
+{
+	const struct made *m = made_of(ap, r);
+	const struct tw_res *h;
+	if (m && m->sid)
+		return m->sid;
+	h = r ? tw_plan_live(p, r) : NULL;
+	return h ? h->sid : NULL;
+}
+
+const char *tw_applier_sid(const struct tw_applier *ap, const struct tw_res *r)
+{
+	return sid_of(ap->p, ap, r);
+}
+
+const json_t *tw_applier_object(const struct tw_applier *ap, const struct tw_res *r)
+{
+	const struct made *m = made_of(ap, r);
+	const struct tw_res *h;
+	if (m && m->obj)
+		return m->obj;
+	h = tw_plan_live(ap->p, r);
+	return h ? h->json : NULL;
+}
+
+json_t *tw_applier_data(struct tw_applier *ap, const struct tw_res *r)
+{
+	struct made *m = make(ap, r);
+	if (!m->data)
+		m->data = json_object();
+	return m->data;
+}
+
+struct known {
+	const struct tw_plan *p;
+	const struct tw_applier *ap;
+};
+
+static const json_t *known_object(const struct tw_facts *f, const struct tw_res *r)
+{
+	const struct known *k = f->ctx;
+	const struct made *m = made_of(k->ap, r);
+	const struct tw_res *h;
+	if (m && m->obj)
+		return m->obj;
+	h = tw_plan_live(k->p, r);
+	return h ? h->json : NULL;
+}
+
+/* ---- the requests of an action ---- */
+
+static void add_value(const struct tw_plan *p, const struct tw_applier *ap, struct tw_form *f,
+		      const struct tw_res *w, size_t i)
 {
 	const struct tw_field *fd = &w->kind->fields[i];
 	json_t *v = json_object_get(w->fields, fd->name);
@@ -54,11 +132,12 @@ static void add_value(struct tw_form *f, const struct tw_res *w, size_t i)
 	case TW_V_REF:
 		s = json_string_value(v);
 		if (s && *s)
-			s = sid_of(w, fd->ref, s);
+			s = sid_of(p, ap, tw_res_top(w, fd->ref, s));
 		break;
 	default:
 		if (json_is_object(v) && fd->objval) {
-			struct tw_facts facts = { applied_object, NULL };
+			struct known k = { p, ap };
+			struct tw_facts facts = { known_object, &k };
 			char *val = fd->objval->resolve(w, v, &facts);   /* its source exists by now */
 			tw_form_add(f, fd->param, val ? val : "");
 			free(val);
@@ -87,14 +166,15 @@ static int same_endpoint(const char *a, const char *b)
 	return a == b || (a && b && !strcmp(a, b));
 }
 
-void tw_apply_form(const struct tw_action *a, const struct tw_step *st, struct tw_form *f)
+void tw_apply_form(const struct tw_plan *p, const struct tw_applier *ap, const struct tw_action *a,
+		   const struct tw_step *st, struct tw_form *f)
 {
 	const struct tw_res *w = a->want;
 	const struct tw_kind *k = a->kind;
 	const char *ep = st->op == TW_STEP_ENDPOINT ? st->endpoint : NULL;
 
 	if (st->op == TW_STEP_CREATE && (k->flags & TW_K_ASSOC)) {
-		const char *sid = sid_of(w, k->assoc_ref, w->id);
+		const char *sid = sid_of(p, ap, tw_res_top(w, k->assoc_ref, w->id));
 		tw_form_add(f, k->assoc_param, sid ? sid : "");
 		return;
 	}
@@ -106,7 +186,7 @@ void tw_apply_form(const struct tw_action *a, const struct tw_step *st, struct t
 			    (a->omit >> i & 1))
 				continue;
 			if (json_object_get(w->fields, fd->name))
-				add_value(f, w, i);
+				add_value(p, ap, f, w, i);
 			else if (fd->create_default && st->op == TW_STEP_CREATE)
 				tw_form_add(f, fd->param, fd->create_default);
 		}
@@ -116,12 +196,12 @@ void tw_apply_form(const struct tw_action *a, const struct tw_step *st, struct t
 		/* right after a create: what the create ignores */
 		for (size_t i = 0; i < k->nfields; i++)
 			if (ignored_by_create(a, i))
-				add_value(f, w, i);
+				add_value(p, ap, f, w, i);
 		return;
 	}
 	for (size_t c = 0; c < a->nchanges; c++)    /* an update: what changed */
 		if (same_endpoint(a->changes[c].field->endpoint, ep))
-			add_value(f, w, (size_t)(a->changes[c].field - k->fields));
+			add_value(p, ap, f, w, (size_t)(a->changes[c].field - k->fields));
 }
 
 /* Does the action write any field through `ep` (NULL: the item)? */
@@ -141,31 +221,31 @@ static int writes_to(const struct tw_action *a, const char *ep)
 	return 0;
 }
 
-static void push_step(struct tw_action *a, enum tw_step_op op, const char *ep)
+static void push_step(struct tw_step *steps, size_t *n, enum tw_step_op op, const char *ep)
 {
-	if (a->nsteps < TW_MAX_STEPS)
-		a->steps[a->nsteps++] = (struct tw_step){ op, ep };
+	if (*n < TW_MAX_STEPS)
+		steps[(*n)++] = (struct tw_step){ op, ep };
 }
 
-void tw_apply_steps(struct tw_action *a)
+size_t tw_apply_steps(const struct tw_action *a, struct tw_step *steps)
 {
 	const struct tw_kind *k = a->kind;
+	size_t n = 0;
 
-	a->nsteps = a->step = 0;
 	if (a->type == TW_ACT_DELETE || a->type == TW_ACT_REPLACE)
-		push_step(a, TW_STEP_DELETE, NULL);
+		push_step(steps, &n, TW_STEP_DELETE, NULL);
 	if (a->type == TW_ACT_CREATE || a->type == TW_ACT_REPLACE) {
-		push_step(a, TW_STEP_CREATE, NULL);
+		push_step(steps, &n, TW_STEP_CREATE, NULL);
 		for (size_t i = 0; i < k->nfields; i++)
 			if (ignored_by_create(a, i)) {
-				push_step(a, TW_STEP_UPDATE, NULL);
+				push_step(steps, &n, TW_STEP_UPDATE, NULL);
 				break;
 			}
 	}
 	if (a->type == TW_ACT_UPDATE && writes_to(a, NULL))
-		push_step(a, TW_STEP_UPDATE, NULL);
+		push_step(steps, &n, TW_STEP_UPDATE, NULL);
 	if (a->type == TW_ACT_DELETE)
-		return;
+		return n;
 	/* then each sub-resource endpoint with something to write, once */
 	for (size_t i = 0; i < k->nfields; i++) {
 		const char *ep = k->fields[i].endpoint;
@@ -175,19 +255,42 @@ void tw_apply_steps(struct tw_action *a)
 		for (size_t j = 0; j < i; j++)
 			seen |= same_endpoint(k->fields[j].endpoint, ep);
 		if (!seen && writes_to(a, ep))
-			push_step(a, TW_STEP_ENDPOINT, ep);
+			push_step(steps, &n, TW_STEP_ENDPOINT, ep);
 	}
+	return n;
 }
 
-/* URL of a resource (item) or of its collection (sid NULL). */
-static char *url_of(struct tw_applier *ap, const struct tw_res *r, const char *sid)
+/*
+ * The path of template `tmpl` for r: the SIDs of its parents (and its own,
+ * `sid`, unless NULL) as this apply knows them.  For a live resource, the
+ * live parents' SIDs.  NULL with err set when one of them is not a valid SID:
+ * nothing is ever sent with an empty or malformed one.
+ */
+static char *path_of(const struct tw_applier *ap, const struct tw_res *r, const char *tmpl, const char *sid,
+		     int need_sid, struct tw_err *err)
 {
-	const char *tmpl = sid ? r->kind->item : r->kind->collection;
-	char *path = tw_res_path(r, tmpl, tw_http_account_sid(ap->h), sid);
-	char *url = tw_http_url(ap->h, r->kind->product, path);
-	free(path);
-	return url;
+	const struct tw_res *parent = r->parent && r->parent->kind ? r->parent : NULL;
+	const struct tw_res *gp = parent && parent->parent && parent->parent->kind ? parent->parent : NULL;
+	const char *ps = parent ? (parent->sid ? parent->sid : sid_of(ap->p, ap, parent)) : NULL;
+	const char *gs = gp ? (gp->sid ? gp->sid : sid_of(ap->p, ap, gp)) : NULL;
+	const struct { const struct tw_res *r; const char *sid; } chain[] = { { r, need_sid ? sid : NULL },
+									      { parent, ps }, { gp, gs } };
+
+	for (size_t i = 0; i < 3; i++) {
+		if (!chain[i].r || (i == 0 && !need_sid))
+			continue;
+		if (!tw_sid_ok(chain[i].sid, chain[i].r->kind->sid_prefix)) {
+			char *a = tw_res_address(chain[i].r);
+			tw_err_set(err, "%s: no valid SID to send (%s): nothing was sent", tw_quote(a),
+				   chain[i].sid ? tw_quote_always(chain[i].sid) : "none");
+			free(a);
+			return NULL;
+		}
+	}
+	return tw_path_expand(tmpl, tw_http_account_sid(ap->h), ps, gs, sid);
 }
+
+/* ---- running the graph ---- */
 
 static const char *past(enum tw_act_type t)
 {
@@ -195,13 +298,15 @@ static const char *past(enum tw_act_type t)
 	return words[t];
 }
 
-static void finish(struct tw_applier *ap, size_t ai)
+static void finish(struct tw_applier *ap, size_t ai, const char *sid)
 {
-	struct tw_action *a = &ap->p->acts[ai];
-	const char *sid = a->custom ? json_string_value(json_object_get(a->data, "result"))
-			  : a->want && a->want->sid ? a->want->sid : a->have && a->have->sid ? a->have->sid : NULL;
+	const struct tw_action *a = &ap->p->acts[ai];
+	struct tw_outcome *oc = &ap->res->outcome[ai];
 
-	a->state = TW_ST_DONE;
+	if (!sid && !a->custom)
+		sid = a->want ? sid_of(ap->p, ap, a->want) : a->have ? a->have->sid : NULL;
+	oc->state = TW_ST_DONE;
+	oc->sid = sid ? tw_xstrdup(sid) : NULL;
 	ap->res->done++;
 	switch (a->type) {
 	case TW_ACT_CREATE: ap->res->added++; break;
@@ -217,28 +322,41 @@ static void finish(struct tw_applier *ap, size_t ai)
 	}
 	for (size_t i = 0; i < ap->ndependents[ai]; i++) {
 		size_t d = ap->dependents[ai][i];
-		struct tw_action *da = &ap->p->acts[d];
-		if (--da->waiting == 0 && da->state == TW_ST_PENDING && !ap->stopping)
+		if (--ap->runs[d].waiting == 0 && ap->res->outcome[d].state == TW_ST_PENDING && !ap->stopping)
 			start(ap, d);
+	}
+}
+
+/* What depends on a failed action is not started (keep-going mode goes on with the rest). */
+static void skip_dependents(struct tw_applier *ap, size_t ai)
+{
+	for (size_t i = 0; i < ap->ndependents[ai]; i++) {
+		size_t d = ap->dependents[ai][i];
+		if (ap->res->outcome[d].state == TW_ST_PENDING) {
+			ap->res->outcome[d].state = TW_ST_SKIPPED;
+			skip_dependents(ap, d);
+		}
 	}
 }
 
 static void fail(struct tw_applier *ap, size_t ai, const struct tw_req *req)
 {
-	struct tw_action *a = &ap->p->acts[ai];
+	const struct tw_action *a = &ap->p->acts[ai];
+	struct tw_outcome *oc = &ap->res->outcome[ai];
 
 	if (req && req->attempts == 0) {
 		/* cancelled before it was sent: not applied, not failed */
-		a->state = TW_ST_SKIPPED;
+		oc->state = TW_ST_SKIPPED;
 		return;
 	}
-	a->state = TW_ST_FAILED;
+	oc->state = TW_ST_FAILED;
 	ap->res->failed++;
 	if (req)
-		a->err = req->err;
+		oc->err = req->err;
 	tw_status(TW_C_RED, tw_act_symbol(a->type), "%s: %s failed: %s", tw_quote(a->address),
-		  a->custom ? a->custom->verb : tw_act_name(a->type), a->err.msg);
-	if (!ap->stopping) {
+		  a->custom ? a->custom->verb : tw_act_name(a->type), oc->err.msg);
+	skip_dependents(ap, ai);
+	if (!ap->stopping && !ap->o->keep_going) {
 		ap->stopping = 1;
 		tw_http_cancel_queued(ap->h);
 	}
@@ -249,11 +367,27 @@ static void run_step(struct tw_applier *ap, size_t ai);
 /* The current step is done: on to the next, or the action is. */
 static void advance(struct tw_applier *ap, size_t ai)
 {
-	struct tw_action *a = &ap->p->acts[ai];
-	if (++a->step < a->nsteps)
+	struct run *rn = &ap->runs[ai];
+	if (++rn->step < rn->nsteps)
 		run_step(ap, ai);
 	else
-		finish(ap, ai);
+		finish(ap, ai, NULL);
+}
+
+/* A create answered (or found again): what Twilio made of it is the applier's. */
+static int created(struct tw_applier *ap, size_t ai, json_t *obj)
+{
+	const struct tw_action *a = &ap->p->acts[ai];
+	struct made *m;
+
+	if (tw_sid_check(json_object_get(obj, "sid"), a->kind->sid_prefix, &ap->res->outcome[ai].err) < 0)
+		return -1;
+	m = make(ap, a->want);
+	free(m->sid);
+	m->sid = tw_xstrdup(json_string_value(json_object_get(obj, "sid")));
+	json_decref(m->obj);
+	m->obj = json_incref(obj);     /* an environment's domain_name, ... */
+	return 0;
 }
 
 struct reconcile {
@@ -272,16 +406,17 @@ static void reconciled(struct tw_http *h, json_t *items, const struct tw_err *er
 	struct reconcile *rc = ud;
 	struct tw_applier *ap = rc->ap;
 	size_t ai = rc->ai;
-	struct tw_action *a = &ap->p->acts[ai];
-	struct tw_res *w = a->want;
+	const struct tw_action *a = &ap->p->acts[ai];
+	struct tw_err *aerr = &ap->res->outcome[ai].err;
+	const struct tw_res *w = a->want;
 	const struct tw_kind *k = a->kind;
-	const char *want_sid = (k->flags & TW_K_ASSOC) ? sid_of(w, k->assoc_ref, w->id) : NULL;
+	const char *want_sid = (k->flags & TW_K_ASSOC) ? sid_of(ap->p, ap, tw_res_top(w, k->assoc_ref, w->id)) : NULL;
 	size_t i;
 	json_t *item;
 
 	(void)h;
 	if (!items) {
-		a->err = *err;
+		*aerr = *err;
 		goto failed;
 	}
 	json_array_foreach(items, i, item) {
@@ -289,30 +424,25 @@ static void reconciled(struct tw_http *h, json_t *items, const struct tw_err *er
 		int hit;
 		memset(&probe, 0, sizeof(probe));
 		probe.kind = k;
-		if (tw_live_set_json(&probe, item, &a->err) < 0) {
+		if (tw_live_set_json(&probe, item, aerr) < 0) {
 			free(probe.id);
 			json_decref(probe.json);
 			goto failed;
 		}
 		hit = want_sid ? probe.sid && !strcmp(probe.sid, want_sid) : probe.id && !strcmp(probe.id, w->id);
-		if (hit) {
-			free(w->sid);
-			w->sid = probe.sid;
-			probe.sid = NULL;
-			json_decref(w->json);   /* what Twilio made of it, as for an answered create */
-			w->json = json_incref(item);
-		}
 		free(probe.id);
 		free(probe.sid);
 		json_decref(probe.json);
-		if (hit) {
-			tw_trace(1, "%s: the uncertain create did happen (%s); not sending it again", tw_quote(a->address),
-				 tw_quote(w->sid));
-			free(rc->path);
-			free(rc);
-			advance(ap, ai);
-			return;
-		}
+		if (!hit)
+			continue;
+		if (created(ap, ai, item) < 0)
+			goto failed;
+		tw_trace(1, "%s: the uncertain create did happen (%s); not sending it again", tw_quote(a->address),
+			 tw_quote(sid_of(ap->p, ap, w)));
+		free(rc->path);
+		free(rc);
+		advance(ap, ai);
+		return;
 	}
 	/* lists lag behind writes: a create that did happen may not be listed yet, and
 	 * sending it again would make a duplicate; look again until the deadline */
@@ -323,14 +453,14 @@ static void reconciled(struct tw_http *h, json_t *items, const struct tw_err *er
 	free(rc->path);
 	free(rc);
 	if (ap->stopping) {
-		tw_err_set(&a->err, "the create may or may not have happened (its answer was lost); the next "
+		tw_err_set(aerr, "the create may or may not have happened (its answer was lost); the next "
 			   "apply looks for it before creating it");
 		fail(ap, ai, NULL);
 		return;
 	}
 	/* a resend is a retry: the same budget as any other request */
-	if (++a->attempts > tw_http_max_retries(ap->h)) {
-		tw_err_set(&a->err, "create did not complete after %d attempts", a->attempts);
+	if (++ap->runs[ai].attempts > tw_http_max_retries(ap->h)) {
+		tw_err_set(aerr, "create did not complete after %d attempts", ap->runs[ai].attempts);
 		fail(ap, ai, NULL);
 		return;
 	}
@@ -338,7 +468,7 @@ static void reconciled(struct tw_http *h, json_t *items, const struct tw_err *er
 	run_step(ap, ai);
 	return;
 failed:
-	tw_err_prefix(&a->err, "re-reading after an uncertain create");
+	tw_err_prefix(aerr, "re-reading after an uncertain create");
 	free(rc->path);
 	free(rc);
 	fail(ap, ai, NULL);
@@ -362,14 +492,15 @@ static void on_done(struct tw_http *h, struct tw_req *req)
 {
 	struct tw_applier *ap = req->ud;
 	size_t ai = (size_t)req->tag;
-	struct tw_action *a = &ap->p->acts[ai];
-	enum tw_step_op op = a->steps[a->step].op;
+	const struct tw_action *a = &ap->p->acts[ai];
+	enum tw_step_op op = ap->runs[ai].steps[ap->runs[ai].step].op;
 
 	if (req->result == TW_REQ_UNSAFE && op == TW_STEP_CREATE && !ap->stopping) {
 		struct reconcile *ud = tw_xcalloc(1, sizeof(*ud));
+		struct tw_err err = TW_ERR_INIT;
 		ud->ap = ap;
 		ud->ai = ai;
-		ud->path = tw_res_path(a->want, a->kind->collection, tw_http_account_sid(h), NULL);
+		ud->path = path_of(ap, a->want, a->kind->collection, NULL, 0, &err);   /* checked by run_step */
 		ud->deadline = tw_now_s() + ap->o->verify_timeout_s;
 		tw_trace(1, "%s: create may have happened (%s); re-reading before sending it again",
 			 tw_quote(a->address), req->err.msg);
@@ -383,20 +514,12 @@ static void on_done(struct tw_http *h, struct tw_req *req)
 		tw_req_free(req);
 		return;
 	}
-	if (op == TW_STEP_CREATE) {
-		const char *sid = json_string_value(json_object_get(req->json, "sid"));
-		if (tw_sid_check(json_object_get(req->json, "sid"), a->kind->sid_prefix, &a->err) < 0) {
-			/* what depends on it would be sent with an empty SID: stop here */
-			tw_err_prefix(&a->err, "Twilio's answer to the create");
-			tw_req_free(req);
-			fail(ap, ai, NULL);
-			return;
-		}
-		free(a->want->sid);
-		a->want->sid = tw_xstrdup(sid);
-		/* what Twilio made of it (an environment's domain_name, ...) */
-		json_decref(a->want->json);
-		a->want->json = json_incref(req->json);
+	if (op == TW_STEP_CREATE && created(ap, ai, req->json) < 0) {
+		/* what depends on it would be sent with an empty SID: stop here */
+		tw_err_prefix(&ap->res->outcome[ai].err, "Twilio's answer to the create");
+		tw_req_free(req);
+		fail(ap, ai, NULL);
+		return;
 	}
 	tw_req_free(req);
 	advance(ap, ai);
@@ -404,68 +527,71 @@ static void on_done(struct tw_http *h, struct tw_req *req)
 
 static void run_step(struct tw_applier *ap, size_t ai)
 {
-	struct tw_action *a = &ap->p->acts[ai];
-	const struct tw_step *st = &a->steps[a->step];
-	/* the live resource to delete; otherwise the declared one, which holds the
-	 * SID once matched or created */
+	const struct tw_action *a = &ap->p->acts[ai];
+	const struct tw_step *st = &ap->runs[ai].steps[ap->runs[ai].step];
+	/* the live resource to delete; otherwise the declared one */
 	const struct tw_res *r = st->op == TW_STEP_DELETE ? a->have : a->want;
+	const char *sid = st->op == TW_STEP_DELETE ? a->have->sid : sid_of(ap->p, ap, r);
+	const char *tmpl = st->op == TW_STEP_ENDPOINT ? st->endpoint : st->op == TW_STEP_CREATE ? r->kind->collection
+											       : r->kind->item;
 	struct tw_req *req;
-	char *url;
+	char *path;
 
 	/* the path holds the SIDs of r's parents, and r's own but for a create */
-	if (tw_res_sids_ok(r, st->op != TW_STEP_CREATE, &a->err) < 0) {
+	path = path_of(ap, r, tmpl, st->op == TW_STEP_CREATE ? NULL : sid, st->op != TW_STEP_CREATE,
+		       &ap->res->outcome[ai].err);
+	if (!path) {
 		fail(ap, ai, NULL);
 		return;
 	}
-	if (st->op == TW_STEP_ENDPOINT) {
-		char *path = tw_res_path(r, st->endpoint, tw_http_account_sid(ap->h), r->sid);
-		url = tw_http_url(ap->h, r->kind->product, path);
-		free(path);
-	} else {
-		url = url_of(ap, r, st->op == TW_STEP_CREATE ? NULL : r->sid);
-	}
-	req = tw_req_new(st->op == TW_STEP_DELETE ? "DELETE" : "POST", url, on_done, ap);
+	req = tw_req_new(st->op == TW_STEP_DELETE ? "DELETE" : "POST", tw_http_url(ap->h, r->kind->product, path),
+			 on_done, ap);
+	free(path);
 	req->tag = (long)ai;
 	req->idempotent = st->op != TW_STEP_CREATE;
 	if (st->op != TW_STEP_DELETE)
-		tw_apply_form(a, st, &req->form);
+		tw_apply_form(ap->p, ap, a, st, &req->form);
 	tw_http_submit(ap->h, req);
 }
 
 static void start(struct tw_applier *ap, size_t ai)
 {
-	struct tw_action *a = &ap->p->acts[ai];
+	const struct tw_action *a = &ap->p->acts[ai];
+	struct run *rn = &ap->runs[ai];
 
-	a->state = TW_ST_RUNNING;
+	ap->res->outcome[ai].state = TW_ST_RUNNING;
 	if (a->custom) {
 		a->custom->run(ap, ai);
 		return;
 	}
-	tw_apply_steps(a);
-	if (!a->nsteps)
-		finish(ap, ai);
+	rn->nsteps = tw_apply_steps(a, rn->steps);
+	rn->step = 0;
+	if (!rn->nsteps)
+		finish(ap, ai, NULL);
 	else
 		run_step(ap, ai);
 }
+
+/* ---- for kinds' custom actions ---- */
 
 struct tw_http *tw_applier_http(struct tw_applier *ap)
 {
 	return ap->h;
 }
 
-struct tw_action *tw_applier_action(struct tw_applier *ap, size_t ai)
+const struct tw_action *tw_applier_action(const struct tw_applier *ap, size_t ai)
 {
 	return &ap->p->acts[ai];
 }
 
-int tw_applier_stopping(struct tw_applier *ap)
+int tw_applier_stopping(const struct tw_applier *ap)
 {
 	return ap->stopping;
 }
 
-void tw_applier_done(struct tw_applier *ap, size_t ai)
+void tw_applier_done(struct tw_applier *ap, size_t ai, const char *sid)
 {
-	finish(ap, ai);
+	finish(ap, ai, sid);
 }
 
 void tw_applier_fail(struct tw_applier *ap, size_t ai, const struct tw_req *req, const struct tw_err *err)
@@ -475,11 +601,22 @@ void tw_applier_fail(struct tw_applier *ap, size_t ai, const struct tw_req *req,
 		return;
 	}
 	if (err || req)
-		ap->p->acts[ai].err = err ? *err : req->err;
+		ap->res->outcome[ai].err = err ? *err : req->err;
 	fail(ap, ai, NULL);
 }
 
-int tw_apply(struct tw_http *h, struct tw_plan *p, const struct tw_apply_opts *o,
+/* ---- the whole plan ---- */
+
+void tw_apply_result_release(struct tw_apply_result *res)
+{
+	for (size_t i = 0; i < res->n; i++)
+		free(res->outcome[i].sid);
+	free(res->outcome);
+	res->outcome = NULL;
+	res->n = 0;
+}
+
+int tw_apply(struct tw_http *h, const struct tw_plan *p, const struct tw_apply_opts *o,
 	     struct tw_apply_result *res, struct tw_err *err)
 {
 	struct tw_applier ap = { .h = h, .p = p, .o = o, .res = res };
@@ -487,12 +624,14 @@ int tw_apply(struct tw_http *h, struct tw_plan *p, const struct tw_apply_opts *o
 	int rc = 0;
 
 	memset(res, 0, sizeof(*res));
+	res->n = p->n;
+	res->outcome = tw_xcalloc(p->n ? p->n : 1, sizeof(*res->outcome));
+	ap.runs = tw_xcalloc(p->n ? p->n : 1, sizeof(*ap.runs));
 	ap.dependents = tw_xcalloc(p->n ? p->n : 1, sizeof(*ap.dependents));
 	ap.ndependents = tw_xcalloc(p->n ? p->n : 1, sizeof(*ap.ndependents));
 	for (i = 0; i < p->n; i++) {
-		struct tw_action *a = &p->acts[i];
-		a->state = TW_ST_PENDING;
-		a->waiting = a->ndeps;
+		const struct tw_action *a = &p->acts[i];
+		ap.runs[i].waiting = a->ndeps;
 		for (size_t d = 0; d < a->ndeps; d++) {
 			size_t dep = a->deps[d];
 			ap.dependents[dep] = tw_xrealloc(ap.dependents[dep], (ap.ndependents[dep] + 1) * sizeof(size_t));
@@ -500,22 +639,35 @@ int tw_apply(struct tw_http *h, struct tw_plan *p, const struct tw_apply_opts *o
 		}
 	}
 	for (i = 0; i < p->n; i++)
-		if (!p->acts[i].waiting)
+		if (!ap.runs[i].waiting && res->outcome[i].state == TW_ST_PENDING)
 			start(&ap, i);
 	if (tw_http_run(h, err) < 0)
 		rc = -1;
 
 	for (i = 0; i < p->n; i++) {
-		struct tw_action *a = &p->acts[i];
-		if (a->state == TW_ST_PENDING || a->state == TW_ST_RUNNING) {
-			a->state = TW_ST_SKIPPED;
+		struct tw_outcome *oc = &res->outcome[i];
+		if (oc->state == TW_ST_PENDING || oc->state == TW_ST_RUNNING) {
+			/* never started: apply stopped, or a cycle (what waits on a failure is
+			 * skipped when it fails) */
 			if (!ap.stopping)
 				stuck++;
+			oc->state = TW_ST_SKIPPED;
 		}
-		if (a->state == TW_ST_SKIPPED)
+		if (oc->state == TW_ST_SKIPPED)
 			res->skipped++;
 		free(ap.dependents[i]);
 	}
+	for (size_t s = 0; s < ap.made.cap; s++) {
+		struct made *m = ap.made.vals[s];
+		if (!ap.made.keys[s])
+			continue;
+		free(m->sid);
+		json_decref(m->obj);
+		json_decref(m->data);
+		free(m);
+	}
+	tw_ptrmap_release(&ap.made);
+	free(ap.runs);
 	free(ap.dependents);
 	free(ap.ndependents);
 	if (rc < 0)

@@ -43,7 +43,7 @@ void tw_verify_release(struct tw_verify_result *res)
 	res->have = NULL;
 }
 
-int tw_verify(struct tw_http *h, struct tw_model *want, const struct tw_verify_opts *o,
+int tw_verify(struct tw_http *h, const struct tw_model *want, const struct tw_verify_opts *o,
 	      struct tw_verify_result *res, struct tw_err *err)
 {
 	struct tw_plan_opts po = *o->plan;

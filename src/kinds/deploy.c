@@ -196,18 +196,10 @@ static json_t *reusable_versions(const struct tw_res *h)
 	return idx;
 }
 
-/* Make the primary create or replace of r (if any) a dependency of action a. */
-static void after_creation(struct tw_plan *p, size_t a, const struct tw_res *r)
+void tw_deploy_plan(struct tw_planner *pl, const struct tw_res *w, const struct tw_res *h)
 {
-	struct tw_action *c = tw_plan_act_of(p, r);
-	if (c && (c->type == TW_ACT_CREATE || c->type == TW_ACT_REPLACE) && c->want == r)
-		tw_plan_add_dep(p, a, (size_t)(c - p->acts));
-}
-
-void tw_deploy_plan(struct tw_planner *pl, struct tw_res *w, struct tw_res *h)
-{
-	struct tw_plan *p = tw_planner_plan(pl);
-	json_t *reuse = NULL, *deploys = json_array();
+	const struct tw_plan *p = tw_planner_plan(pl);
+	json_t *reuse = NULL, *deploys = json_array(), *keep = NULL;
 	/* the manifest function's code, written when the file was loaded */
 	const char *source = tw_res_get_str(tw_res_find(w, &tw_kind_functions, TW_MANIFEST_PATH), "content");
 	const char *build_sid = NULL;
@@ -216,14 +208,14 @@ void tw_deploy_plan(struct tw_planner *pl, struct tw_res *w, struct tw_res *h)
 
 	/* which declared environments do not run the file's build? */
 	for (i = 0; i < w->nchildren; i++) {
-		struct tw_res *e = w->children[i];
-		struct tw_action *ea = tw_plan_act_of(p, e);
+		const struct tw_res *e = w->children[i], *le = tw_plan_live(p, e);
+		const struct tw_action *ea = tw_plan_act_of(p, e);
 		int replaced = ea && ea->type == TW_ACT_REPLACE && ea->want == e;
 		if (e->kind != &tw_kind_environments || e->absent)
 			continue;
-		if (e->match && !replaced && runs(e->match, w, source)) {
+		if (le && !replaced && runs(le, w, source)) {
 			if (!build_sid)   /* the same build can go to the others */
-				build_sid = json_string_value(json_object_get(e->match->json, "build_sid"));
+				build_sid = json_string_value(json_object_get(le->json, "build_sid"));
 			continue;
 		}
 		json_array_append_new(deploys, json_integer((json_int_t)i));
@@ -234,8 +226,9 @@ void tw_deploy_plan(struct tw_planner *pl, struct tw_res *w, struct tw_res *h)
 	if (!build_sid) {
 		/* upload what no deployed build holds, then one build of it all */
 		reuse = reusable_versions(h);
+		keep = json_object();       /* path -> the deployed version the build reuses */
 		for (i = 0; i < w->nchildren; i++) {
-			struct tw_res *c = w->children[i];
+			const struct tw_res *c = w->children[i];
 			json_t *old;
 			const char *want_sha = tw_res_get_str(c, "sha256");
 			size_t u;
@@ -243,70 +236,82 @@ void tw_deploy_plan(struct tw_planner *pl, struct tw_res *w, struct tw_res *h)
 				continue;
 			*(c->kind == &tw_kind_functions ? &nfn : &nas) += 1;
 			old = json_object_get(reuse, c->id);
-			json_decref(c->json);
-			c->json = json_object();
 			if (old && want_sha && !strcmp(json_string_value(json_object_get(old, "sha256")), want_sha) &&
 			    same_visibility(c, json_object_get(old, "visibility"))) {
-				json_object_set(c->json, "version_sid", json_object_get(old, "sid"));
+				json_object_set(keep, c->id, json_object_get(old, "sid"));
 				continue;
 			}
-			u = tw_plan_add_custom(p, &upload_op, c, tw_xasprintf("%s, %s", tw_res_get_str(c, "visibility"),
-									    c->kind == &tw_kind_functions ? "function" : "asset"),
-					       NULL);
-			after_creation(p, u, c);
-			{
-				const struct tw_field *f = tw_kind_field(c->kind, "sha256");
-				struct tw_action *ua = &p->acts[u];
-				json_t *before = old ? json_object_get(old, "sha256") : NULL;
-				TW_ALLOC_GROW(ua->changes, ua->nchanges + 1, ua->changes_alloc);
-				ua->changes[ua->nchanges++] = (struct tw_change){
-					.field = f, .before = before ? json_incref(before) : NULL,
-					.after = json_incref(tw_res_get(c, "sha256")) };
-			}
+			u = tw_planner_custom(pl, &upload_op, c, tw_xasprintf("%s, %s", tw_res_get_str(c, "visibility"),
+									   c->kind == &tw_kind_functions ? "function" : "asset"),
+					      NULL);
+			tw_planner_after_creation(pl, u, c);
+			tw_planner_change(pl, u, tw_kind_field(c->kind, "sha256"), old ? json_object_get(old, "sha256") : NULL,
+					  tw_res_get(c, "sha256"));
 		}
-		build = tw_plan_add_custom(p, &build_op, w,
-					   tw_xasprintf("%zu function%s, %zu asset%s, %s", nfn - 1, nfn == 2 ? "" : "s", nas,
-							nas == 1 ? "" : "s",
-							tw_res_get_str(w, "runtime") ? tw_res_get_str(w, "runtime")
-										       : "default runtime"),
-					   NULL);
-		after_creation(p, build, w);
+		build = tw_planner_custom(pl, &build_op, w,
+					  tw_xasprintf("%zu function%s, %zu asset%s, %s", nfn - 1, nfn == 2 ? "" : "s", nas,
+						       nas == 1 ? "" : "s",
+						       tw_res_get_str(w, "runtime") ? tw_res_get_str(w, "runtime")
+										      : "default runtime"),
+					  json_pack("{s:O}", "reuse", keep));
+		tw_planner_after_creation(pl, build, w);
 		for (i = 0; i < p->n; i++) {
-			struct tw_action *a = &p->acts[i];
+			const struct tw_action *a = &p->acts[i];
 			if (a->want && a->want->parent == w && is_source(a->want) &&
 			    (a->custom == &upload_op || (!a->custom && a->type == TW_ACT_CREATE)))
-				tw_plan_add_dep(p, build, i);
+				tw_planner_dep(pl, build, i);
 		}
 	}
 	json_array_foreach(deploys, i, v) {
-		struct tw_res *e = w->children[json_integer_value(v)];
-		const char *cur = e->match ? json_string_value(json_object_get(e->match->json, "build_sid")) : NULL;
-		size_t d = tw_plan_add_custom(p, &deploy_op, e,
-					      tw_xasprintf("%s -> %s", cur ? cur : "nothing",
-							   build_sid ? build_sid : "the new build"),
-					      build_sid ? json_pack("{s:s}", "build_sid", build_sid) : NULL);
-		after_creation(p, d, e);
+		const struct tw_res *e = w->children[json_integer_value(v)], *le = tw_plan_live(p, e);
+		const char *cur = le ? json_string_value(json_object_get(le->json, "build_sid")) : NULL;
+		size_t d = tw_planner_custom(pl, &deploy_op, e,
+					     tw_xasprintf("%s -> %s", cur ? cur : "nothing",
+							  build_sid ? build_sid : "the new build"),
+					     build_sid ? json_pack("{s:s}", "build_sid", build_sid) : NULL);
+		tw_planner_after_creation(pl, d, e);
 		if (build != (size_t)-1)
-			tw_plan_add_dep(p, d, build);
+			tw_planner_dep(pl, d, build);
 		/* functions and assets leave the service only once no deployment runs them */
 		for (size_t j = 0; j < p->n; j++) {
-			struct tw_action *a = &p->acts[j];
+			const struct tw_action *a = &p->acts[j];
 			if (a->type == TW_ACT_DELETE && a->have && a->have->parent == h && is_source(a->have))
-				tw_plan_add_dep(p, j, d);
+				tw_planner_dep(pl, j, d);
 		}
 	}
 out:
+	json_decref(keep);
 	json_decref(reuse);
 	json_decref(deploys);
 }
 
 /* ---- applying: upload, build, deploy ---- */
 
-static struct tw_res *service_of(struct tw_res *r)
+static const struct tw_res *service_of(const struct tw_res *r)
 {
 	while (r && r->kind != &tw_kind_services)
 		r = r->parent;
 	return r;
+}
+
+/*
+ * Do these declared resources (r2 may be NULL) have valid SIDs as the apply
+ * knows them (matched or created)?  Else the action fails: nothing is sent.
+ */
+static int sids_ok(struct tw_applier *ap, size_t ai, const struct tw_res *r1, const struct tw_res *r2)
+{
+	const struct tw_res *bad = !tw_sid_ok(tw_applier_sid(ap, r1), r1->kind->sid_prefix) ? r1
+				   : r2 && !tw_sid_ok(tw_applier_sid(ap, r2), r2->kind->sid_prefix) ? r2 : NULL;
+	struct tw_err err = TW_ERR_INIT;
+	char *a;
+
+	if (!bad)
+		return 1;
+	a = tw_res_address(bad);
+	tw_err_set(&err, "%s: no valid SID to send: nothing was sent", tw_quote(a));
+	free(a);
+	tw_applier_fail(ap, ai, NULL, &err);
+	return 0;
 }
 
 static int ok_or_fail(struct tw_applier *ap, size_t ai, struct tw_req *req)
@@ -349,27 +354,27 @@ static const char *mime_type(const char *path, int function)
 	return "application/octet-stream";
 }
 
+/* An upload's version SID is the build's to use. */
 static void uploaded(struct tw_http *h, struct tw_req *req)
 {
 	struct tw_applier *ap = req->ud;
 	size_t ai = (size_t)req->tag;
-	struct tw_action *a = tw_applier_action(ap, ai);
+	const struct tw_action *a = tw_applier_action(ap, ai);
 	const char *sid;
 
 	(void)h;
 	if (!answer_ok(ap, ai, req, SID_VERSION))
 		return;
 	sid = json_string_value(json_object_get(req->json, "sid"));
-	json_object_set_new(a->want->json, "version_sid", json_string(sid));
-	a->data = json_pack("{s:s?}", "result", sid);
+	json_object_set_new(tw_applier_data(ap, a->want), "version_sid", json_string(sid));
+	tw_applier_done(ap, ai, sid);
 	tw_req_free(req);
-	tw_applier_done(ap, ai);
 }
 
 static void upload_run(struct tw_applier *ap, size_t ai)
 {
-	struct tw_action *a = tw_applier_action(ap, ai);
-	struct tw_res *c = a->want, *svc = service_of(c);
+	const struct tw_action *a = tw_applier_action(ap, ai);
+	const struct tw_res *c = a->want, *svc = service_of(c);
 	struct tw_http *h = tw_applier_http(ap);
 	struct tw_buf bytes = TW_BUF_INIT;
 	struct tw_err err = TW_ERR_INIT;
@@ -389,7 +394,12 @@ static void upload_run(struct tw_applier *ap, size_t ai)
 		tw_applier_fail(ap, ai, NULL, &err);
 		return;
 	}
-	path = tw_xasprintf("/v1/Services/%s/%s/%s/Versions", svc->sid, function ? "Functions" : "Assets", c->sid);
+	if (!sids_ok(ap, ai, svc, c)) {
+		tw_buf_release(&bytes);
+		return;
+	}
+	path = tw_xasprintf("/v1/Services/%s/%s/%s/Versions", tw_applier_sid(ap, svc), function ? "Functions" : "Assets",
+			    tw_applier_sid(ap, c));
 	req = tw_req_new("POST", tw_http_url(h, TW_PRODUCT_UPLOAD, path), uploaded, ap);
 	free(path);
 	req->tag = (long)ai;
@@ -425,7 +435,7 @@ static void poll_status(struct build_poll *bp, long delay);
 static void got_status(struct tw_http *h, struct tw_req *req)
 {
 	struct build_poll *bp = req->ud;
-	struct tw_action *a = tw_applier_action(bp->ap, bp->ai);
+	const struct tw_action *a = tw_applier_action(bp->ap, bp->ai);
 	const char *status = json_string_value(json_object_get(req->json, "status"));
 	struct tw_err err = TW_ERR_INIT;
 
@@ -439,12 +449,9 @@ static void got_status(struct tw_http *h, struct tw_req *req)
 		poll_status(bp, env_ms("TWPROV_BUILD_POLL_MS", 2000));
 		return;
 	} else if (status && !strcmp(status, "completed")) {
-		if (!a->want->json)
-			a->want->json = json_object();
-		json_object_set_new(a->want->json, "build_sid", json_string(bp->sid));
-		json_decref(a->data);
-		a->data = json_pack("{s:s}", "result", bp->sid);
-		tw_applier_done(bp->ap, bp->ai);
+		/* the deployments' to run */
+		json_object_set_new(tw_applier_data(bp->ap, a->want), "build_sid", json_string(bp->sid));
+		tw_applier_done(bp->ap, bp->ai, bp->sid);
 	} else if (status && !strcmp(status, "failed")) {
 		tw_err_set(&err, "build %s failed (its log is in the Twilio Console under Functions and Assets)", bp->sid);
 		tw_applier_fail(bp->ap, bp->ai, NULL, &err);
@@ -466,8 +473,9 @@ static void got_status(struct tw_http *h, struct tw_req *req)
 static void poll_status(struct build_poll *bp, long delay)
 {
 	struct tw_http *h = tw_applier_http(bp->ap);
-	struct tw_action *a = tw_applier_action(bp->ap, bp->ai);
-	char *path = tw_xasprintf("/v1/Services/%s/Builds/%s/Status", a->want->sid, bp->sid);
+	const struct tw_action *a = tw_applier_action(bp->ap, bp->ai);
+	/* the service's SID was checked when the build was made; the build's in build_created */
+	char *path = tw_xasprintf("/v1/Services/%s/Builds/%s/Status", tw_applier_sid(bp->ap, a->want), bp->sid);
 	struct tw_req *req = tw_req_new("GET", tw_http_url(h, TW_PRODUCT_SERVERLESS, path), got_status, bp);
 	free(path);
 	tw_http_submit_after(h, req, delay);
@@ -493,24 +501,36 @@ static void build_created(struct tw_http *h, struct tw_req *req)
 	poll_status(bp, env_ms("TWPROV_BUILD_POLL_MS", 2000));
 }
 
+/* One build of every function and asset: versions uploaded by this apply, or reused. */
 static void build_run(struct tw_applier *ap, size_t ai)
 {
-	struct tw_action *a = tw_applier_action(ap, ai);
-	struct tw_res *svc = a->want;
+	const struct tw_action *a = tw_applier_action(ap, ai);
+	const struct tw_res *svc = a->want;
 	struct tw_http *h = tw_applier_http(ap);
-	json_t *deps = tw_res_get(svc, "dependencies"), *list = json_array();
+	json_t *deps = tw_res_get(svc, "dependencies"), *list = json_array(), *reuse = json_object_get(a->data, "reuse");
 	const char *name, *rt = tw_res_get_str(svc, "runtime");
-	char *path = tw_xasprintf("/v1/Services/%s/Builds", svc->sid), *dj;
-	struct tw_req *req = tw_req_new("POST", tw_http_url(h, TW_PRODUCT_SERVERLESS, path), build_created, ap);
+	char *path, *dj;
+	struct tw_req *req;
 	json_t *v;
 
+	if (!sids_ok(ap, ai, svc, NULL)) {
+		json_decref(list);
+		return;
+	}
+	path = tw_xasprintf("/v1/Services/%s/Builds", tw_applier_sid(ap, svc));
+	req = tw_req_new("POST", tw_http_url(h, TW_PRODUCT_SERVERLESS, path), build_created, ap);
 	free(path);
 	req->tag = (long)ai;
 	req->idempotent = 1;   /* a build made twice is an unused build: harmless */
 	for (size_t i = 0; i < svc->nchildren; i++) {
 		const struct tw_res *c = svc->children[i];
-		const char *ver = json_string_value(json_object_get(c->json, "version_sid"));
-		if (is_source(c) && ver)
+		const char *ver;
+		if (!is_source(c))
+			continue;
+		ver = json_string_value(json_object_get(tw_applier_data(ap, c), "version_sid"));
+		if (!ver)
+			ver = json_string_value(json_object_get(reuse, c->id));
+		if (ver)
 			tw_form_add(&req->form, c->kind == &tw_kind_functions ? "FunctionVersions" : "AssetVersions", ver);
 	}
 	json_object_foreach(deps, name, v)
@@ -530,44 +550,44 @@ static void deployed(struct tw_http *h, struct tw_req *req)
 {
 	struct tw_applier *ap = req->ud;
 	size_t ai = (size_t)req->tag;
-	struct tw_action *a = tw_applier_action(ap, ai);
-	const char *sid;
 
 	(void)h;
 	/* a re-sent deployment whose first answer was lost: the environment runs the build */
 	if (req->result == TW_REQ_API_ERROR && req->status == 409 && req->attempts > 1) {
+		tw_applier_done(ap, ai, NULL);
 		tw_req_free(req);
-		tw_applier_done(ap, ai);
 		return;
 	}
 	if (!answer_ok(ap, ai, req, SID_DEPLOYMENT))
 		return;
-	sid = json_string_value(json_object_get(req->json, "sid"));
-	json_decref(a->data);
-	a->data = json_pack("{s:s?}", "result", sid);
+	tw_applier_done(ap, ai, json_string_value(json_object_get(req->json, "sid")));
 	tw_req_free(req);
-	tw_applier_done(ap, ai);
 }
 
+/* Deploy the plan's build (one an environment already runs) or the one this apply made. */
 static void deploy_run(struct tw_applier *ap, size_t ai)
 {
-	struct tw_action *a = tw_applier_action(ap, ai);
-	struct tw_res *env = a->want, *svc = env->parent;
+	const struct tw_action *a = tw_applier_action(ap, ai);
+	const struct tw_res *env = a->want, *svc = env->parent;
 	struct tw_http *h = tw_applier_http(ap);
 	const char *build = json_string_value(json_object_get(a->data, "build_sid"));
-	char *path = tw_xasprintf("/v1/Services/%s/Environments/%s/Deployments", svc->sid, env->sid);
-	struct tw_req *req = tw_req_new("POST", tw_http_url(h, TW_PRODUCT_SERVERLESS, path), deployed, ap);
+	char *path;
+	struct tw_req *req;
 
-	free(path);
 	if (!build)
-		build = json_string_value(json_object_get(svc->json, "build_sid"));
+		build = json_string_value(json_object_get(tw_applier_data(ap, svc), "build_sid"));
 	if (!build) {
 		struct tw_err err = TW_ERR_INIT;
-		tw_req_free(req);
 		tw_err_set(&err, "no build to deploy");
 		tw_applier_fail(ap, ai, NULL, &err);
 		return;
 	}
+	if (!sids_ok(ap, ai, svc, env))
+		return;
+	path = tw_xasprintf("/v1/Services/%s/Environments/%s/Deployments", tw_applier_sid(ap, svc),
+			    tw_applier_sid(ap, env));
+	req = tw_req_new("POST", tw_http_url(h, TW_PRODUCT_SERVERLESS, path), deployed, ap);
+	free(path);
 	req->tag = (long)ai;
 	req->idempotent = 1;   /* deploying the same build twice changes nothing */
 	tw_form_add(&req->form, "BuildSid", build);

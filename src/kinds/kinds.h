@@ -71,7 +71,7 @@ int tw_source_bytes(const struct tw_res *r, struct tw_buf *out, struct tw_err *e
 struct tw_live_more;
 struct tw_planner;
 void tw_deploy_read(struct tw_live_more *lm, struct tw_res *r);
-void tw_deploy_plan(struct tw_planner *pl, struct tw_res *w, struct tw_res *h);
+void tw_deploy_plan(struct tw_planner *pl, const struct tw_res *w, const struct tw_res *h);
 
 /* services.c: a function twprov generates in service svc, added (protected, empty until
  * the plan writes its code) unless svc has one at `path`; and writing that code (its

@@ -1,5 +1,6 @@
 /* plan.c - diff the declared model against the live one into a plan */
 #include <stdarg.h>
+#include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
@@ -11,13 +12,13 @@
 
 struct tw_planner {
 	struct tw_plan *p;
-	struct tw_model *want, *have;
+	const struct tw_model *want, *have;
 	const struct tw_plan_opts *o;
 	size_t unsynced;            /* write-only values not compared */
 	json_t *unread;             /* "kind.field" -> addresses whose live value Twilio did not return */
 };
 
-struct tw_plan *tw_planner_plan(struct tw_planner *pl)
+const struct tw_plan *tw_planner_plan(const struct tw_planner *pl)
 {
 	return pl->p;
 }
@@ -34,14 +35,39 @@ const char *tw_act_symbol(enum tw_act_type t)
 	return sym[t];
 }
 
-static struct tw_action *act_of(const struct tw_plan *p, const struct tw_res *r)
+long tw_plan_act_index(const struct tw_plan *p, const struct tw_res *r)
 {
-	return r && r->act ? &p->acts[r->act - 1] : NULL;
+	return (long)(uintptr_t)tw_ptrmap_get(&p->primary, r) - 1;
 }
 
-struct tw_action *tw_plan_act_of(const struct tw_plan *p, const struct tw_res *r)
+static struct tw_action *act_of(const struct tw_plan *p, const struct tw_res *r)
+{
+	long i = tw_plan_act_index(p, r);
+	return i >= 0 ? &p->acts[i] : NULL;
+}
+
+const struct tw_action *tw_plan_act_of(const struct tw_plan *p, const struct tw_res *r)
 {
 	return act_of(p, r);
+}
+
+struct tw_res *tw_plan_live(const struct tw_plan *p, const struct tw_res *w)
+{
+	return tw_ptrmap_get(&p->live, w);
+}
+
+/* w and h are one resource (h the live one, or one of the live duplicates of w). */
+static void link(struct tw_plan *p, const struct tw_res *w, const struct tw_res *h, int duplicate)
+{
+	if (!duplicate)
+		tw_ptrmap_put(&p->live, w, (void *)h);
+	tw_ptrmap_put(&p->declared, h, (void *)w);
+}
+
+/* A resource's primary action; follow-ups and custom actions are not. */
+static void set_primary(struct tw_plan *p, const struct tw_res *r, size_t i)
+{
+	tw_ptrmap_put(&p->primary, r, (void *)(uintptr_t)(i + 1));
 }
 
 /* The summary: a replace is one add and one destroy, as in Terraform. */
@@ -54,8 +80,8 @@ static void count(struct tw_plan *p, enum tw_act_type t)
 
 static void add_dep(struct tw_action *a, size_t dep);
 
-static size_t add_action_as(struct tw_plan *p, enum tw_act_type t, struct tw_res *want, struct tw_res *have,
-			    int secondary)
+static size_t add_action_as(struct tw_plan *p, enum tw_act_type t, const struct tw_res *want,
+			    const struct tw_res *have, int secondary)
 {
 	struct tw_action *a;
 	TW_ALLOC_GROW(p->acts, p->n + 1, p->alloc);
@@ -67,36 +93,22 @@ static size_t add_action_as(struct tw_plan *p, enum tw_act_type t, struct tw_res
 	a->kind = want ? want->kind : have->kind;
 	a->address = tw_res_address(want ? want : have);
 	a->secondary = secondary;
-	/* a resource's `act` is its primary action; follow-ups and custom actions keep it */
 	if (want && !secondary)
-		want->act = p->n + 1;
+		set_primary(p, want, p->n);
 	if (have && !secondary)
-		have->act = p->n + 1;
+		set_primary(p, have, p->n);
 	count(p, t);
 	return p->n++;
 }
 
-static size_t add_action(struct tw_plan *p, enum tw_act_type t, struct tw_res *want, struct tw_res *have)
+static size_t add_action(struct tw_plan *p, enum tw_act_type t, const struct tw_res *want,
+			 const struct tw_res *have)
 {
 	return add_action_as(p, t, want, have, 0);
 }
 
-size_t tw_plan_add_custom(struct tw_plan *p, const struct tw_custom *c, struct tw_res *want, char *summary,
-			  json_t *data)
-{
-	size_t i = add_action_as(p, TW_ACT_UPDATE, want, NULL, 1);
-	p->acts[i].custom = c;
-	p->acts[i].summary = summary;
-	p->acts[i].data = data;
-	return i;
-}
-
-void tw_plan_add_dep(struct tw_plan *p, size_t a, size_t dep)
-{
-	add_dep(&p->acts[a], dep);
-}
-
-static void add_change(struct tw_action *a, const struct tw_field *f, json_t *before, json_t *after, int sensitive)
+static void add_change(struct tw_action *a, const struct tw_field *f, const json_t *before, const json_t *after,
+		       int sensitive)
 {
 	struct tw_change *c;
 	TW_ALLOC_GROW(a->changes, a->nchanges + 1, a->changes_alloc);
@@ -104,8 +116,32 @@ static void add_change(struct tw_action *a, const struct tw_field *f, json_t *be
 	memset(c, 0, sizeof(*c));
 	c->field = f;
 	c->sensitive = sensitive;
-	c->before = before && !json_is_null(before) ? json_incref(before) : NULL;
-	c->after = sensitive ? NULL : json_incref(after);
+	c->before = before && !json_is_null(before) ? json_deep_copy(before) : NULL;
+	c->after = sensitive || !after ? NULL : json_deep_copy(after);
+}
+
+/* ---- the planner API of the kinds' plan_more hooks ---- */
+
+size_t tw_planner_custom(struct tw_planner *pl, const struct tw_custom *c, const struct tw_res *want,
+			 char *summary, json_t *data)
+{
+	struct tw_plan *p = pl->p;
+	size_t i = add_action_as(p, TW_ACT_UPDATE, want, NULL, 1);
+	p->acts[i].custom = c;
+	p->acts[i].summary = summary;
+	p->acts[i].data = data;
+	return i;
+}
+
+void tw_planner_change(struct tw_planner *pl, size_t a, const struct tw_field *f, const json_t *before,
+		       const json_t *after)
+{
+	add_change(&pl->p->acts[a], f, before, after, 0);
+}
+
+void tw_planner_dep(struct tw_planner *pl, size_t a, size_t dep)
+{
+	add_dep(&pl->p->acts[a], dep);
 }
 
 static void add_dep(struct tw_action *a, size_t dep)
@@ -229,7 +265,7 @@ static const json_t *planned_object(const struct tw_facts *f, const struct tw_re
 	const struct tw_action *a = act_of(pl->p, r);
 	if (a && a->want == r && (a->type == TW_ACT_CREATE || a->type == TW_ACT_REPLACE))
 		return NULL;
-	return r->match ? r->match->json : NULL;
+	return tw_plan_live(pl->p, r) ? tw_plan_live(pl->p, r)->json : NULL;
 }
 
 /*
@@ -258,7 +294,7 @@ static json_t *effective(struct tw_planner *pl, const struct tw_field *f, const 
 }
 
 /* Compare the managed fields of a matched pair; returns the action type or -1 for none. */
-static int diff_fields(struct tw_planner *pl, struct tw_res *w, struct tw_res *h, size_t *out)
+static int diff_fields(struct tw_planner *pl, const struct tw_res *w, const struct tw_res *h, size_t *out)
 {
 	const struct tw_kind *k = w->kind;
 	struct tw_action tmp;
@@ -341,9 +377,9 @@ static void create_changes(struct tw_planner *pl, size_t ai)
 	}
 }
 
-static void diff_level(struct tw_planner *pl, struct tw_res *wp, struct tw_res *hp);
+static void diff_level(struct tw_planner *pl, const struct tw_res *wp, const struct tw_res *hp);
 
-static void diff_kind(struct tw_planner *pl, struct tw_res *wp, struct tw_res *hp, const struct tw_kind *k)
+static void diff_kind(struct tw_planner *pl, const struct tw_res *wp, const struct tw_res *hp, const struct tw_kind *k)
 {
 	struct tw_plan *p = pl->p;
 	int top = !k->parent;
@@ -352,7 +388,7 @@ static void diff_kind(struct tw_planner *pl, struct tw_res *wp, struct tw_res *h
 	json_t *live = hp ? tw_res_index(hp, k) : NULL;
 
 	for (size_t i = 0; i < wp->nchildren; i++) {
-		struct tw_res *w = wp->children[i], *h;
+		const struct tw_res *w = wp->children[i], *h;
 		json_t *entry;
 		size_t idx;
 
@@ -366,9 +402,9 @@ static void diff_kind(struct tw_planner *pl, struct tw_res *wp, struct tw_res *h
 			size_t j;
 			json_t *pos;
 			json_array_foreach(entry, j, pos) {
-				struct tw_res *dup = hp->children[json_integer_value(pos)];
+				const struct tw_res *dup = hp->children[json_integer_value(pos)];
 				tw_buf_addf(&b, "%s%s", b.len ? ", " : "", dup->sid ? dup->sid : "?");
-				dup->match = w;
+				link(p, w, dup, 1);
 			}
 			say(p->problems, "%s: %zu resources with this identity exist at Twilio (%s); twprov will not guess "
 				"which one the file means: delete or rename the extra ones", addr, json_array_size(entry), b.buf);
@@ -378,16 +414,13 @@ static void diff_kind(struct tw_planner *pl, struct tw_res *wp, struct tw_res *h
 		}
 		if (w->absent) {
 			if (h) {
-				h->match = w;
+				link(p, w, h, 1);
 				add_action(p, TW_ACT_DELETE, NULL, h);
 			}
 			continue;
 		}
 		if (h) {
-			free(w->sid);
-			w->sid = h->sid ? tw_xstrdup(h->sid) : NULL;
-			w->match = h;
-			h->match = w;
+			link(p, w, h, 0);
 			/* a replaced resource starts with no children */
 			if (diff_fields(pl, w, h, &idx) == 0 && p->acts[idx].type == TW_ACT_REPLACE)
 				h = NULL;
@@ -409,8 +442,8 @@ static void diff_kind(struct tw_planner *pl, struct tw_res *wp, struct tw_res *h
 		}
 	}
 	for (size_t i = 0; hp && i < hp->nchildren; i++) {
-		struct tw_res *h = hp->children[i];
-		if (h->kind != k || h->match)
+		const struct tw_res *h = hp->children[i];
+		if (h->kind != k || tw_ptrmap_get(&p->declared, h))
 			continue;
 		if (!top) {
 			add_action(p, TW_ACT_DELETE, NULL, h);
@@ -431,7 +464,7 @@ static void diff_kind(struct tw_planner *pl, struct tw_res *wp, struct tw_res *h
 	json_decref(live);
 }
 
-static void diff_level(struct tw_planner *pl, struct tw_res *wp, struct tw_res *hp)
+static void diff_level(struct tw_planner *pl, const struct tw_res *wp, const struct tw_res *hp)
 {
 	size_t n;
 	const struct tw_kind *const *kids = tw_kind_children(wp->kind, &n);
@@ -452,11 +485,16 @@ static void dep_on_creation(struct tw_plan *p, size_t ai, const struct tw_res *t
 		add_dep(&p->acts[ai], (size_t)(t - p->acts));
 }
 
+void tw_planner_after_creation(struct tw_planner *pl, size_t a, const struct tw_res *r)
+{
+	dep_on_creation(pl->p, a, r);
+}
+
 /* Creates and updates wait for their parent and for what they reference. */
 static void deps_of_want(struct tw_planner *pl, size_t ai)
 {
 	struct tw_plan *p = pl->p;
-	struct tw_res *w = p->acts[ai].want;
+	const struct tw_res *w = p->acts[ai].want;
 	const struct tw_kind *k = w->kind;
 
 	if (w->parent && w->parent->kind)
@@ -602,7 +640,7 @@ static void defer_references(struct tw_planner *pl)
 
 	for (size_t ai = 0; ai < n; ai++) {
 		const struct tw_kind *k = p->acts[ai].kind;
-		struct tw_res *w = p->acts[ai].want;
+		const struct tw_res *w = p->acts[ai].want;
 		if (p->acts[ai].type != TW_ACT_CREATE)
 			continue;
 		for (size_t i = 0; i < k->nfields; i++) {
@@ -700,13 +738,10 @@ static int apply_targets(struct tw_planner *pl, struct tw_err *err)
 	for (size_t i = 0; i < p->n; i++)
 		newidx[i] = keep[i] ? n++ : (size_t)-1;
 	p->add = p->change = p->destroy = 0;
+	tw_ptrmap_release(&p->primary);
 	for (size_t i = 0, j = 0; i < p->n; i++) {
 		struct tw_action *a = &p->acts[i];
 		if (!keep[i]) {
-			if (a->want)
-				a->want->act = 0;
-			if (a->have)
-				a->have->act = 0;
 			free_action(a);
 			continue;
 		}
@@ -714,9 +749,9 @@ static int apply_targets(struct tw_planner *pl, struct tw_err *err)
 			a->deps[d] = newidx[a->deps[d]];
 		p->acts[j] = *a;
 		if (p->acts[j].want && !p->acts[j].secondary)
-			p->acts[j].want->act = j + 1;
+			set_primary(p, p->acts[j].want, j);
 		if (p->acts[j].have && !p->acts[j].secondary)
-			p->acts[j].have->act = j + 1;
+			set_primary(p, p->acts[j].have, j);
 		count(p, p->acts[j].type);
 		j++;
 	}
@@ -727,16 +762,7 @@ static int apply_targets(struct tw_planner *pl, struct tw_err *err)
 	return 0;
 }
 
-/* Forget the links of an earlier plan over the same models. */
-static void reset_links(struct tw_res *r)
-{
-	r->match = NULL;
-	r->act = 0;
-	for (size_t i = 0; i < r->nchildren; i++)
-		reset_links(r->children[i]);
-}
-
-int tw_plan_build(struct tw_model *want, struct tw_model *have, const struct tw_plan_opts *o,
+int tw_plan_build(const struct tw_model *want, const struct tw_model *have, const struct tw_plan_opts *o,
 		  struct tw_plan **out, struct tw_err *err)
 {
 	static const struct tw_plan_opts defaults;
@@ -748,8 +774,6 @@ int tw_plan_build(struct tw_model *want, struct tw_model *have, const struct tw_
 	p->problems = json_array();
 	pl.p = p;
 	*out = p;
-	reset_links(&want->root);
-	reset_links(&have->root);
 
 	diff_level(&pl, &want->root, &have->root);
 	if (json_array_size(p->problems)) {
@@ -777,6 +801,9 @@ void tw_plan_free(struct tw_plan *p)
 	json_decref(p->unmanaged);
 	json_decref(p->notes);
 	json_decref(p->problems);
+	tw_ptrmap_release(&p->live);
+	tw_ptrmap_release(&p->declared);
+	tw_ptrmap_release(&p->primary);
 	free(p);
 }
 

@@ -149,15 +149,16 @@ static void read_account(const json_t *page, struct tw_model *have)
 		tw_live_convert(have->root.children[i], &have->root);
 }
 
-static void form_requests(struct tw_plan *p)
+static void form_requests(const struct tw_plan *p)
 {
 	for (size_t i = 0; i < p->n; i++) {
-		struct tw_action *a = &p->acts[i];
-		tw_apply_steps(a);
-		for (size_t s = 0; s < a->nsteps; s++) {
+		const struct tw_action *a = &p->acts[i];
+		struct tw_step steps[TW_MAX_STEPS];
+		size_t n = tw_apply_steps(a, steps);
+		for (size_t s = 0; s < n; s++) {
 			struct tw_form f;
 			tw_form_init(&f);
-			tw_apply_form(a, &a->steps[s], &f);
+			tw_apply_form(p, NULL, a, &steps[s], &f);
 			tw_form_release(&f);
 		}
 	}

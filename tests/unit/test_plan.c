@@ -111,13 +111,14 @@ static char *render_text(struct tw_plan *p)
 	return buf;
 }
 
-/* The form of an action's step i (its requests are planned first). */
-static void step_form(struct tw_action *a, size_t i, struct tw_form *f)
+/* The form of an action's step i (its requests are planned first), as the plan knows SIDs. */
+static void step_form(const struct tw_plan *p, const struct tw_action *a, size_t i, struct tw_form *f)
 {
-	tw_apply_steps(a);
-	assert_true(i < a->nsteps);
+	struct tw_step steps[TW_MAX_STEPS];
+	size_t n = tw_apply_steps(a, steps);
+	assert_true(i < n);
 	tw_form_init(f);
-	tw_apply_form(a, &a->steps[i], f);
+	tw_apply_form(p, NULL, a, &steps[i], f);
 }
 
 static void office(struct tw_model *w)
@@ -208,7 +209,9 @@ static void test_converged_is_empty(void **state)
 	assert_int_equal(p->n, 0);
 	assert_true(tw_plan_empty(p));
 	/* matched resources learn their SIDs */
-	assert_string_equal(w->root.children[0]->sid, CL1);
+	assert_string_equal(tw_plan_live(p, w->root.children[0])->sid, CL1);
+	/* and the plan wrote nothing into the models */
+	assert_null(w->root.children[0]->sid);
 	/* the password was not compared, and the plan says so */
 	assert_int_equal(json_array_size(p->notes), 1);
 	assert_non_null(strstr(json_string_value(json_array_get(p->notes, 0)), "--sync-passwords"));
@@ -237,7 +240,7 @@ static void test_sync_passwords_plans_update(void **state)
 	assert_null(p->acts[0].changes[0].after);
 
 	struct tw_form f;
-	step_form(&p->acts[0], 0, &f);
+	step_form(p, &p->acts[0], 0, &f);
 	assert_string_equal(f.body.buf, "Password=" SECRET);
 	assert_null(strstr(f.shown.buf, SECRET));
 	tw_form_release(&f);
@@ -276,7 +279,7 @@ static void test_drift_update_and_owned_delete(void **state)
 	free(text);
 
 	struct tw_form f;
-	step_form(u, 0, &f);
+	step_form(p, u, 0, &f);
 	assert_string_equal(f.body.buf, "VoiceUrl=https%3A%2F%2Fa.example%2Fv");
 	tw_form_release(&f);
 	tw_plan_free(p);
@@ -570,7 +573,7 @@ static void test_not_returned_is_not_compared(void **state)
 	assert_int_equal(a->type, TW_ACT_UPDATE);
 	assert_int_equal(a->nchanges, 2);
 	assert_true(a->changes[1].unread);
-	step_form(a, 0, &f);
+	step_form(p, a, 0, &f);
 	assert_string_equal(f.body.buf, "FriendlyName=main&VoiceReceiveMode=fax");
 	tw_form_release(&f);
 	text = render_text(p);
@@ -602,11 +605,13 @@ static void test_create_ignored_field_is_written_after_the_create(void **state)
 	assert_non_null(a);
 	assert_int_equal(a->type, TW_ACT_CREATE);
 	/* a purchase ignores VoiceReceiveMode: the same action updates it right after */
-	tw_apply_steps(a);
-	assert_int_equal(a->nsteps, 2);
-	assert_int_equal(a->steps[0].op, TW_STEP_CREATE);
-	assert_int_equal(a->steps[1].op, TW_STEP_UPDATE);
-	step_form(a, 1, &f);
+	{
+		struct tw_step steps[TW_MAX_STEPS];
+		assert_int_equal(tw_apply_steps(a, steps), 2);
+		assert_int_equal(steps[0].op, TW_STEP_CREATE);
+		assert_int_equal(steps[1].op, TW_STEP_UPDATE);
+	}
+	step_form(p, a, 1, &f);
 	assert_string_equal(f.body.buf, "VoiceReceiveMode=fax");
 	tw_form_release(&f);
 	text = render_text(p);
@@ -626,8 +631,10 @@ static void test_create_ignored_field_is_written_after_the_create(void **state)
 		assert_int_equal(tw_plan_build(w, h, NULL, &p, &err), 0);
 	}
 	a = find(p, "phone_numbers/+16505550100");
-	tw_apply_steps(a);
-	assert_int_equal(a->nsteps, 1);
+	{
+		struct tw_step steps[TW_MAX_STEPS];
+		assert_int_equal(tw_apply_steps(a, steps), 1);
+	}
 	tw_plan_free(p);
 	tw_model_free(w);
 	tw_model_free(h);
@@ -635,34 +642,36 @@ static void test_create_ignored_field_is_written_after_the_create(void **state)
 
 static void test_create_form(void **state)
 {
-	struct tw_model *w = want_model();
+	struct tw_model *w = want_model(), *h = tw_model_new(1);
 	struct tw_res *acl = decl(&w->root, "ip_access_control_lists", "pbx", NULL);
-	struct tw_res *ip = decl(acl, "addresses", "pbx host", "ip=10.0.0.1", "cidr=24", NULL);
 	struct tw_res *d = decl(&w->root, "sip_domains", "a.sip.twilio.com", "secure=false", "voice_url=", NULL);
-	struct tw_res *m = decl(d, "auth.calls.ip_access_control_lists", "pbx", NULL);
-	struct tw_action a = { .type = TW_ACT_CREATE };
+	struct tw_plan *p;
+	struct tw_err err = TW_ERR_INIT;
 	struct tw_form f;
 	(void)state;
 
-	acl->sid = tw_xstrdup(AL1);
-	a.kind = ip->kind;
-	a.want = ip;
-	step_form(&a, 0, &f);
+	decl(acl, "addresses", "pbx host", "ip=10.0.0.1", "cidr=24", NULL);
+	decl(d, "auth.calls.ip_access_control_lists", "pbx", NULL);
+	/* the ACL exists: its SID, known from the plan, goes into what refers to it */
+	live(&h->root, "ip_access_control_lists", "{\"sid\":\"" AL1 "\",\"friendly_name\":\"pbx\"}");
+	convert_all(h);
+	assert_int_equal(tw_plan_build(w, h, NULL, &p, &err), 0);
+	assert_int_equal(p->n, 3);
+
+	step_form(p, find(p, "ip_access_control_lists/pbx/addresses/pbx host"), 0, &f);
 	assert_string_equal(f.body.buf, "FriendlyName=pbx%20host&IpAddress=10.0.0.1&CidrPrefixLength=24");
 	tw_form_release(&f);
 
-	a.kind = d->kind;
-	a.want = d;
-	step_form(&a, 0, &f);
+	step_form(p, find(p, "sip_domains/a.sip.twilio.com"), 0, &f);
 	assert_string_equal(f.body.buf, "DomainName=a.sip.twilio.com&VoiceUrl=&Secure=false");
 	tw_form_release(&f);
 
-	a.kind = m->kind;
-	a.want = m;
-	step_form(&a, 0, &f);
+	step_form(p, find(p, "sip_domains/a.sip.twilio.com/auth.calls.ip_access_control_lists/pbx"), 0, &f);
 	assert_string_equal(f.body.buf, "IpAccessControlListSid=" AL1);
 	tw_form_release(&f);
+	tw_plan_free(p);
 	tw_model_free(w);
+	tw_model_free(h);
 }
 
 int main(void)

@@ -1,0 +1,30 @@
+/* report.c - what an apply did, for the reader: the same for apply and remove-credential */
+#include <stdio.h>
+
+#include "twprov/apply.h"
+#include "twprov/buf.h"
+#include "twprov/log.h"
+
+static void section(const struct tw_plan *p, const struct tw_apply_result *res, enum tw_act_state st,
+		    const char *title, FILE *f)
+{
+	int any = 0;
+	for (size_t i = 0; i < p->n && i < res->n; i++) {
+		const struct tw_action *a = &p->acts[i];
+		const struct tw_outcome *oc = &res->outcome[i];
+		if (oc->state != st)
+			continue;
+		if (!any++)
+			fprintf(f, "%s:\n", title);
+		tw_show(f, "  %s %s%s%s%s%s%s\n", tw_act_symbol(a->type), tw_quote(a->address),
+			a->custom ? " (" : "", a->custom ? a->custom->verb : "", a->custom ? ")" : "",
+			st == TW_ST_FAILED ? ": " : "", st == TW_ST_FAILED ? oc->err.msg : "");
+	}
+}
+
+void tw_apply_report(const struct tw_plan *p, const struct tw_apply_result *res, FILE *f)
+{
+	section(p, res, TW_ST_DONE, "Applied", f);
+	section(p, res, TW_ST_FAILED, "Failed", f);
+	section(p, res, TW_ST_SKIPPED, "Not applied", f);
+}
