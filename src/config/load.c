@@ -23,7 +23,7 @@
 /* A resource kept in the model, with what messages need to name it. */
 struct lres {
 	struct tw_res *r;
-	char *path;                 /* "credential_lists[0].credentials[1]" */
+	char *path;                 /* "KIND[0].CHILDREN[1]" */
 	char *idpath;               /* path of its identity value */
 	struct tw_loc idloc;        /* location of its identity value */
 	size_t order;
@@ -170,8 +170,8 @@ static const char *what(const struct tw_ynode *n)
 }
 
 /*
- * Paths of values for messages, "credential_lists[3].credentials[12].password":
- * one is made per value of the file (10,000 credentials make 50,000), so they
+ * Paths of values for messages, "KIND[3].CHILDREN[12].FIELD": one is made per
+ * value of the file (10,000 resources of 5 values make 50,000), so they
  * are put together by hand rather than with printf.
  */
 static char *concat(const char *a, size_t alen, const char *sep, const char *b, size_t blen, const char *end)
@@ -905,7 +905,7 @@ static void unknown_key(struct ld *ld, struct wctx *c, const struct tw_ynode *kn
 		cands[n++] = segs[i];
 	}
 
-	int dotted = 0;   /* "auth.calls.credential_lists:" written as one key */
+	int dotted = 0;   /* a dotted yaml_key ("a.b.c:") written as one key */
 	for (size_t i = 0; i < nk && !*prefix && strchr(key, '.'); i++)
 		dotted |= !strcmp(kids[i]->yaml_key, key);
 	if (!strcmp(key, "<<")) {

@@ -725,9 +725,16 @@ static int apply_targets(struct tw_planner *pl, struct tw_err *err)
 	for (size_t t = 0; t < pl->o->ntargets; t++) {
 		const char *tg = pl->o->targets[t];
 		int found = tw_model_find_address(pl->want, tg) || tw_model_find_address(pl->have, tg);
-		if (!found)
-			return tw_err_setk(err, TW_ERR_USAGE, "--target %s: no such resource in the file or at Twilio "
-					   "(addresses look like credential_lists/office-phones)", tg);
+		if (!found) {
+			/* an address of this file as the example of one */
+			const struct tw_res *ex = pl->want->root.nchildren ? pl->want->root.children[0] : NULL;
+			char *addr = ex ? tw_res_address(ex) : NULL;
+			tw_err_setk(err, TW_ERR_USAGE, "--target %s: no such resource in the file or at Twilio "
+				    "(addresses look like KIND/NAME%s%s)", tw_quote(tg), addr ? ", e.g. " : "",
+				    addr ? tw_quote(addr) : "");
+			free(addr);
+			return -1;
+		}
 	}
 	keep = tw_xcalloc(p->n ? p->n : 1, 1);
 	for (size_t i = 0; i < p->n; i++)
