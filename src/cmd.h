@@ -12,6 +12,7 @@ struct tw_http;
 /* Options every command accepts, before or after the command name. */
 struct tw_global {
 	const char *file;       /* -f, --file (default twprov.yaml) */
+	int file_given;         /* -f was given */
 	const char *cacert;     /* --cacert */
 	int verbose;            /* -v, repeatable */
 	int no_color;           /* --no-color, NO_COLOR */
@@ -51,6 +52,7 @@ int cmd_plan(int argc, char **argv, struct tw_global *g);
 int cmd_apply(int argc, char **argv, struct tw_global *g);
 int cmd_gen_phone_config(int argc, char **argv, struct tw_global *g);
 int cmd_remove_credential(int argc, char **argv, struct tw_global *g);
+int cmd_show(int argc, char **argv, struct tw_global *g);
 
 extern const struct tw_cmd tw_commands[];
 const struct tw_cmd *tw_cmd_find(const char *name);
@@ -71,8 +73,12 @@ struct tw_plan_args {
 	int sync_passwords;
 	const char **targets;
 	size_t ntargets;
+	const json_t *saved;    /* a saved plan to recompute: the file's SHA-256 and the account must be
+	                           the ones it was made from, checked before anything is read */
 };
 int tw_cmd_connect(const struct tw_global *g, const struct tw_model *m, int parallelism, struct tw_http **out);
+/* The plan's JSON as printed and saved (secrets a server echoed into names redacted). */
+json_t *tw_cmd_plan_json(const struct tw_plan *p);
 /* Load, connect, read live state and build the plan. */
 int tw_cmd_plan(const struct tw_global *g, const struct tw_plan_args *a, struct tw_model **want,
 		struct tw_model **have, struct tw_http **h, struct tw_plan **plan);

@@ -13,7 +13,7 @@
 const char tw_usage_apply[] =
 	"usage: twprov apply [-f FILE] [--auto-approve] [--parallelism N] [--target KIND/NAME]...\n"
 	"                    [--sync-passwords] [--allow-purchase] [--allow-release]\n"
-	"                    [--verify-timeout SECONDS]\n"
+	"                    [--verify-timeout SECONDS] [PLANFILE]\n"
 	"\n"
 	"Read the live account, print the plan, and carry it out: creates and\n"
 	"updates parents first and referenced resources first, deletes in reverse,\n"
@@ -24,6 +24,9 @@ const char tw_usage_apply[] =
 	"Then it reads the account again until it shows every change (Twilio's\n"
 	"lists lag behind its writes): when apply exits 0, an immediate plan shows\n"
 	"no changes.\n"
+	"With PLANFILE (made by `twprov plan --out`), it computes the plan again from\n"
+	"the file and the account the saved plan names, and carries it out, without\n"
+	"asking, only if it is the same plan (\"saved plan is stale\" otherwise).\n"
 	"\n"
 	"  --auto-approve       do not ask for confirmation\n"
 	"  --parallelism N      requests in flight at once (default: 32 while reading\n"
@@ -117,6 +120,54 @@ static int verify(const struct tw_plan_args *a, struct tw_model *want, struct tw
 	return rc;
 }
 
+/*
+ * A saved plan to carry out: it names the twprov file (unless -f does) and
+ * carries the options that shape a plan, so none may be given beside it.
+ */
+static int load_saved(const char *path, struct tw_global *g, struct tw_plan_args *a, json_t **saved,
+		      const char ***targets)
+{
+	struct tw_plan_opts po;
+	struct tw_err err = TW_ERR_INIT;
+
+	if (a->ntargets || a->sync_passwords) {
+		tw_error("a saved plan carries its own --target and --sync-passwords: give neither with %s",
+			 tw_quote(path));
+		return TW_EXIT_USAGE;
+	}
+	if (tw_saved_read(path, saved, &err) < 0) {
+		tw_error("%s", err.msg);
+		return TW_EXIT_FAIL;
+	}
+	if (!g->file_given)
+		g->file = json_string_value(json_object_get(json_object_get(*saved, "file"), "path"));
+	tw_saved_opts(*saved, &po, targets);
+	free(a->targets);
+	a->targets = NULL;
+	a->ntargets = po.ntargets;
+	a->sync_passwords = po.sync_passwords;
+	a->saved = *saved;
+	a->targets = tw_xcalloc(po.ntargets ? po.ntargets : 1, sizeof(*a->targets));
+	memcpy(a->targets, po.targets, po.ntargets * sizeof(*a->targets));
+	return TW_EXIT_OK;
+}
+
+/* The plan computed now must be the saved one, action for action: else nothing is applied. */
+static int same_as_saved(const char *path, const json_t *saved, const json_t *now)
+{
+	json_t *lines = json_array(), *v;
+	size_t n = tw_saved_diff(json_object_get(saved, "plan"), now, lines), i;
+
+	if (n) {
+		tw_error("saved plan is stale: the file and the account now give another plan than %s (%zu action%s "
+			 "differ%s); nothing was applied:", tw_quote(path), n, n == 1 ? "" : "s", n == 1 ? "s" : "");
+		json_array_foreach(lines, i, v)
+			tw_show(stderr, "%s\n", json_string_value(v));
+	}
+	json_decref(lines);
+	return n ? TW_EXIT_FAIL : TW_EXIT_OK;
+}
+
 int cmd_apply(int argc, char **argv, struct tw_global *g)
 {
 	static const struct option longopts[] = {
@@ -139,6 +190,8 @@ int cmd_apply(int argc, char **argv, struct tw_global *g)
 	struct tw_err err = TW_ERR_INIT;
 	int c, autoapprove = 0, rc = TW_EXIT_USAGE;
 	double verify_timeout = TW_VERIFY_TIMEOUT_S;
+	json_t *saved = NULL, *now = NULL;
+	const char **saved_targets = NULL;
 
 	while ((c = getopt_long(argc, argv, TW_GLOBAL_SHORTOPTS, longopts, NULL)) != -1) {
 		switch (c) {
@@ -163,24 +216,30 @@ int cmd_apply(int argc, char **argv, struct tw_global *g)
 			}
 		}
 	}
-	if (optind < argc) {
-		tw_error("apply takes no arguments (use -f FILE)");
+	if (optind + 1 < argc) {
+		tw_error("apply takes at most one argument, a saved plan (use -f FILE for the twprov file)");
 		goto out;
 	}
 	tw_global_apply(g);
+	if (optind < argc && (rc = load_saved(argv[optind], g, &a, &saved, &saved_targets)) != TW_EXIT_OK)
+		goto out;
 
 	rc = tw_cmd_plan(g, &a, &want, &have, &h, &plan);
 	if (rc != TW_EXIT_OK)
 		goto out;
-	tw_plan_print(plan, stdout);
+	now = tw_cmd_plan_json(plan);
+	tw_plan_print_json(now, stdout);
 	fflush(stdout);
+	if (saved && (rc = same_as_saved(argv[optind], saved, now)) != TW_EXIT_OK)
+		goto out;
 	if (tw_plan_empty(plan))
 		goto out;
 	if (!guards_allowed(plan, allowed, 2)) {
 		rc = TW_EXIT_USAGE;
 		goto out;
 	}
-	if (!autoapprove && (rc = tw_cmd_confirm("apply", "Apply cancelled.")) != TW_EXIT_OK)
+	/* a saved plan was reviewed when it was made: it is the approval */
+	if (!autoapprove && !saved && (rc = tw_cmd_confirm("apply", "Apply cancelled.")) != TW_EXIT_OK)
 		goto out;
 
 	if (tw_http_set_parallelism(h, a.parallelism ? a.parallelism : TW_PARALLELISM_WRITE, &err) < 0) {
@@ -206,6 +265,9 @@ int cmd_apply(int argc, char **argv, struct tw_global *g)
 	signal(SIGINT, SIG_DFL);
 	signal(SIGTERM, SIG_DFL);
 out:
+	json_decref(now);
+	json_decref(saved);
+	free(saved_targets);
 	tw_plan_free(plan);
 	tw_model_free(have);
 	tw_model_free(want);

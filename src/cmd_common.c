@@ -12,9 +12,10 @@
 #include "twprov/http.h"
 #include "twprov/live.h"
 #include "twprov/log.h"
+#include "twprov/redact.h"
 
 extern const char tw_usage_validate[], tw_usage_plan[], tw_usage_apply[], tw_usage_gen_phone_config[],
-	tw_usage_remove_credential[];
+	tw_usage_remove_credential[], tw_usage_show[];
 
 const struct tw_cmd tw_commands[] = {
 	{ "validate", cmd_validate, "check the file offline (types, references, Twilio's rules)", tw_usage_validate },
@@ -22,6 +23,7 @@ const struct tw_cmd tw_commands[] = {
 	{ "apply", cmd_apply, "make the live account match the file", tw_usage_apply },
 	{ "gen-phone-config", cmd_gen_phone_config, "write provisioning files for the credentials' phones", tw_usage_gen_phone_config },
 	{ "remove-credential", cmd_remove_credential, "revoke a SIP user now and drop it from the file", tw_usage_remove_credential },
+	{ "show", cmd_show, "print a plan saved by plan --out", tw_usage_show },
 	{ NULL, NULL, NULL, NULL },
 };
 
@@ -80,7 +82,7 @@ int tw_cmd_bad_option(const char *name, const struct option *longopts, char **ar
 int tw_global_opt(struct tw_global *g, int c, const char *arg)
 {
 	switch (c) {
-	case 'f': g->file = arg; return 1;
+	case 'f': g->file = arg; g->file_given = 1; return 1;
 	case 'v': g->verbose++; return 1;
 	case TW_OPT_NO_COLOR: g->no_color = 1; return 1;
 	case TW_OPT_CACERT: g->cacert = arg; return 1;
@@ -283,9 +285,20 @@ int tw_cmd_plan(const struct tw_global *g, const struct tw_plan_args *a, struct 
 		return rc;
 	t1 = tw_now_s();
 	tw_trace(1, "loaded %s in %.0f ms", g->file, (t1 - t0) * 1000);
+	if (a->saved && strcmp((*want)->sha256, json_string_value(json_object_get(json_object_get(a->saved, "file"),
+										   "sha256")))) {
+		tw_error("saved plan is stale: %s changed since the plan was made (nothing was applied)", tw_quote(g->file));
+		return TW_EXIT_FAIL;
+	}
 	/* reading is independent GETs: more of them in flight unless told otherwise */
 	if ((rc = tw_cmd_connect(g, *want, a->parallelism ? a->parallelism : TW_PARALLELISM_READ, h)))
 		return rc;
+	if (a->saved && strcmp(tw_http_account_sid(*h), json_string_value(json_object_get(a->saved, "account_sid")))) {
+		tw_error("the saved plan was made for account %s, not for %s (TWILIO_ACCOUNT_SID): nothing was applied",
+			 tw_quote(json_string_value(json_object_get(a->saved, "account_sid"))),
+			 tw_quote(tw_http_account_sid(*h)));
+		return TW_EXIT_FAIL;
+	}
 	if (tw_live_read(*h, *want, NULL, have, &err) < 0) {
 		report_api_error(&err);
 		return TW_EXIT_FAIL;
@@ -305,4 +318,11 @@ int tw_cmd_plan(const struct tw_global *g, const struct tw_plan_args *a, struct 
 		return err.kind == TW_ERR_USAGE ? TW_EXIT_USAGE : TW_EXIT_FAIL;
 	}
 	return TW_EXIT_OK;
+}
+
+json_t *tw_cmd_plan_json(const struct tw_plan *p)
+{
+	json_t *o = tw_plan_json(p);
+	tw_redact_json(o);      /* exact, but for a secret a server echoed into a name */
+	return o;
 }

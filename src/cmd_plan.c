@@ -1,15 +1,16 @@
 /* cmd_plan.c - show what apply would change */
 #include <stdio.h>
 #include <stdlib.h>
+#include <string.h>
 
 #include "cmd.h"
 #include "twprov/http.h"
 #include "twprov/log.h"
-#include "twprov/redact.h"
+#include "twprov/file.h"
 
 const char tw_usage_plan[] =
 	"usage: twprov plan [-f FILE] [--json] [--detailed-exitcode] [--target KIND/NAME]...\n"
-	"                   [--parallelism N] [--sync-passwords]\n"
+	"                   [--parallelism N] [--sync-passwords] [--out PLANFILE]\n"
 	"\n"
 	"Read the live account and print what apply would create (+), update (~),\n"
 	"destroy (-) or replace (-/+).  Nothing is changed.\n"
@@ -19,9 +20,34 @@ const char tw_usage_plan[] =
 	"  --target KIND/NAME   plan only this resource (and what it needs); repeatable,\n"
 	"                       e.g. credential_lists/office-phones\n"
 	"  --parallelism N      requests in flight at once (default 32)\n"
-	"  --sync-passwords     plan to set every declared password again\n";
+	"  --sync-passwords     plan to set every declared password again\n"
+	"  --out PLANFILE       also save the plan (JSON, no secrets) for `twprov apply\n"
+	"                       PLANFILE`, which carries it out only if the file and the\n"
+	"                       account still give the same plan\n";
 
-enum { OPT_JSON = TW_OPT_FIRST_COMMAND_OPT, OPT_DETAILED, OPT_TARGET, OPT_PARALLELISM, OPT_SYNC };
+enum { OPT_JSON = TW_OPT_FIRST_COMMAND_OPT, OPT_DETAILED, OPT_TARGET, OPT_PARALLELISM, OPT_SYNC, OPT_OUT };
+
+/* Write the saved plan: the JSON shown, and what it was computed from. */
+static int save(const char *out, const struct tw_global *g, const struct tw_plan_args *a, const struct tw_model *want,
+		struct tw_http *h, const json_t *plan)
+{
+	struct tw_plan_opts po = { .sync_passwords = a->sync_passwords, .targets = a->targets, .ntargets = a->ntargets };
+	json_t *saved = tw_saved_new(plan, tw_http_account_sid(h), g->file, want->sha256, &po);
+	char *text = json_dumps(saved, JSON_INDENT(2));   /* in the order shown */
+	struct tw_err err = TW_ERR_INIT;
+	int rc = TW_EXIT_OK;
+
+	if (tw_write_atomic(out, text, strlen(text), 0600, &err) < 0) {
+		tw_error("%s", err.msg);
+		rc = TW_EXIT_FAIL;
+	} else {
+		tw_info("Saved the plan to %s: `twprov apply %s` carries it out if it is still what the file and the "
+			"account give.", tw_quote(out), tw_quote(out));
+	}
+	free(text);
+	json_decref(saved);
+	return rc;
+}
 
 int cmd_plan(int argc, char **argv, struct tw_global *g)
 {
@@ -32,12 +58,14 @@ int cmd_plan(int argc, char **argv, struct tw_global *g)
 		{ "target", required_argument, NULL, OPT_TARGET },
 		{ "parallelism", required_argument, NULL, OPT_PARALLELISM },
 		{ "sync-passwords", no_argument, NULL, OPT_SYNC },
+		{ "out", required_argument, NULL, OPT_OUT },
 		{ NULL, 0, NULL, 0 },
 	};
 	struct tw_plan_args a = { 0 };
 	struct tw_model *want, *have;
 	struct tw_http *h;
 	struct tw_plan *plan;
+	const char *out = NULL;
 	int c, json = 0, detailed = 0, rc = TW_EXIT_USAGE;
 
 	while ((c = getopt_long(argc, argv, TW_GLOBAL_SHORTOPTS, longopts, NULL)) != -1) {
@@ -47,6 +75,7 @@ int cmd_plan(int argc, char **argv, struct tw_global *g)
 		case OPT_DETAILED: detailed = 1; break;
 		case OPT_TARGET: tw_cmd_add_target(&a, optarg); break;
 		case OPT_SYNC: a.sync_passwords = 1; break;
+		case OPT_OUT: out = optarg; break;
 		case OPT_PARALLELISM:
 			if ((a.parallelism = (int)tw_cmd_parse_count("--parallelism", optarg)) < 0)
 				goto out_usage;
@@ -66,16 +95,18 @@ int cmd_plan(int argc, char **argv, struct tw_global *g)
 
 	rc = tw_cmd_plan(g, &a, &want, &have, &h, &plan);
 	if (rc == TW_EXIT_OK) {
+		json_t *o = tw_cmd_plan_json(plan);
 		if (json) {
-			json_t *o = tw_plan_json(plan);
-			tw_redact_json(o);      /* exact, but for a secret a server echoed into a name */
 			json_dumpf(o, stdout, JSON_INDENT(2));
 			fputc('\n', stdout);
-			json_decref(o);
 		} else {
-			tw_plan_print(plan, stdout);
+			tw_plan_print_json(o, stdout);
 		}
-		if (detailed && !tw_plan_empty(plan))
+		fflush(stdout);
+		if (out)
+			rc = save(out, g, &a, want, h, o);
+		json_decref(o);
+		if (rc == TW_EXIT_OK && detailed && !tw_plan_empty(plan))
 			rc = TW_EXIT_CHANGES;
 	}
 	tw_plan_free(plan);

@@ -3,6 +3,7 @@
 #define TWPROV_FILE_H
 
 #include <stddef.h>
+#include <sys/types.h>
 
 #include "twprov/buf.h"
 #include "twprov/err.h"
@@ -28,6 +29,14 @@ int tw_open_regular(const char *path, struct stat *st, struct tw_err *err);
 int tw_read_regular(const char *path, size_t max, struct tw_buf *out, struct stat *st, struct tw_err *err);
 /* The same; -1 with "cannot read PATH: why". */
 int tw_read_file(const char *path, size_t max, struct tw_buf *out, struct stat *st, struct tw_err *err);
+
+/*
+ * Replace `path` with `data` atomically: a temporary file beside it (mode
+ * 0600 while it is written), then `mode`, fsync, rename over `path` and fsync
+ * of the directory.  A reader sees the old file or the new one, never a part;
+ * on failure nothing is left behind.  -1 with "cannot write PATH: why".
+ */
+int tw_write_atomic(const char *path, const void *data, size_t len, mode_t mode, struct tw_err *err);
 
 /* The directory of a path ("." when it has none); heap string. */
 char *tw_dir_of(const char *path);

@@ -66,6 +66,7 @@ struct tw_res {
 struct tw_model {
 	struct tw_res root;             /* kind NULL; children are the top-level resources */
 	char *file;                     /* path of the file (declared model) */
+	char sha256[65];                /* SHA-256 of the bytes loaded from it ("" for a buffer) */
 	char *dir;                      /* its directory, for ${file:...} and sources */
 	long version;                   /* twprov: N */
 	json_t *prune;                  /* array of kind names */

@@ -90,10 +90,27 @@ int tw_plan_build(const struct tw_model *want, const struct tw_model *have, cons
 		  struct tw_plan **out, struct tw_err *err);
 void tw_plan_free(struct tw_plan *p);
 
-/* Renderings of the same value. */
-void tw_plan_print(const struct tw_plan *p, FILE *f);
+/* Renderings of the same value: the JSON (a versioned schema, twprov(1)), and the text,
+ * which is printed from the JSON (so a saved plan prints as the plan it was). */
 json_t *tw_plan_json(const struct tw_plan *p);
+void tw_plan_print_json(const json_t *plan, FILE *f);
+void tw_plan_print(const struct tw_plan *p, FILE *f);
 int tw_plan_empty(const struct tw_plan *p);
+
+/*
+ * Saved plans (saved.c): the plan's JSON with the account SID, the twprov
+ * file's path and SHA-256 and the options that shape a plan (twprov(1) SAVED
+ * PLANS).  tw_saved_read checks the format and the twprov version.
+ * tw_saved_opts points o at the saved targets (*targets is the caller's to
+ * free; the strings are the saved object's).  tw_saved_diff appends lines
+ * (strings, to be shown escaped) saying how two plans' JSON differ, action by
+ * action, to the array `lines`, and returns how many actions do.
+ */
+json_t *tw_saved_new(const json_t *plan, const char *account_sid, const char *file, const char *sha256,
+		     const struct tw_plan_opts *o);
+int tw_saved_read(const char *path, json_t **out, struct tw_err *err);
+void tw_saved_opts(const json_t *saved, struct tw_plan_opts *o, const char ***targets);
+size_t tw_saved_diff(const json_t *saved, const json_t *now, json_t *lines);
 
 /* The live counterpart the plan matched to declared resource w, or NULL. */
 struct tw_res *tw_plan_live(const struct tw_plan *p, const struct tw_res *w);

@@ -1416,6 +1416,8 @@ int tw_config_load(const char *path, struct tw_model **out, struct tw_err *err)
 	}
 	dir = tw_dir_of(path);
 	ret = tw_config_load_buf(path, dir, b.buf, b.len, out, err);
+	if (*out)   /* what a saved plan is checked against: exactly the bytes loaded */
+		tw_sha256_hex(b.buf, b.len, (*out)->sha256);
 	free(dir);
 	tw_buf_wipe(&b);
 	return ret;

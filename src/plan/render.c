@@ -65,79 +65,96 @@ static void value_text(struct tw_buf *b, const json_t *v, int sensitive)
 	value_show(b, v);
 }
 
-static const char *act_color(enum tw_act_type t)
+/* The kinds of action as the JSON names them ("type"), with their symbols and colours. */
+static const struct { const char *type, *symbol, *color; } types[] = {
+	{ "create", "+", TW_C_GREEN }, { "update", "~", TW_C_YELLOW }, { "delete", "-", TW_C_RED },
+	{ "replace", "-/+", TW_C_RED },
+};
+
+static size_t type_of(const json_t *a)
 {
-	switch (t) {
-	case TW_ACT_CREATE: return TW_C_GREEN;
-	case TW_ACT_UPDATE: return TW_C_YELLOW;
-	default: return TW_C_RED;
-	}
+	const char *t = json_string_value(json_object_get(a, "type"));
+	for (size_t i = 0; t && i < sizeof(types) / sizeof(types[0]); i++)
+		if (!strcmp(types[i].type, t))
+			return i;
+	return 1;     /* a kind's own action (upload, build, deploy) changes what exists */
 }
 
-static void print_action(const struct tw_action *a, FILE *f)
+static int flag(const json_t *o, const char *key)
 {
-	size_t width = 0;
-	const char *on = tw_color(f, act_color(a->type)), *off = tw_color(f, TW_C_RESET);
+	return json_is_true(json_object_get(o, key));
+}
 
-	const struct tw_guard *g = tw_act_guard(a);
+/* One action of a plan's JSON as text. */
+static void print_action(const json_t *a, FILE *f)
+{
+	size_t t = type_of(a), width = 0;
+	const char *on = tw_color(f, types[t].color), *off = tw_color(f, TW_C_RESET);
+	const char *sid = json_string_value(json_object_get(a, "sid"));
+	const char *action = json_string_value(json_object_get(a, "action"));
+	const char *summary = json_string_value(json_object_get(a, "summary"));
+	const json_t *guard = json_object_get(a, "guard"), *fields = json_object_get(a, "fields"), *c;
+	const char *gword = json_string_value(json_object_get(guard, "word"));
+	const char *gflag = json_string_value(json_object_get(guard, "flag"));
+	const char *name;
 
-	fprintf(f, "  %s%s%s %s", on, tw_act_symbol(a->type), off, tw_quote(a->address));
-	if (a->have && a->have->sid && a->type != TW_ACT_CREATE)
-		fprintf(f, " (%s)", tw_quote(a->have->sid));
-	if (g)
-		fprintf(f, " %s# %s: apply needs %s%s", tw_color(f, TW_C_BOLD), g->word, g->flag, off);
-	if (a->followup)
+	fprintf(f, "  %s%s%s %s", on, types[t].symbol, off, tw_quote(json_string_value(json_object_get(a, "address"))));
+	if (sid && t != 0)
+		fprintf(f, " (%s)", tw_quote(sid));
+	if (gword && gflag)
+		fprintf(f, " %s# %s: apply needs %s%s", tw_color(f, TW_C_BOLD), tw_quote(gword), tw_quote(gflag), off);
+	if (flag(a, "followup"))
 		fprintf(f, " %s# after the create above%s", tw_color(f, TW_C_DIM), off);
-	if (a->custom) {
-		fprintf(f, " %s# %s%s", tw_color(f, TW_C_BOLD), a->custom->verb, a->summary ? ": " : "");
-		if (a->summary)
-			tw_show(f, "%s", a->summary);     /* made of SIDs and the file's values */
+	if (action && strcmp(action, types[t].type)) {     /* a kind's own action */
+		fprintf(f, " %s# %s%s", tw_color(f, TW_C_BOLD), tw_quote(action), summary ? ": " : "");
+		if (summary)
+			tw_show(f, "%s", summary);     /* made of SIDs and the file's values */
 		fputs(off, f);
 	}
 	fputc('\n', f);
-	for (size_t i = 0; i < a->nchanges; i++)
-		if (strlen(a->changes[i].field->name) > width)
-			width = strlen(a->changes[i].field->name);
-	for (size_t i = 0; i < a->nchanges; i++) {
-		const struct tw_change *c = &a->changes[i];
+	json_object_foreach((json_t *)fields, name, c)
+		if (strlen(name) > width)
+			width = strlen(name);
+	json_object_foreach((json_t *)fields, name, c) {
 		struct tw_buf b = TW_BUF_INIT;
-		int forces = a->type == TW_ACT_REPLACE &&
-			     ((c->field->flags & TW_F_IMMUTABLE) || (a->kind->flags & TW_K_NO_UPDATE));
-		if (a->type == TW_ACT_CREATE) {
-			value_text(&b, c->after, c->unknown ? 2 : c->sensitive);
-			fprintf(f, "      %s+%s %-*s = %s", on, off, (int)width, c->field->name, b.buf);
-			if (c->field->flags & TW_F_CREATE_IGNORES)
+		int sensitive = flag(c, "sensitive"), later = flag(c, "known_after_apply");
+		if (t == 0) {
+			value_text(&b, json_object_get(c, "after"), later ? 2 : sensitive);
+			fprintf(f, "      %s+%s %-*s = %s", on, off, (int)width, tw_quote(name), b.buf);
+			if (flag(c, "set_after_create"))
 				fprintf(f, "  %s# set by an update after the %s: Twilio ignores it then%s",
-					tw_color(f, TW_C_DIM), g ? g->word : "create", off);
+					tw_color(f, TW_C_DIM), gword ? tw_quote(gword) : "create", off);
 			fputc('\n', f);
 		} else {
-			if (c->unread)
+			if (flag(c, "not_returned"))
 				tw_buf_adds(&b, "(not returned)");
 			else
-				value_text(&b, c->before, c->sensitive);
+				value_text(&b, json_object_get(c, "before"), sensitive);
 			tw_buf_adds(&b, " -> ");
-			value_text(&b, c->after, c->unknown ? 2 : c->sensitive);
-			fprintf(f, "      %s~%s %-*s = %s%s\n", tw_color(f, TW_C_YELLOW), off, (int)width,
-				c->field->name, b.buf, forces ? "  # forces replacement" : "");
+			value_text(&b, json_object_get(c, "after"), later ? 2 : sensitive);
+			fprintf(f, "      %s~%s %-*s = %s%s\n", tw_color(f, TW_C_YELLOW), off, (int)width, tw_quote(name),
+				b.buf, flag(c, "forces_replacement") ? "  # forces replacement" : "");
 		}
 		tw_buf_release(&b);
 	}
 }
 
-void tw_plan_print(const struct tw_plan *p, FILE *f)
+void tw_plan_print_json(const json_t *plan, FILE *f)
 {
+	const json_t *changes = json_object_get(plan, "changes"), *unmanaged = json_object_get(plan, "unmanaged");
+	const json_t *notes = json_object_get(plan, "notes"), *sum = json_object_get(plan, "summary");
 	size_t i;
 	json_t *v;
 
-	if (p->n) {
+	if (json_array_size(changes)) {
 		fprintf(f, "twprov will perform the following actions:\n\n");
-		for (i = 0; i < p->n; i++)
-			print_action(&p->acts[i], f);
+		json_array_foreach(changes, i, v)
+			print_action(v, f);
 		fputc('\n', f);
 	}
-	if (json_array_size(p->unmanaged)) {
+	if (json_array_size(unmanaged)) {
 		fprintf(f, "Unmanaged at Twilio (not in the file, left alone):\n");
-		json_array_foreach(p->unmanaged, i, v) {
+		json_array_foreach(unmanaged, i, v) {
 			const char *sid = json_string_value(json_object_get(v, "sid"));
 			fprintf(f, "    %s%s%s%s%s\n", tw_quote(json_string_value(json_object_get(v, "address"))),
 				sid ? " (" : "", sid ? tw_quote(sid) : "", sid ? ")" : "",
@@ -145,14 +162,24 @@ void tw_plan_print(const struct tw_plan *p, FILE *f)
 		}
 		fputc('\n', f);
 	}
-	json_array_foreach(p->notes, i, v)
+	json_array_foreach(notes, i, v)
 		tw_show(f, "Note: %s.\n", json_string_value(v));     /* names the file's and the account's resources */
-	if (json_array_size(p->notes))
+	if (json_array_size(notes))
 		fputc('\n', f);
-	if (!p->n)
+	if (!json_array_size(changes))
 		fprintf(f, "No changes. The account matches the file.\n");
 	else
-		fprintf(f, "Plan: %zu to add, %zu to change, %zu to destroy.\n", p->add, p->change, p->destroy);
+		fprintf(f, "Plan: %" JSON_INTEGER_FORMAT " to add, %" JSON_INTEGER_FORMAT " to change, %"
+			JSON_INTEGER_FORMAT " to destroy.\n", json_integer_value(json_object_get(sum, "add")),
+			json_integer_value(json_object_get(sum, "change")), json_integer_value(json_object_get(sum, "destroy")));
+}
+
+/* The text is a rendering of the JSON value: a fresh plan and a saved one print alike. */
+void tw_plan_print(const struct tw_plan *p, FILE *f)
+{
+	json_t *o = tw_plan_json(p);
+	tw_plan_print_json(o, f);
+	json_decref(o);
 }
 
 static json_t *value_json(const json_t *v, int sensitive)
@@ -170,6 +197,7 @@ static json_t *action_json(const struct tw_plan *p, const struct tw_action *a)
 
 	json_object_set_new(o, "address", json_string(a->address));
 	json_object_set_new(o, "action", json_string(a->custom ? a->custom->verb : tw_act_name(a->type)));
+	json_object_set_new(o, "type", json_string(tw_act_name(a->type)));
 	if (a->summary)
 		json_object_set_new(o, "summary", json_string(a->summary));
 	json_object_set_new(o, "kind", json_string(a->kind->name));
@@ -183,6 +211,10 @@ static json_t *action_json(const struct tw_plan *p, const struct tw_action *a)
 	}
 	json_object_set_new(o, "sid", sid ? json_string(sid) : json_null());
 	json_object_set_new(o, "guarded_by", tw_act_guard(a) ? json_string(tw_act_guard(a)->flag) : json_null());
+	json_object_set_new(o, "guard", tw_act_guard(a) ? json_pack("{s:s, s:s}", "word", tw_act_guard(a)->word, "flag",
+								    tw_act_guard(a)->flag) : json_null());
+	if (a->followup)
+		json_object_set_new(o, "followup", json_true());
 	for (size_t i = 0; i < a->nchanges; i++) {
 		const struct tw_change *c = &a->changes[i];
 		json_t *ch = json_object();

@@ -109,3 +109,53 @@ void tw_sha256_hex(const void *data, size_t len, char out[65])
 	}
 	out[64] = '\0';
 }
+
+static int write_full(int fd, const char *p, size_t n)
+{
+	while (n) {
+		ssize_t w = write(fd, p, n);
+		if (w < 0 && errno == EINTR)
+			continue;
+		if (w <= 0)
+			return -1;
+		p += w;
+		n -= (size_t)w;
+	}
+	return 0;
+}
+
+int tw_write_atomic(const char *path, const void *data, size_t len, mode_t mode, struct tw_err *err)
+{
+	char *dir = tw_dir_of(path), *tmp;
+	const char *base = strrchr(path, '/') ? strrchr(path, '/') + 1 : path;
+	int fd, dfd;
+
+	tmp = tw_xasprintf("%s/.%s.twprov-XXXXXX", dir, base);
+	fd = mkstemp(tmp);                  /* 0600 until the end */
+	if (fd < 0) {
+		tw_err_set(err, "cannot create a file in %s: %s", tw_quote(dir), strerror(errno));
+		goto fail;
+	}
+	if (write_full(fd, data, len) < 0 || fchmod(fd, mode) < 0 || fsync(fd) < 0) {
+		tw_err_set(err, "cannot write %s: %s", tw_quote(path), strerror(errno));
+		close(fd);
+		goto fail_unlink;
+	}
+	if (close(fd) < 0 || rename(tmp, path) < 0) {
+		tw_err_set(err, "cannot write %s: %s", tw_quote(path), strerror(errno));
+		goto fail_unlink;
+	}
+	if ((dfd = open(dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC)) >= 0) {
+		fsync(dfd);                 /* the rename itself survives a crash */
+		close(dfd);
+	}
+	free(tmp);
+	free(dir);
+	return 0;
+fail_unlink:
+	unlink(tmp);
+fail:
+	free(tmp);
+	free(dir);
+	return -1;
+}

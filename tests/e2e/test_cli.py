@@ -98,9 +98,9 @@ class Cli(TwprovCase):
         by = {c["address"]: c for c in plan["changes"]}
         alice = by["credential_lists/office-phones/credentials/alice"]
         self.assertEqual(alice, {
-            "address": "credential_lists/office-phones/credentials/alice", "action": "create",
+            "address": "credential_lists/office-phones/credentials/alice", "action": "create", "type": "create",
             "kind": "credentials", "name": "alice", "parent": "credential_lists/office-phones", "sid": None,
-            "guarded_by": None,
+            "guarded_by": None, "guard": None,
             "fields": {"username": {"before": None, "after": "alice", "sensitive": False},
                        "password": {"before": None, "after": "(sensitive)", "sensitive": True}},
             "depends_on": ["credential_lists/office-phones"]})

@@ -13,98 +13,9 @@ import re
 import time
 
 from account import NON_UNIQUE, Account, differences, view
-from harness import SOURCE_DIR, TwprovCase
+from harness import EVERY_KIND, EVERY_KIND_OWNED, SOURCE_DIR, TwprovCase
 
 LAG = 3     # seconds: the issue's figure (reports say 5 to 30 s; the bound is --verify-timeout)
-
-# Every kind twprov manages, with every optional field a user would set.
-EVERY_KIND = """\
-twprov: 1
-credential_lists:
-  - name: office-phones
-    credentials:
-      - {username: alice, password: "${env:SIP_PW_ALICE}", caller_id: "+16505551111"}
-      - {username: bob, password: "${env:SIP_PW_BOB}"}
-  - name: asterisk-auth
-    credentials:
-      - {username: Admin, password: "${env:ASTERISK_TRUNK_PW}"}
-ip_access_control_lists:
-  - name: asterisk-pbx
-    addresses:
-      - {name: pbx, ip: 138.2.68.107}
-      - {name: pops, ip: 54.172.60.0, cidr: 24}
-applications:
-  - name: inbound
-    voice_url: https://example.twil.io/inbound
-    voice_method: POST
-    status_callback: https://example.twil.io/status
-connection_policies:
-  - name: carrier-x
-    targets:
-      - {name: sbc1, target: "sip:sbc1.carrier.example:5060", priority: 10, weight: 60}
-      - {name: sbc2, target: "sip:sbc2.carrier.example:5060", priority: 20, weight: 40, enabled: false}
-byoc_trunks:
-  - name: carrier-x
-    voice_url: {service: office-voice, path: /byoc-in}
-    connection_policy: carrier-x
-    from_domain: office-all.sip.twilio.com
-sip_domains:
-  - domain_name: office-all.sip.twilio.com
-    friendly_name: Office
-    sip_registration: true
-    emergency_calling_enabled: false
-    byoc_trunk: carrier-x
-    auth:
-      calls:
-        credential_lists: [office-phones]
-        ip_access_control_lists: [asterisk-pbx]
-      registrations:
-        credential_lists: [office-phones]
-    outbound:
-      service: office-voice
-      default_caller_id: "+16505550000"
-      allowed_destinations: ["+1"]
-      country_code: "1"
-sip_trunks:
-  - domain_name: pbx-all.pstn.twilio.com
-    name: asterisk
-    recording_mode: record-from-ringing
-    origination_urls:
-      - {name: asterisk, sip_url: "sip:138.2.68.107:5060", priority: 10, weight: 10}
-    credential_lists: [asterisk-auth]
-    ip_access_control_lists: [asterisk-pbx]
-phone_numbers:
-  - number: "+16505550000"
-    purchase: true
-    friendly_name: Fax line
-    voice_receive_mode: fax
-    voice_url: {service: office-voice, path: /hello}
-  - number: "+16505551111"
-    friendly_name: Main line
-    ring: [alice, bob]
-  - number: "+19863334949"
-    sip_trunk: pbx-all.pstn.twilio.com
-  - number: "+16505552222"
-    voice_application: inbound
-    voice_receive_mode: voice
-services:
-  - unique_name: office-voice
-    runtime: node22
-    dependencies: {twilio: "5.3.0"}
-    functions:
-      - {path: /hello, content: "exports.handler = (c, e, cb) => cb(null, 'hello');\\n", visibility: public}
-      - {path: /byoc-in, content: "exports.handler = (c, e, cb) => cb(null, 'in');\\n"}
-    assets:
-      - {path: /hold.mp3, content: "ID3 not really an mp3", visibility: public}
-      - {path: /private.txt, content: "private", visibility: private}
-    environments:
-      - name: production
-        domain_suffix: prod
-        variables:
-          GREETING: hello
-          API_SECRET: "${env:SIP_PW_CAROL}"
-"""
-OWNED = ["+16505551111", "+19863334949", "+16505552222"]
 
 # The identity of each stored kind (parent SID, name) must be unique; versions,
 # builds and deployments legitimately repeat.
@@ -159,7 +70,7 @@ class Realistic(TwprovCase):
                 self.converge_now(os.path.join(SOURCE_DIR, "examples", name))
 
     def test_every_kind_converges(self):
-        self.fake.add_owned(OWNED)
+        self.fake.add_owned(EVERY_KIND_OWNED)
         self.fake.seed_available(["+16505550000"])
         path = self.write(EVERY_KIND)
         r, p = self.converge_now(path, "--allow-purchase")
