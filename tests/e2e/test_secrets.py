@@ -85,6 +85,8 @@ credential_lists:
 # What each command is run with.  The test fails when `twprov --help` lists a command
 # that is not here: a new command must say how it is exercised before it can ship.
 def invocations(valid, invalid, broken, out):
+    # a saved plan lives beside the file: it is checked for secrets like every file there
+    saved = os.path.join(os.path.dirname(valid), "saved-plan.json")
     return {
         "gen-phone-config": [("gen-phone-config", "-f", valid, "-o", out),
                              ("gen-phone-config", "-f", valid, "-o", out, "--encrypt-key", "${env:ENCRYPT_KEY}"),
@@ -96,8 +98,10 @@ def invocations(valid, invalid, broken, out):
                      ("validate", "-f", invalid), ("validate", "-f", invalid, "--json")],
         "plan": [("plan", "-f", valid), ("plan", "-f", valid, "--json"),
                  ("plan", "-f", valid, "--sync-passwords"), ("plan", "-f", valid, "--sync-passwords", "--json"),
-                 ("plan", "-f", invalid, "--json")],
-        "apply": [("apply", "-f", valid, "--auto-approve"),
+                 ("plan", "-f", invalid, "--json"), ("plan", "-f", valid, "--sync-passwords", "--out", saved)],
+        "show": [("show", saved), ("show", "--json", saved)],
+        "apply": [("apply", saved),
+                  ("apply", "-f", valid, "--auto-approve"),
                   ("apply", "-f", valid, "--auto-approve", "--sync-passwords"),
                   ("apply", "-f", broken, "--auto-approve", "--sync-passwords"),
                   ("apply", "-f", invalid, "--auto-approve")],
@@ -195,8 +199,9 @@ class Secrets(TwprovCase):
                         if "--json" in args and r.out:
                             self.assertNothingLeaks(what, json.dumps(json.loads(r.out)))
                         seen.add((creds, cmd, r.rc))
-                        # it did talk to the fake (gen-phone-config is offline; an unknown user is found out first)
-                        if verbosity and r.rc != 3 and cmd not in ("validate", "gen-phone-config") and \
+                        # it did talk to the fake (gen-phone-config and show are offline; an unknown user is
+                        # found out first)
+                        if verbosity and r.rc != 3 and cmd not in ("validate", "gen-phone-config", "show") and \
                                 "nobody" not in args:
                             self.assertIn("> GET ", r.err, what)
         self.assertNoFileLeaks()
