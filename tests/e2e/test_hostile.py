@@ -385,3 +385,38 @@ class BadSids(EvilCase):
         self.assertIn('error: reading details of services/evil-svc/environments/production: build_sid: no valid SID: '
                       'got "ZB/../../../Services" (expected ZB and 32 hex digits)\n', r.err)
         self.assertNothingSentWrong()
+
+
+class EndlessPagination(EvilCase):
+    """Case 5: a cycle of next-page links, or pages that never end, stop the read with a message
+    naming the collection; the requests are bounded."""
+
+    def run_plan(self, text):
+        t = time.monotonic()
+        r = self.twprov("plan", "-f", self.write(text), timeout=120)
+        self.assertLess(time.monotonic() - t, 60)
+        self.assertEqual(r.rc, 1, r)
+        return r
+
+    def test_cycle_between_two_pages(self):
+        coll = self.evil.acct("/SIP/CredentialLists.json")
+        self.evil.mode("page_cycle", collection="CredentialLists.json")
+        r = self.run_plan(OFFICE)
+        # the first page (PageSize=1000), then Page=1 and Page=0, which links to Page=1 again
+        self.assertIn(f"error: reading credential_lists: list {coll}: page 3 links back to page 2: the server's "
+                      "next-page links go round in a circle\n", r.err)
+        self.assertEqual(len([e for e in self.evil.requests() if e["path"] == coll]), 3)
+
+    def test_cycle_in_a_v1_list(self):
+        self.evil.mode("page_cycle", collection="ByocTrunks")
+        r = self.run_plan("twprov: 1\nbyoc_trunks: []\n")
+        self.assertIn("error: reading byoc_trunks: list /v1/ByocTrunks: page 3 links back to page 2: the server's "
+                      "next-page links go round in a circle\n", r.err)
+
+    def test_pages_that_never_end(self):
+        coll = self.evil.acct("/SIP/CredentialLists.json")
+        self.evil.mode("page_endless", collection="CredentialLists.json")
+        r = self.run_plan(OFFICE)
+        self.assertIn(f"error: reading credential_lists: list {coll}: more than 1000 pages (0 items so far): the "
+                      "server's pages do not end\n", r.err)
+        self.assertEqual(len([e for e in self.evil.requests() if e["path"] == coll]), 1000)
