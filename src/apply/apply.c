@@ -314,15 +314,16 @@ static void reconciled(struct tw_http *h, json_t *items, const struct tw_err *er
 	}
 	free(rc->path);
 	free(rc);
+	/* a->err says how the last answer was lost */
 	if (ap->stopping) {
-		tw_err_set(&a->err, "the create may or may not have happened (its answer was lost); the next "
-			   "apply looks for it before creating it");
+		tw_err_prefix(&a->err, "the create may or may not have happened (the next apply looks for it "
+			      "before creating it)");
 		fail(ap, ai, NULL);
 		return;
 	}
 	/* a resend is a retry: the same budget as any other request */
 	if (++a->attempts > tw_http_max_retries(ap->h)) {
-		tw_err_set(&a->err, "create did not complete after %d attempts", a->attempts);
+		tw_err_prefix(&a->err, "create did not complete after %d attempts", a->attempts);
 		fail(ap, ai, NULL);
 		return;
 	}
@@ -363,6 +364,7 @@ static void on_done(struct tw_http *h, struct tw_req *req)
 		ud->ai = ai;
 		ud->path = tw_res_path(a->want, a->kind->collection, tw_http_account_sid(h), NULL);
 		ud->deadline = tw_now_s() + ap->o->verify_timeout_s;
+		a->err = req->err;
 		tw_trace(1, "%s: create may have happened (%s); re-reading before sending it again",
 			 tw_quote(a->address), req->err.msg);
 		tw_http_list(h, a->kind->product, ud->path, a->kind->list_key, reconciled, ud);

@@ -420,3 +420,78 @@ class EndlessPagination(EvilCase):
         self.assertIn(f"error: reading credential_lists: list {coll}: more than 1000 pages (0 items so far): the "
                       "server's pages do not end\n", r.err)
         self.assertEqual(len([e for e in self.evil.requests() if e["path"] == coll]), 1000)
+
+
+class SilentServer(EvilCase):
+    """Case 6: a server that accepts and never answers (or answers too slowly) holds twprov less
+    than a minute with the defaults; the message names the host and what was awaited; a 3xx
+    answer says where it pointed.  TWPROV_TIMEOUT_MS (per attempt) still works."""
+
+    def host(self):
+        return self.evil.url.split("//", 1)[1]
+
+    def timed(self, *args, env=None):
+        t = time.monotonic()
+        r = self.twprov(*args, env=env, timeout=300)
+        return r, time.monotonic() - t
+
+    def test_default_worst_case_is_under_a_minute(self):
+        self.evil.mode("silent")
+        r, took = self.timed("plan", "-f", self.write(OFFICE))
+        self.assertLess(took, 60, r)
+        self.assertEqual(r.rc, 1, r)
+        self.assertRegex(r.err, r"error: reading \w+: gave up after 3 attempts in 4\d\.\d s \(the deadline of a "
+                                r"request, TWPROV_DEADLINE_MS\): GET http://")
+        self.assertIn(f": no answer from {self.host()} within 15.0 s (the request was sent; twprov waited for the "
+                      f"response)\n", r.err)
+
+    def test_deadline_and_stall_can_be_set(self):
+        self.evil.mode("silent")
+        env = self.env(TWPROV_STALL_MS="1000", TWPROV_DEADLINE_MS="3000")
+        r, took = self.timed("apply", "-f", self.write(OFFICE), "--auto-approve", env=env)
+        self.assertLess(took, 10, r)
+        self.assertEqual(r.rc, 1, r)
+        self.assertRegex(r.err, rf": no answer from {self.host()} within [01]\.\d s \(the request was sent; twprov "
+                                r"waited for the response\)\n")
+
+    def test_an_answer_that_stalls(self):
+        self.evil.mode("drip", drip_s=3)
+        env = self.env(TWPROV_STALL_MS="1000", TWPROV_DEADLINE_MS="3000")
+        r, took = self.timed("plan", "-f", self.write(OFFICE), env=env)
+        self.assertLess(took, 10, r)
+        self.assertEqual(r.rc, 1, r)
+        self.assertRegex(r.err, rf": the answer from {self.host()} did not finish within [01]\.\d s \(HTTP 200, 0 "
+                                r"bytes of its body came\)\n")
+
+    def test_timeout_per_attempt_still_works(self):
+        # a byte every 0.2 s never stalls, but the attempt is over after TWPROV_TIMEOUT_MS
+        self.evil.mode("drip", drip_s=0.2)
+        env = self.env(TWPROV_TIMEOUT_MS="1500", TWPROV_MAX_RETRIES="1")
+        r, took = self.timed("plan", "-f", self.write(OFFICE), env=env)
+        self.assertLess(took, 10, r)
+        self.assertEqual(r.rc, 1, r)
+        self.assertRegex(r.err, rf"gave up after 2 attempts: GET http://[^ ]+: the answer from {self.host()} did not "
+                                r"finish within 1\.5 s \(HTTP 200, \d+ bytes of its body came\)\n")
+
+    def test_a_silent_create(self):
+        self.evil.mode("silent", methods=("POST",))
+        env = self.env(TWPROV_STALL_MS="1000", TWPROV_DEADLINE_MS="2000", TWPROV_MAX_RETRIES="1")
+        r, took = self.timed("apply", "-f", self.write(OFFICE), "--auto-approve", *NO_LAG, env=env)
+        self.assertLess(took, 30, r)
+        self.assertEqual(r.rc, 1, r)
+        self.assertRegex(r.err, rf"\+ \w+/[\w.-]+: create failed: (create did not complete after 2 attempts|the "
+                                r"create may or may not have happened \(the next apply looks for it before "
+                                r"creating it\)): POST http://[^ ]+: no answer from "
+                                rf"{self.host()} within \d\.\d s \(the request was sent; twprov waited for the "
+                                r"response\) \(the request may have been processed\)\n")
+
+    def test_redirect_says_where_and_is_not_followed(self):
+        self.evil.mode("redirect", location="https://user:Redirect-5ecret@evil.example/steal?x=1")
+        r = self.twprov("plan", "-f", self.write(OFFICE))
+        self.assertEqual(r.rc, 1, r)
+        self.assertIn('HTTP 301: the server redirects to "https://evil.example/steal?x=1"; twprov follows no '
+                      'redirect (is TWPROV_API_URL, TWILIO_REGION or TWILIO_EDGE right?)\n', r.err)
+        self.assertNotIn("Redirect-5ecret", r.err)
+        self.evil.mode("redirect", location="\x1b[2Jnot a url")
+        r = self.twprov("plan", "-f", self.write(OFFICE))
+        self.assertIn("HTTP 301: the server redirects to an address that is not a URL;", r.err)

@@ -16,7 +16,8 @@ and, per mode, misbehaves:
                "create" or "both"; `collection`: only answers about paths ending so)
   page_cycle   a list's next-page links go round between two pages
   page_endless a list's pages never end (each links to one more)
-  silent       accepts the connection, reads the request and never answers
+  silent       accepts the connection, reads the request and never answers (`methods`: only
+               requests of these methods; the others are answered)
   drip         answers one byte every `drip_s` seconds (never finishes in time)
   redirect     answers 301 with a Location elsewhere
 
@@ -125,7 +126,7 @@ class Handler(BaseHTTPRequestHandler):
         with ev.lock:
             ev.log.append(entry)
             mode, opts = ev.current, dict(ev.opts)
-        if mode == "silent":
+        if mode == "silent" and method in opts.get("methods", (method,)):
             ev.stop_event.wait()        # the connection stays open, nothing comes back
             return
         if mode == "drip":
