@@ -91,55 +91,57 @@ static int write_all(int fd, const char *p, size_t n)
 
 /*
  * Replace `path` with `text` atomically: only if the file still holds
- * `orig`; a temporary file in the same directory with the same mode (and
- * owner, when allowed), fsync, rename over the file (a symlink's target),
- * fsync of the directory.
+ * `orig`; a temporary file in the same directory (mode 0600 while it
+ * exists, removed if a signal ends twprov), fsync, rename over the file (a
+ * symlink's target), then the original mode (and owner, when allowed), fsync
+ * of the directory.
  */
 static int replace_file(const char *path, const struct tw_buf *orig, const char *text, size_t len,
 			struct tw_err *err)
 {
-	char *real = realpath(path, NULL), *dir, *tmp;
+	char *real = realpath(path, NULL), *dir;
 	const char *target = real ? real : path, *base;
+	struct tw_tmpfile tmp;
 	struct tw_buf now = TW_BUF_INIT;
 	struct stat st;
-	int fd, ret = -1;
+	int fd, dirfd, ret = -1;
 
 	if (read_all(target, &now, &st, err) < 0)
 		goto out_real;
 	if (now.len != orig->len || memcmp(now.buf, orig->buf, now.len)) {
-		tw_err_set(err, "%s changed while twprov was running", path);
+		tw_err_set(err, "%s changed while twprov was running", tw_quote(path));
 		goto out_real;
 	}
 	dir = tw_dir_of(target);
 	base = strrchr(target, '/') ? strrchr(target, '/') + 1 : target;
-	tmp = tw_xasprintf("%s/.%s.twprov-XXXXXX", dir, base);
-	fd = mkstemp(tmp);
-	if (fd < 0) {
-		tw_err_set(err, "cannot create a file in %s: %s", dir, strerror(errno));
-		goto out_tmp;
+	dirfd = open(dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+	if (dirfd < 0) {
+		tw_err_set(err, "cannot open the directory %s: %s", tw_quote(dir), strerror(errno));
+		goto out_dir;
 	}
-	if (fchmod(fd, st.st_mode & 07777) < 0 || write_all(fd, text, len) < 0 || fsync(fd) < 0) {
-		tw_err_set(err, "cannot write %s: %s", tmp, strerror(errno));
+	if ((fd = tw_tmpfile_open(&tmp, dirfd, dir, base, err)) < 0)
+		goto out_dirfd;
+	if (write_all(fd, text, len) < 0 || fsync(fd) < 0) {
+		tw_err_set(err, "cannot write %s: %s", tw_quote(tmp.path), strerror(errno));
 		close(fd);
-		unlink(tmp);
-		goto out_tmp;
+		tw_tmpfile_discard(&tmp);
+		goto out_dirfd;
 	}
-	if (fchown(fd, st.st_uid, st.st_gid) < 0) {
-		/* not allowed to give the file away: it stays ours, with the original mode */
-	}
-	if (close(fd) < 0 || rename(tmp, target) < 0) {
-		tw_err_set(err, "cannot replace %s: %s", path, strerror(errno));
-		unlink(tmp);
-		goto out_tmp;
-	}
-	fd = open(dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
-	if (fd >= 0) {
-		fsync(fd);   /* make the rename durable; a failure here changes nothing */
+	if (tw_tmpfile_commit(&tmp, base, err) < 0) {
 		close(fd);
+		tw_tmpfile_discard(&tmp);
+		goto out_dirfd;
 	}
+	/* the file's own mode and owner come back once it is in place (a temporary file is 0600) */
+	if (fchmod(fd, st.st_mode & 07777) < 0 || fchown(fd, st.st_uid, st.st_gid) < 0) {
+		/* not allowed to give the file away: it stays ours, at worst only readable by us */
+	}
+	close(fd);
+	fsync(dirfd);   /* make the rename durable; a failure here changes nothing */
 	ret = 0;
-out_tmp:
-	free(tmp);
+out_dirfd:
+	close(dirfd);
+out_dir:
 	free(dir);
 out_real:
 	tw_buf_wipe(&now);

@@ -29,6 +29,27 @@ int tw_read_regular(const char *path, size_t max, struct tw_buf *out, struct sta
 /* The same; -1 with "cannot read PATH: why". */
 int tw_read_file(const char *path, size_t max, struct tw_buf *out, struct stat *st, struct tw_err *err);
 
+/*
+ * A temporary file next to the file it will replace: created in directory
+ * `dirfd` (whose path is `dir`, for messages) as ".BASE.twprov-XXXXXXXX"
+ * (random), mode 0600 from the start, never through a symbolic link.  Until
+ * it is committed or discarded, a signal that ends the process (SIGINT,
+ * SIGTERM, SIGHUP, SIGQUIT) removes it first: it may hold passwords.
+ */
+struct tw_tmpfile {
+	int dirfd;      /* the caller's: it may close it and set another for the same directory
+	                   before commit (-1: discard goes by path) */
+	char *name;     /* within dirfd */
+	char *path;     /* dir/name */
+};
+/* Returns the open file, or -1 with "cannot create a file in DIR: why". */
+int tw_tmpfile_open(struct tw_tmpfile *t, int dirfd, const char *dir, const char *base, struct tw_err *err);
+/* Rename it over `target` (a name in the same directory; a symbolic link there is replaced,
+ * not followed).  -1 with "cannot replace DIR/TARGET: why" (the file stays until discarded). */
+int tw_tmpfile_commit(struct tw_tmpfile *t, const char *target, struct tw_err *err);
+/* Remove it (when not committed) and forget it; safe to call twice. */
+void tw_tmpfile_discard(struct tw_tmpfile *t);
+
 /* The directory of a path ("." when it has none); heap string. */
 char *tw_dir_of(const char *path);
 
