@@ -96,7 +96,8 @@ static void list_page_done(struct tw_http *h, struct tw_req *r)
 	}
 	url = tw_http_link(h, l->product, next);
 	if (!url) {
-		tw_err_set(&err, "unexpected list page from GET %s: bad next page link %.200s", r->url, tw_quote(next));
+		tw_err_set(&err, "unexpected list page from GET %s: bad next page link %.200s", r->url,
+			   tw_quote_always(next));
 		goto fail;
 	}
 	/* every loop over the server's answers is bounded: a link back to a page already read

@@ -36,8 +36,13 @@ int tw_open_regular(const char *path, struct stat *st, struct tw_err *err)
 		st = &own;
 	/* O_NONBLOCK: opening a FIFO without a writer (or a device) must not wait */
 	fd = open(path, O_RDONLY | O_CLOEXEC | O_NOCTTY | O_NONBLOCK);
-	if (fd < 0)
-		return tw_err_set(err, "%s", strerror(errno));
+	if (fd < 0) {
+		e = errno;
+		/* a socket cannot be opened at all: say what it is */
+		if (e == ENXIO && stat(path, st) == 0 && !S_ISREG(st->st_mode))
+			return tw_err_set(err, "%s", not_regular(st->st_mode));
+		return tw_err_set(err, "%s", strerror(e));
+	}
 	if (fstat(fd, st) < 0) {
 		e = errno;
 		close(fd);

@@ -20,6 +20,10 @@ and, per mode, misbehaves:
                requests of these methods; the others are answered)
   drip         answers one byte every `drip_s` seconds (never finishes in time)
   redirect     answers 301 with a Location elsewhere
+  status       answers every request `status` with the raw `body` (and `headers`)
+
+In every mode, `page` (a dict) is merged into the list pages the account serves and
+`drop_key` removes their list key.
 
 Run in a thread of the test process:
 
@@ -141,6 +145,9 @@ class Handler(BaseHTTPRequestHandler):
                 except OSError:
                     return
             return
+        if mode == "status":
+            self.send(opts.get("status", 500), raw=opts.get("body", b""), headers=opts.get("headers", ()))
+            return
         if mode == "redirect":
             self.send(301, raw=b"moved", headers=[("Location", opts.get("location", "https://evil.example/steal"))])
             return
@@ -260,9 +267,14 @@ class EvilServer:
             nxt = f"{collection}?PageSize=1000&Page={n + 1}&PageToken=PT{n + 1}"
         page_items = items if n == 0 else []
         if collection.startswith("/2010-04-01/"):
-            return {key: page_items, "next_page_uri": nxt, "page": n, "page_size": 1000}
-        return {key: page_items, "meta": {"key": key, "next_page_url": (self.url + nxt) if nxt else None,
-                                          "page": n, "page_size": 1000}}
+            out = {key: page_items, "next_page_uri": nxt, "page": n, "page_size": 1000}
+        else:
+            out = {key: page_items, "meta": {"key": key, "next_page_url": (self.url + nxt) if nxt else None,
+                                             "page": n, "page_size": 1000}}
+        out.update(opts.get("page", {}))
+        if opts.get("drop_key"):
+            out.pop(key, None)
+        return out
 
     def answer_sid(self, item, mode, opts, where, path):
         out = dict(item)
