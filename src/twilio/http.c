@@ -844,13 +844,13 @@ static void start_ready(struct tw_http *h)
 }
 
 /* Would an attempt that starts in `delay_ms` begin at or after the request's deadline? */
-static int past_deadline(const struct tw_http *h, const struct tw_req *r, long delay_ms)
+static int past_deadline(const struct tw_req *r, long delay_ms)
 {
-	(void)h;
 	return now_s() + (double)delay_ms / 1000.0 >= r->deadline;
 }
 
-/* Out of retries, or of time: "gave up after 3 attempts[ in 45 s, the deadline of a request]: ..." */
+/* Out of retries ("gave up after 7 attempts: ...") or of time (`late`: "gave up after 3 attempts
+ * in 45.0 s (the deadline of a request, TWPROV_DEADLINE_MS): ..."). */
 static void give_up(struct tw_http *h, struct tw_req *r, enum tw_req_result res, int late)
 {
 	double took = now_s() - (r->deadline - (double)h->deadline_ms / 1000.0);
@@ -874,7 +874,7 @@ static void retry_or_give_up(struct tw_http *h, struct tw_req *r, enum tw_req_re
 	long d;
 
 	d = tw_backoff_ms(tries, h->retry_base_ms, h->retry_cap_ms, r->retry_after_ms, jitter());
-	if (tries > h->max_retries || past_deadline(h, r, d)) {
+	if (tries > h->max_retries || past_deadline(r, d)) {
 		give_up(h, r, res, tries <= h->max_retries);
 		return;
 	}
@@ -1074,7 +1074,7 @@ static void response_done(struct tw_http *h, struct tw_req *r, long status, doub
 	snprintf(why, sizeof(why), "%ld", status);
 	if (status == 429) {
 		h->stats.throttled++;
-		if (throttle(h, r) && !past_deadline(h, r, 0))
+		if (throttle(h, r) && !past_deadline(r, 0))
 			requeue(h, r, why);
 		else
 			retry_or_give_up(h, r, TW_REQ_API_ERROR, why);

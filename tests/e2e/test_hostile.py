@@ -5,13 +5,10 @@ the issue; the data-driven corpus of hostile inputs is test_hostile_corpus.py.""
 import os
 import signal
 import subprocess
-import sys
 import time
 
-from harness import BIN, NO_LAG, OFFICE, SOURCE_DIR, TwprovCase
-
-sys.path.insert(0, os.path.join(SOURCE_DIR, "tests", "evil"))
-from evil_server import MISSING, EvilServer  # noqa: E402
+from harness import BIN, NO_LAG, OFFICE, TwprovCase, WithEvilServer
+from evil_server import MISSING  # noqa: E402,I001 (harness puts tests/evil on the path)
 
 
 class BadOptions(TwprovCase):
@@ -103,22 +100,8 @@ class NonRegularFiles(TwprovCase):
         self.assertEqual(self.log(), [])
 
 
-class EvilCase(TwprovCase):
-    """Tests against the evil server (tests/evil), one per class, reset before each test."""
-
-    @classmethod
-    def setUpClass(cls):
-        super().setUpClass()
-        cls.evil = EvilServer().start()
-
-    @classmethod
-    def tearDownClass(cls):
-        cls.evil.stop()
-        super().tearDownClass()
-
-    def setUp(self):
-        super().setUp()
-        self.evil.reset()
+class EvilCase(WithEvilServer, TwprovCase):
+    """Tests against the evil server (tests/evil) instead of the fake."""
 
     def env(self, **extra):
         return super().env(**{**self.evil.env(), **extra})
@@ -432,60 +415,53 @@ class SilentServer(EvilCase):
     def host(self):
         return self.evil.url.split("//", 1)[1]
 
-    def timed(self, *args, env=None):
+    def fails(self, *args, within, said, env=None):
+        """twprov ARGS exits 1 within `within` seconds, its errors matching `said`."""
         t = time.monotonic()
         r = self.twprov(*args, env=env, timeout=300)
-        return r, time.monotonic() - t
+        self.assertLess(time.monotonic() - t, within, r)
+        self.assertEqual(r.rc, 1, r)
+        self.assertRegex(r.err, said)
+        return r
 
     def test_default_worst_case_is_under_a_minute(self):
         self.evil.mode("silent")
-        r, took = self.timed("plan", "-f", self.write(OFFICE))
-        self.assertLess(took, 60, r)
-        self.assertEqual(r.rc, 1, r)
-        self.assertRegex(r.err, r"error: reading \w+: gave up after 3 attempts in 4\d\.\d s \(the deadline of a "
-                                r"request, TWPROV_DEADLINE_MS\): GET http://")
+        r = self.fails("plan", "-f", self.write(OFFICE), within=60,
+                       said=r"error: reading \w+: gave up after 3 attempts in 4\d\.\d s \(the deadline of a request, "
+                            r"TWPROV_DEADLINE_MS\): GET http://")
         self.assertIn(f": no answer from {self.host()} within 15.0 s (the request was sent; twprov waited for the "
                       f"response)\n", r.err)
 
     def test_deadline_and_stall_can_be_set(self):
         self.evil.mode("silent")
-        env = self.env(TWPROV_STALL_MS="1000", TWPROV_DEADLINE_MS="3000")
-        r, took = self.timed("apply", "-f", self.write(OFFICE), "--auto-approve", env=env)
-        self.assertLess(took, 10, r)
-        self.assertEqual(r.rc, 1, r)
-        self.assertRegex(r.err, rf": no answer from {self.host()} within [01]\.\d s \(the request was sent; twprov "
-                                r"waited for the response\)\n")
+        self.fails("apply", "-f", self.write(OFFICE), "--auto-approve", within=10,
+                   env=self.env(TWPROV_STALL_MS="1000", TWPROV_DEADLINE_MS="3000"),
+                   said=rf": no answer from {self.host()} within [01]\.\d s \(the request was sent; twprov waited "
+                        r"for the response\)\n")
 
     def test_an_answer_that_stalls(self):
         self.evil.mode("drip", drip_s=3)
-        env = self.env(TWPROV_STALL_MS="1000", TWPROV_DEADLINE_MS="3000")
-        r, took = self.timed("plan", "-f", self.write(OFFICE), env=env)
-        self.assertLess(took, 10, r)
-        self.assertEqual(r.rc, 1, r)
-        self.assertRegex(r.err, rf": the answer from {self.host()} did not finish within [01]\.\d s \(HTTP 200, 0 "
-                                r"bytes of its body came\)\n")
+        self.fails("plan", "-f", self.write(OFFICE), within=10,
+                   env=self.env(TWPROV_STALL_MS="1000", TWPROV_DEADLINE_MS="3000"),
+                   said=rf": the answer from {self.host()} did not finish within [01]\.\d s \(HTTP 200, 0 bytes of "
+                        r"its body came\)\n")
 
     def test_timeout_per_attempt_still_works(self):
         # a byte every 0.2 s never stalls, but the attempt is over after TWPROV_TIMEOUT_MS
         self.evil.mode("drip", drip_s=0.2)
-        env = self.env(TWPROV_TIMEOUT_MS="1500", TWPROV_MAX_RETRIES="1")
-        r, took = self.timed("plan", "-f", self.write(OFFICE), env=env)
-        self.assertLess(took, 10, r)
-        self.assertEqual(r.rc, 1, r)
-        self.assertRegex(r.err, rf"gave up after 2 attempts: GET http://[^ ]+: the answer from {self.host()} did not "
-                                r"finish within 1\.5 s \(HTTP 200, \d+ bytes of its body came\)\n")
+        self.fails("plan", "-f", self.write(OFFICE), within=10,
+                   env=self.env(TWPROV_TIMEOUT_MS="1500", TWPROV_MAX_RETRIES="1"),
+                   said=rf"gave up after 2 attempts: GET http://[^ ]+: the answer from {self.host()} did not finish "
+                        r"within 1\.5 s \(HTTP 200, \d+ bytes of its body came\)\n")
 
     def test_a_silent_create(self):
         self.evil.mode("silent", methods=("POST",))
-        env = self.env(TWPROV_STALL_MS="1000", TWPROV_DEADLINE_MS="2000", TWPROV_MAX_RETRIES="1")
-        r, took = self.timed("apply", "-f", self.write(OFFICE), "--auto-approve", *NO_LAG, env=env)
-        self.assertLess(took, 30, r)
-        self.assertEqual(r.rc, 1, r)
-        self.assertRegex(r.err, rf"\+ \w+/[\w.-]+: create failed: (create did not complete after 2 attempts|the "
-                                r"create may or may not have happened \(the next apply looks for it before "
-                                r"creating it\)): POST http://[^ ]+: no answer from "
-                                rf"{self.host()} within \d\.\d s \(the request was sent; twprov waited for the "
-                                r"response\) \(the request may have been processed\)\n")
+        self.fails("apply", "-f", self.write(OFFICE), "--auto-approve", *NO_LAG, within=30,
+                   env=self.env(TWPROV_STALL_MS="1000", TWPROV_DEADLINE_MS="2000", TWPROV_MAX_RETRIES="1"),
+                   said=rf"\+ \w+/[\w.-]+: create failed: (create did not complete after 2 attempts|the create may or "
+                        r"may not have happened \(the next apply looks for it before creating it\)): POST http://[^ ]+: "
+                        rf"no answer from {self.host()} within \d\.\d s \(the request was sent; twprov waited for the "
+                        r"response\) \(the request may have been processed\)\n")
 
     def test_redirect_says_where_and_is_not_followed(self):
         self.evil.mode("redirect", location="https://user:Redirect-5ecret@evil.example/steal?x=1")

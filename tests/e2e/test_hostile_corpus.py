@@ -13,13 +13,10 @@ TWPROV_CORPUS_TABLE=PATH writes the results as a Markdown table (case, exit code
 
 import os
 import socket
-import sys
 import time
 
-from harness import SECRETS, SOURCE_DIR, TwprovCase
-
-sys.path.insert(0, os.path.join(SOURCE_DIR, "tests", "evil"))
-from evil_server import AUTH_TOKEN, MISSING, EvilServer  # noqa: E402
+from harness import SECRETS, TwprovCase, WithEvilServer
+from evil_server import AUTH_TOKEN, MISSING  # noqa: E402,I001 (harness puts tests/evil on the path)
 
 ESC_PW = "Esc\x1b[2J-Pass-2024x"         # a valid password holding a terminal control
 BIG_PW = "Aa1" + "x" * 100000            # 100 KB in an environment variable (the most one may hold)
@@ -202,17 +199,7 @@ def check_corpus_size():
     return len(CASES)
 
 
-class HostileCorpus(TwprovCase):
-
-    @classmethod
-    def setUpClass(cls):
-        super().setUpClass()
-        cls.evil = EvilServer().start()
-
-    @classmethod
-    def tearDownClass(cls):
-        cls.evil.stop()
-        super().tearDownClass()
+class HostileCorpus(WithEvilServer, TwprovCase):
 
     def test_corpus_is_large_enough(self):
         self.assertGreaterEqual(check_corpus_size(), 60)
