@@ -337,13 +337,15 @@ out:
 
 static void print_hand_edit(const struct rm *rm, const struct tw_model *m)
 {
-	tw_show(stderr, "Remove %s by hand from %s:\n", rm->nfile > 1 ? "these entries" : "this entry", tw_quote(m->file));
+	tw_show(stderr, "Remove %s by hand from %s:\n", rm->nfile > 1 ? "these entries" : "this entry",
+		tw_quote(m->file));
 	for (size_t i = 0; i < rm->n; i++) {
 		const struct target *t = &rm->t[i];
 		if (!t->want)
 			continue;
 		char *addr = tw_res_address(t->want);
-		tw_show(stderr, "  %s:%d:%d: %s", tw_quote(m->file), t->want->loc.line, t->want->loc.col, tw_quote(addr));
+		tw_show(stderr, "  %s:%d:%d: %s", tw_quote(m->file), t->want->loc.line, t->want->loc.col,
+			tw_quote(addr));
 		if (t->place.line && t->place.end_line > t->place.line)
 			fprintf(stderr, " (lines %d-%d)", t->place.line, t->place.end_line);
 		else if (t->place.line)
@@ -427,7 +429,8 @@ static void report(const struct rm *rm, enum tstate st, const char *title)
 		if (!any++)
 			fprintf(stderr, "%s:\n", title);
 		char *addr = tw_res_address(t->have);
-		tw_show(stderr, "  - %s%s%s\n", tw_quote(addr), st == T_FAILED ? ": " : "", st == T_FAILED ? t->err.msg : "");
+		tw_show(stderr, "  - %s%s%s\n", tw_quote(addr), st == T_FAILED ? ": " : "",
+			st == T_FAILED ? t->err.msg : "");
 		free(addr);
 	}
 }
@@ -585,8 +588,8 @@ int cmd_remove_credential(int argc, char **argv, struct tw_global *g)
 	}
 	if (!rm.nlive && rm.keep_file) {
 		print_plan(&rm, m, &ed);
-		printf("\nNo changes: Twilio has no credential %s, and --keep-file leaves %s alone.\n", tw_quote(rm.user),
-		       tw_quote(m->file));
+		printf("\nNo changes: Twilio has no credential %s, and --keep-file leaves %s alone.\n",
+		       tw_quote(rm.user), tw_quote(m->file));
 		rc = TW_EXIT_OK;
 		goto out;
 	}

@@ -202,7 +202,8 @@ static void finish(struct tw_applier *ap, size_t ai)
 	case TW_ACT_REPLACE: ap->res->added++; ap->res->destroyed++; break;
 	}
 	tw_status(TW_C_GREEN, tw_act_symbol(a->type), "%s: %s%s%s%s", tw_quote(a->address),
-		  a->custom ? a->custom->past : past(a->type), sid ? " (" : "", sid ? tw_quote(sid) : "", sid ? ")" : "");
+		  a->custom ? a->custom->past : past(a->type), sid ? " (" : "", sid ? tw_quote(sid) : "",
+		  sid ? ")" : "");
 	if (ap->o->interrupted && *ap->o->interrupted && !ap->stopping) {
 		ap->stopping = 1;
 		tw_http_cancel_queued(ap->h);
@@ -298,8 +299,8 @@ static void reconciled(struct tw_http *h, json_t *items, const struct tw_err *er
 		free(probe.sid);
 		json_decref(probe.json);
 		if (hit) {
-			tw_trace(1, "%s: the uncertain create did happen (%s); not sending it again", tw_quote(a->address),
-				 tw_quote(w->sid));
+			tw_trace(1, "%s: the uncertain create did happen (%s); not sending it again",
+				 tw_quote(a->address), tw_quote(w->sid));
 			free(rc->path);
 			free(rc);
 			advance(ap, ai);

@@ -617,11 +617,12 @@ static int open_dir_of(int outfd, const char *dir, const char *name, int create,
 	}
 	fd = openat(outfd, part, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
 	if (fd < 0) {
+		int e = errno;
 		if (fstatat(outfd, part, &st, AT_SYMLINK_NOFOLLOW) == 0 && S_ISLNK(st.st_mode))
 			tw_err_set(err, "%s is a symbolic link: twprov does not write through one (it could lead out of "
 				   "%s)", tw_quote(*sub), tw_quote(dir));
 		else
-			tw_err_set(err, "cannot open the directory %s: %s", tw_quote(*sub), strerror(errno));
+			tw_err_set(err, "cannot open the directory %s: %s", tw_quote(*sub), strerror(e));
 	}
 	free(part);
 	return fd;

@@ -857,8 +857,8 @@ static void give_up(struct tw_http *h, struct tw_req *r, enum tw_req_result res,
 
 	if (late && r->retry_after_ms > 0)
 		tw_err_prefix(&r->err, "gave up after %d attempt%s in %.1f s (the server asks to wait %ld s, past the "
-			      "deadline of a request, TWPROV_DEADLINE_MS)", r->attempts, r->attempts == 1 ? "" : "s", took,
-			      (r->retry_after_ms + 999) / 1000);
+			      "deadline of a request, TWPROV_DEADLINE_MS)", r->attempts, r->attempts == 1 ? "" : "s",
+			      took, (r->retry_after_ms + 999) / 1000);
 	else if (late)
 		tw_err_prefix(&r->err, "gave up after %d attempt%s in %.1f s (the deadline of a request, "
 			      "TWPROV_DEADLINE_MS)", r->attempts, r->attempts == 1 ? "" : "s", took);
