@@ -70,7 +70,8 @@ int tw_cmd_bad_option(const char *name, const struct option *longopts, char **ar
 	} else {
 		if (!strncmp(word, "--", 2))
 			dym = tw_suggest(word, cands, n);
-		tw_error("unknown option: %s%s%s%s", word, dym ? " (did you mean " : "", dym ? dym : "", dym ? "?)" : "");
+		tw_error("unknown option: %s%s%s%s", word, dym ? " (did you mean " : "", dym ? dym : "",
+			 dym ? "?)" : "");
 	}
 	for (size_t i = 0; i < n; i++)
 		free((char *)cands[i]);
@@ -238,7 +239,7 @@ int tw_cmd_connect(const struct tw_global *g, const struct tw_model *m, int para
 		/* curl opens it later: a FIFO there would hold every request */
 		int fd = tw_open_regular(o.cacert, NULL, &err);
 		if (fd < 0) {
-			tw_error("%s %s: %s", g->cacert ? "--cacert" : "CURL_CA_BUNDLE", o.cacert, err.msg);
+			tw_error("%s %s: %s", g->cacert ? "--cacert" : "CURL_CA_BUNDLE", tw_quote(o.cacert), err.msg);
 			return g->cacert ? TW_EXIT_USAGE : TW_EXIT_FAIL;
 		}
 		close(fd);

@@ -65,6 +65,18 @@ static int resolve_key(const char *arg, struct tw_buf *key)
 	return TW_EXIT_OK;
 }
 
+/* One line per file: written, or not. */
+static void report(const struct tw_phone_files *files, const char *out)
+{
+	for (size_t i = 0; i < files->n; i++) {
+		const struct tw_phone_file *f = &files->v[i];
+		char *path = tw_xasprintf("%s/%s", out, f->name);
+		tw_info("  %s %s (%s, %s%s)", f->written ? "wrote" : "not written:", tw_quote(path), f->type,
+			tw_quote(f->account), f->encrypted ? ", encrypted" : "");
+		free(path);
+	}
+}
+
 int cmd_gen_phone_config(int argc, char **argv, struct tw_global *g)
 {
 	static const struct option longopts[] = {
@@ -133,17 +145,22 @@ int cmd_gen_phone_config(int argc, char **argv, struct tw_global *g)
 		goto done;
 	}
 	if (tw_phone_write_all(&files, out, &err) < 0) {
+		size_t nw = 0;
+		for (size_t i = 0; i < files.n; i++)
+			nw += files.v[i].written;
 		tw_error("%s", err.msg);
-		tw_error("no file was written");
+		if (!nw) {
+			tw_error("no file was written");
+		} else {
+			/* the renames that went before the failure stay: say exactly which */
+			tw_error("%zu of %zu files were replaced, the other %zu were not written:", nw, files.n,
+				 files.n - nw);
+			report(&files, out);
+		}
 		rc = TW_EXIT_FAIL;
 		goto done;
 	}
-	for (size_t i = 0; i < files.n; i++) {
-		char *path = tw_xasprintf("%s/%s", out, files.v[i].name);
-		tw_info("  wrote %s (%s, %s%s)", tw_quote(path), files.v[i].type, tw_quote(files.v[i].account),
-			files.v[i].encrypted ? ", encrypted" : "");
-		free(path);
-	}
+	report(&files, out);
 	tw_info("gen-phone-config: %zu file%s for %zu credential%s in %s/", files.n, files.n == 1 ? "" : "s",
 		files.ncredentials, files.ncredentials == 1 ? "" : "s", tw_quote(out));
 	rc = TW_EXIT_OK;

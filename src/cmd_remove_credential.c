@@ -75,71 +75,53 @@ static int read_all(const char *path, struct tw_buf *out, struct stat *st, struc
 	return 0;
 }
 
-static int write_all(int fd, const char *p, size_t n)
-{
-	while (n) {
-		ssize_t w = write(fd, p, n);
-		if (w < 0 && errno == EINTR)
-			continue;
-		if (w <= 0)
-			return -1;
-		p += w;
-		n -= (size_t)w;
-	}
-	return 0;
-}
-
 /*
  * Replace `path` with `text` atomically: only if the file still holds
- * `orig`; a temporary file in the same directory with the same mode (and
- * owner, when allowed), fsync, rename over the file (a symlink's target),
- * fsync of the directory.
+ * `orig`; a temporary file in the same directory (mode 0600 while it
+ * exists, removed if a signal ends twprov), fsync, rename over the file (a
+ * symlink's target), then the original mode (and owner, when allowed), fsync
+ * of the directory.
  */
 static int replace_file(const char *path, const struct tw_buf *orig, const char *text, size_t len,
 			struct tw_err *err)
 {
-	char *real = realpath(path, NULL), *dir, *tmp;
+	char *real = realpath(path, NULL), *dir;
 	const char *target = real ? real : path, *base;
+	struct tw_tmpfile tmp;
 	struct tw_buf now = TW_BUF_INIT;
 	struct stat st;
-	int fd, ret = -1;
+	int fd, dirfd, ret = -1;
 
 	if (read_all(target, &now, &st, err) < 0)
 		goto out_real;
 	if (now.len != orig->len || memcmp(now.buf, orig->buf, now.len)) {
-		tw_err_set(err, "%s changed while twprov was running", path);
+		tw_err_set(err, "%s changed while twprov was running", tw_quote(path));
 		goto out_real;
 	}
 	dir = tw_dir_of(target);
 	base = strrchr(target, '/') ? strrchr(target, '/') + 1 : target;
-	tmp = tw_xasprintf("%s/.%s.twprov-XXXXXX", dir, base);
-	fd = mkstemp(tmp);
-	if (fd < 0) {
-		tw_err_set(err, "cannot create a file in %s: %s", dir, strerror(errno));
-		goto out_tmp;
+	dirfd = open(dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+	if (dirfd < 0) {
+		tw_err_set(err, "cannot open the directory %s: %s", tw_quote(dir), strerror(errno));
+		goto out_dir;
 	}
-	if (fchmod(fd, st.st_mode & 07777) < 0 || write_all(fd, text, len) < 0 || fsync(fd) < 0) {
-		tw_err_set(err, "cannot write %s: %s", tmp, strerror(errno));
+	if ((fd = tw_tmpfile_write(&tmp, dirfd, dir, base, text, len, err)) < 0)
+		goto out_dirfd;
+	if (tw_tmpfile_commit(&tmp, base, err) < 0) {
 		close(fd);
-		unlink(tmp);
-		goto out_tmp;
+		tw_tmpfile_discard(&tmp);
+		goto out_dirfd;
 	}
-	if (fchown(fd, st.st_uid, st.st_gid) < 0) {
-		/* not allowed to give the file away: it stays ours, with the original mode */
+	/* the file's own mode and owner come back once it is in place (a temporary file is 0600) */
+	if (fchmod(fd, st.st_mode & 07777) < 0 || fchown(fd, st.st_uid, st.st_gid) < 0) {
+		/* not allowed to give the file away: it stays ours, at worst only readable by us */
 	}
-	if (close(fd) < 0 || rename(tmp, target) < 0) {
-		tw_err_set(err, "cannot replace %s: %s", path, strerror(errno));
-		unlink(tmp);
-		goto out_tmp;
-	}
-	fd = open(dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
-	if (fd >= 0) {
-		fsync(fd);   /* make the rename durable; a failure here changes nothing */
-		close(fd);
-	}
+	close(fd);
+	fsync(dirfd);   /* make the rename durable; a failure here changes nothing */
 	ret = 0;
-out_tmp:
-	free(tmp);
+out_dirfd:
+	close(dirfd);
+out_dir:
 	free(dir);
 out_real:
 	tw_buf_wipe(&now);
@@ -335,13 +317,15 @@ out:
 
 static void print_hand_edit(const struct rm *rm, const struct tw_model *m)
 {
-	tw_show(stderr, "Remove %s by hand from %s:\n", rm->nfile > 1 ? "these entries" : "this entry", tw_quote(m->file));
+	tw_show(stderr, "Remove %s by hand from %s:\n", rm->nfile > 1 ? "these entries" : "this entry",
+		tw_quote(m->file));
 	for (size_t i = 0; i < rm->n; i++) {
 		const struct target *t = &rm->t[i];
 		if (!t->want)
 			continue;
 		char *addr = tw_res_address(t->want);
-		tw_show(stderr, "  %s:%d:%d: %s", tw_quote(m->file), t->want->loc.line, t->want->loc.col, tw_quote(addr));
+		tw_show(stderr, "  %s:%d:%d: %s", tw_quote(m->file), t->want->loc.line, t->want->loc.col,
+			tw_quote(addr));
 		if (t->place.line && t->place.end_line > t->place.line)
 			fprintf(stderr, " (lines %d-%d)", t->place.line, t->place.end_line);
 		else if (t->place.line)
@@ -425,7 +409,8 @@ static void report(const struct rm *rm, enum tstate st, const char *title)
 		if (!any++)
 			fprintf(stderr, "%s:\n", title);
 		char *addr = tw_res_address(t->have);
-		tw_show(stderr, "  - %s%s%s\n", tw_quote(addr), st == T_FAILED ? ": " : "", st == T_FAILED ? t->err.msg : "");
+		tw_show(stderr, "  - %s%s%s\n", tw_quote(addr), st == T_FAILED ? ": " : "",
+			st == T_FAILED ? t->err.msg : "");
 		free(addr);
 	}
 }
@@ -583,8 +568,8 @@ int cmd_remove_credential(int argc, char **argv, struct tw_global *g)
 	}
 	if (!rm.nlive && rm.keep_file) {
 		print_plan(&rm, m, &ed);
-		printf("\nNo changes: Twilio has no credential %s, and --keep-file leaves %s alone.\n", tw_quote(rm.user),
-		       tw_quote(m->file));
+		printf("\nNo changes: Twilio has no credential %s, and --keep-file leaves %s alone.\n",
+		       tw_quote(rm.user), tw_quote(m->file));
 		rc = TW_EXIT_OK;
 		goto out;
 	}

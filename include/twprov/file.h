@@ -31,9 +31,35 @@ int tw_read_regular(const char *path, size_t max, struct tw_buf *out, struct sta
 int tw_read_file(const char *path, size_t max, struct tw_buf *out, struct stat *st, struct tw_err *err);
 
 /*
- * Replace `path` with `data` atomically: a temporary file beside it (mode
- * 0600 while it is written), then `mode`, fsync, rename over `path` and fsync
- * of the directory.  A reader sees the old file or the new one, never a part;
+ * A temporary file next to the file it will replace: created in directory
+ * `dirfd` (whose path is `dir`, for messages) as ".BASE.twprov-XXXXXXXX"
+ * (random), mode 0600 from the start, never through a symbolic link.  Until
+ * it is committed or discarded, a signal that ends the process (SIGINT,
+ * SIGTERM, SIGHUP, SIGQUIT) removes it first: it may hold passwords.
+ */
+struct tw_tmpfile {
+	int dirfd;      /* the caller's: it may close it and set another for the same directory
+	                   before commit (-1: discard goes by path) */
+	char *name;     /* within dirfd */
+	char *path;     /* dir/name */
+};
+/* Returns the open file, or -1 with "cannot create a file in DIR: why". */
+int tw_tmpfile_open(struct tw_tmpfile *t, int dirfd, const char *dir, const char *base, struct tw_err *err);
+/* Rename it over `target` (a name in the same directory; a symbolic link there is replaced,
+ * not followed).  -1 with "cannot replace DIR/TARGET: why" (the file stays until discarded). */
+int tw_tmpfile_commit(struct tw_tmpfile *t, const char *target, struct tw_err *err);
+/* Remove it (when not committed) and forget it; safe to call twice. */
+void tw_tmpfile_discard(struct tw_tmpfile *t);
+/* Open one, write `data` and fsync: the open file, or -1 (nothing left behind) with
+ * "cannot create a file in DIR: why" or "cannot write PATH: why". */
+int tw_tmpfile_write(struct tw_tmpfile *t, int dirfd, const char *dir, const char *base, const void *data,
+		     size_t len, struct tw_err *err);
+/* write(2) until everything is written (EINTR retried); -1 with errno set. */
+int tw_write_full(int fd, const void *data, size_t len);
+
+/*
+ * Replace `path` with `data` atomically: a temporary file beside it (as
+ * above), then `mode`, rename over `path` and fsync of the directory.  A reader sees the old file or the new one, never a part;
  * on failure nothing is left behind.  -1 with "cannot write PATH: why".
  */
 int tw_write_atomic(const char *path, const void *data, size_t len, mode_t mode, struct tw_err *err);

@@ -29,10 +29,16 @@ struct tw_http_opts {
 	long retry_base_ms;         /* first backoff (default 250) */
 	long retry_cap_ms;          /* largest single backoff (default 8000) */
 	long timeout_ms;            /* per attempt (default 30000) */
+	long stall_ms;              /* an attempt fails when less than a byte a second moved for this
+	                               long (whole seconds, at least 1; default 15000) */
+	long deadline_ms;           /* per request, its retries included: no attempt starts or runs
+	                               past it (default 45000, or timeout_ms when that is longer) */
 };
 
 /* Defaults above, then TWPROV_MAX_RETRIES / TWPROV_RETRY_BASE_MS / TWPROV_RETRY_CAP_MS /
- * TWPROV_TIMEOUT_MS from the environment when set (documented in twprov(1)). */
+ * TWPROV_TIMEOUT_MS / TWPROV_STALL_MS / TWPROV_DEADLINE_MS from the environment when set
+ * (documented in twprov(1)).  With the defaults a server that accepts a request and never
+ * answers holds it 45 s: three attempts that stall for 15 s, the last cut by the deadline. */
 void tw_http_opts_init(struct tw_http_opts *o);
 
 /* Copies everything it needs from `o` (strings included).  Calls curl_global_init,
@@ -95,11 +101,16 @@ struct tw_req {
 	long status;                /* HTTP status of the last attempt, 0 if none */
 	json_t *json;               /* parsed body (object) of a 2xx answer, or NULL (e.g. 204) */
 	struct tw_err err;          /* set unless TW_REQ_OK: "20404: The requested ... (more_info)";
-	                               transport errors: "GET https://...: <what curl said>";
-	                               after the retry budget: "gave up after 7 attempts: ..." */
+	                               transport errors: "GET https://...: <what curl said>", for a
+	                               timeout what was awaited from which host ("no answer from
+	                               HOST within 15 s (the request was sent)");
+	                               after the retry budget or the deadline: "gave up after 3
+	                               attempts in 45 s: ..." */
 	int attempts;               /* attempts made, retries included */
 
 	/* private */
+	double deadline;            /* when the first attempt started + deadline_ms */
+	char *location;             /* a 3xx answer's Location */
 	int requeues;               /* re-sent at once after a 429 that cut the window */
 	struct tw_buf resp;
 	long retry_after_ms;

@@ -122,6 +122,7 @@ struct tw_phone_file {
 	char *type;                /* vendor */
 	char *account;             /* "alice@office.sip.twilio.com" */
 	int encrypted;
+	int written;               /* tw_phone_write_all put it in place */
 };
 
 struct tw_phone_files {
@@ -146,11 +147,14 @@ int tw_phone_render_all(const struct tw_model *m, const struct tw_phone_opts *o,
 
 /*
  * Write every file into `dir` (created 0700 with its parents if missing):
- * each through a temporary file in its final directory, mode 0600, fsync'd;
- * only when every temporary file is written are they renamed over the
- * targets (an existing file is replaced atomically).  On failure the
- * temporary files are removed and no target has been touched.
+ * each through a temporary file in its final directory, mode 0600, fsync'd
+ * (removed if a signal ends twprov); only when every temporary file is
+ * written are they renamed over the targets (an existing file is replaced
+ * atomically, a symbolic link replaced, not followed).  Paths under `dir`
+ * never follow a symbolic link: a per-user directory that is one is an
+ * error.  On failure the temporary files are removed; a rename that fails
+ * after others succeeded leaves those replaced: `written` says which.
  */
-int tw_phone_write_all(const struct tw_phone_files *f, const char *dir, struct tw_err *err);
+int tw_phone_write_all(struct tw_phone_files *f, const char *dir, struct tw_err *err);
 
 #endif

@@ -315,7 +315,8 @@ static void finish(struct tw_applier *ap, size_t ai, const char *sid)
 	case TW_ACT_REPLACE: ap->res->added++; ap->res->destroyed++; break;
 	}
 	tw_status(TW_C_GREEN, tw_act_symbol(a->type), "%s: %s%s%s%s", tw_quote(a->address),
-		  a->custom ? a->custom->past : past(a->type), sid ? " (" : "", sid ? tw_quote(sid) : "", sid ? ")" : "");
+		  a->custom ? a->custom->past : past(a->type), sid ? " (" : "", sid ? tw_quote(sid) : "",
+		  sid ? ")" : "");
 	if (ap->o->interrupted && *ap->o->interrupted && !ap->stopping) {
 		ap->stopping = 1;
 		tw_http_cancel_queued(ap->h);
@@ -452,15 +453,16 @@ static void reconciled(struct tw_http *h, json_t *items, const struct tw_err *er
 	}
 	free(rc->path);
 	free(rc);
+	/* aerr says how the last answer was lost */
 	if (ap->stopping) {
-		tw_err_set(aerr, "the create may or may not have happened (its answer was lost); the next "
-			   "apply looks for it before creating it");
+		tw_err_prefix(aerr, "the create may or may not have happened (the next apply looks for it "
+			      "before creating it)");
 		fail(ap, ai, NULL);
 		return;
 	}
 	/* a resend is a retry: the same budget as any other request */
 	if (++ap->runs[ai].attempts > tw_http_max_retries(ap->h)) {
-		tw_err_set(aerr, "create did not complete after %d attempts", ap->runs[ai].attempts);
+		tw_err_prefix(aerr, "create did not complete after %d attempts", ap->runs[ai].attempts);
 		fail(ap, ai, NULL);
 		return;
 	}
@@ -502,6 +504,7 @@ static void on_done(struct tw_http *h, struct tw_req *req)
 		ud->ai = ai;
 		ud->path = path_of(ap, a->want, a->kind->collection, NULL, 0, &err);   /* checked by run_step */
 		ud->deadline = tw_now_s() + ap->o->verify_timeout_s;
+		ap->res->outcome[ai].err = req->err;
 		tw_trace(1, "%s: create may have happened (%s); re-reading before sending it again",
 			 tw_quote(a->address), req->err.msg);
 		tw_http_list(h, a->kind->product, ud->path, a->kind->list_key, reconciled, ud);

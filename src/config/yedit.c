@@ -885,7 +885,8 @@ void tw_yedit_diff(const struct tw_yedit *e, const char *name, int color, struct
 	}
 
 	if (color)
-		tw_buf_addf(out, "\033[%sm--- %s\n+++ %s\033[%sm\n", TW_C_BOLD, tw_quote(name), tw_quote(name), TW_C_RESET);
+		tw_buf_addf(out, "\033[%sm--- %s\n+++ %s\033[%sm\n", TW_C_BOLD, tw_quote(name), tw_quote(name),
+			    TW_C_RESET);
 	else
 		tw_buf_addf(out, "--- %s\n+++ %s\n", tw_quote(name), tw_quote(name));
 	for (size_t i = 0; i < nblocks;) {

@@ -51,8 +51,8 @@ static int check_versions(const json_t *build, struct tw_err *err)
 		json_array_foreach(json_object_get(build, keys[k][0]), i, v)
 			if (tw_sid_check(json_object_get(v, "sid"), SID_VERSION, err) < 0 ||
 			    tw_sid_check(json_object_get(v, keys[k][1]), tw_kind_functions.sid_prefix, err) < 0) {
-				tw_err_prefix(err, "build %s, %s[%zu]", tw_quote(json_string_value(json_object_get(build, "sid"))),
-					      keys[k][0], i);
+				tw_err_prefix(err, "build %s, %s[%zu]",
+					      tw_quote(json_string_value(json_object_get(build, "sid"))), keys[k][0], i);
 				return -1;
 			}
 	return 0;

@@ -1,7 +1,6 @@
 /* registry.c - the table of resource kinds (like git's builtin table) */
-#include <string.h>
-
 #include <stdlib.h>
+#include <string.h>
 
 #include "twprov/buf.h"
 #include "twprov/err.h"

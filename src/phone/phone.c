@@ -13,6 +13,7 @@
 #include <openssl/rand.h>
 
 #include "twprov/err.h"
+#include "twprov/file.h"
 #include "twprov/kind.h"
 #include "twprov/phone.h"
 
@@ -572,89 +573,120 @@ static int mkdir_p(const char *path, struct tw_err *err)
 	return ret;
 }
 
-static int write_full(int fd, const char *data, size_t len)
+/*
+ * The directory file `name` goes in, under the output directory `outfd`
+ * (`dir`): the output directory itself, or its subdirectory (created 0700
+ * when `create`), opened without following a symbolic link: a link planted
+ * there would take the files out of the output tree.  *sub gets its path
+ * for messages.  Returns a descriptor (the caller closes it) or -1.
+ */
+static int open_dir_of(int outfd, const char *dir, const char *name, int create, char **sub, struct tw_err *err)
 {
-	while (len) {
-		ssize_t n = write(fd, data, len);
-		if (n < 0 && errno == EINTR)
-			continue;
-		if (n < 0)
-			return -1;
-		data += n;
-		len -= (size_t)n;
+	const char *slash = strchr(name, '/');
+	char *part;
+	struct stat st;
+	int fd;
+
+	if (!slash) {
+		*sub = tw_xstrdup(dir);
+		fd = dup(outfd);
+		if (fd < 0)
+			tw_err_set(err, "cannot open %s: %s", tw_quote(dir), strerror(errno));
+		return fd;
 	}
-	return 0;
+	part = tw_xstrndup(name, (size_t)(slash - name));
+	*sub = tw_xasprintf("%s/%s", dir, part);
+	if (create && mkdirat(outfd, part, 0700) < 0 && errno != EEXIST) {
+		tw_err_set(err, "cannot create directory %s: %s", tw_quote(*sub), strerror(errno));
+		free(part);
+		return -1;
+	}
+	fd = openat(outfd, part, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
+	if (fd < 0) {
+		int e = errno;
+		if (fstatat(outfd, part, &st, AT_SYMLINK_NOFOLLOW) == 0 && S_ISLNK(st.st_mode))
+			tw_err_set(err, "%s is a symbolic link: twprov does not write through one (it could lead out of "
+				   "%s)", tw_quote(*sub), tw_quote(dir));
+		else
+			tw_err_set(err, "cannot open the directory %s: %s", tw_quote(*sub), strerror(e));
+	}
+	free(part);
+	return fd;
 }
 
-static void fsync_dir(const char *dir)
+static const char *base_of(const char *name)
 {
-	int fd = open(dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
-	if (fd >= 0) {
-		fsync(fd);
-		close(fd);
-	}
+	const char *slash = strrchr(name, '/');
+	return slash ? slash + 1 : name;
 }
 
-int tw_phone_write_all(const struct tw_phone_files *f, const char *dir, struct tw_err *err)
+int tw_phone_write_all(struct tw_phone_files *f, const char *dir, struct tw_err *err)
 {
-	char **tmp = tw_xcalloc(f->n ? f->n : 1, sizeof(*tmp));
-	char **dst = tw_xcalloc(f->n ? f->n : 1, sizeof(*dst));
+	struct tw_tmpfile *tmp = tw_xcalloc(f->n ? f->n : 1, sizeof(*tmp));
 	size_t i;
-	int ret = -1;
+	int outfd = -1, ret = -1;
 
+	for (i = 0; i < f->n; i++) {
+		tmp[i].dirfd = -1;
+		f->v[i].written = 0;
+	}
 	if (mkdir_p(dir, err) < 0)
 		goto out;
-	for (i = 0; i < f->n; i++) {
-		const char *slash = strrchr(f->v[i].name, '/');
-		char *sub = slash ? tw_xasprintf("%s/%.*s", dir, (int)(slash - f->v[i].name), f->v[i].name)
-				  : tw_xstrdup(dir);
-		const char *base = slash ? slash + 1 : f->v[i].name;
-		int fd, e = 0;
-
-		dst[i] = tw_xasprintf("%s/%s", dir, f->v[i].name);
-		if (slash && mkdir_p(sub, err) < 0) {
-			free(sub);
-			goto out;
-		}
-		tmp[i] = tw_xasprintf("%s/.%s.XXXXXX", sub, base);
-		free(sub);
-		fd = mkstemp(tmp[i]);
-		if (fd < 0) {
-			tw_err_set(err, "cannot create a file in the directory of %s: %s", dst[i], strerror(errno));
-			free(tmp[i]);
-			tmp[i] = NULL;
-			goto out;
-		}
-		if (fchmod(fd, 0600) < 0 || write_full(fd, f->v[i].data.buf, f->v[i].data.len) < 0 || fsync(fd) < 0)
-			e = errno;
-		if (close(fd) < 0 && !e)
-			e = errno;
-		if (e) {
-			tw_err_set(err, "cannot write %s: %s", dst[i], strerror(e));
-			goto out;
-		}
+	if ((outfd = open(dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC)) < 0) {
+		tw_err_set(err, "cannot open %s: %s", tw_quote(dir), strerror(errno));
+		goto out;
 	}
+	/* every file in a temporary file next to its target first */
 	for (i = 0; i < f->n; i++) {
-		if (rename(tmp[i], dst[i]) < 0) {
-			tw_err_set(err, "cannot rename a temporary file to %s: %s", dst[i], strerror(errno));
+		char *sub;
+		int subfd = open_dir_of(outfd, dir, f->v[i].name, 1, &sub, err), fd, e = 0;
+		struct stat st;
+
+		if (subfd >= 0 && fstatat(subfd, base_of(f->v[i].name), &st, AT_SYMLINK_NOFOLLOW) == 0 &&
+		    S_ISDIR(st.st_mode)) {
+			tw_err_set(err, "cannot replace %s/%s: it is a directory", tw_quote(sub),
+				   tw_quote(base_of(f->v[i].name)));
+			close(subfd);
+			subfd = -1;
+		}
+		fd = subfd < 0 ? -1 : tw_tmpfile_write(&tmp[i], subfd, sub, base_of(f->v[i].name), f->v[i].data.buf,
+						       f->v[i].data.len, err);
+		if (fd >= 0 && close(fd) < 0) {
+			e = errno;
+			tw_err_set(err, "cannot write %s/%s: %s", tw_quote(sub), tw_quote(base_of(f->v[i].name)),
+				   strerror(e));
+		}
+		if (subfd >= 0)
+			close(subfd);
+		tmp[i].dirfd = -1;      /* reopened to commit: a file per user would be a descriptor each */
+		free(sub);
+		if (fd < 0 || e)
+			goto out;
+	}
+	/* then each renamed over its target; a failure here leaves the earlier ones replaced */
+	for (i = 0; i < f->n; i++) {
+		char *sub;
+		int subfd = open_dir_of(outfd, dir, f->v[i].name, 0, &sub, err);
+
+		free(sub);
+		if (subfd < 0)
+			goto out;
+		tmp[i].dirfd = subfd;
+		if (tw_tmpfile_commit(&tmp[i], base_of(f->v[i].name), err) < 0) {
+			close(subfd);
+			tmp[i].dirfd = -1;
 			goto out;
 		}
-		free(tmp[i]);
-		tmp[i] = NULL;
-		char *slash = strrchr(dst[i], '/');
-		*slash = '\0';
-		fsync_dir(dst[i]);
-		*slash = '/';
+		f->v[i].written = 1;
+		fsync(subfd);
+		close(subfd);
 	}
 	ret = 0;
 out:
-	for (i = 0; i < f->n; i++) {
-		if (tmp[i])
-			unlink(tmp[i]);
-		free(tmp[i]);
-		free(dst[i]);
-	}
+	for (i = 0; i < f->n; i++)
+		tw_tmpfile_discard(&tmp[i]);
+	if (outfd >= 0)
+		close(outfd);
 	free(tmp);
-	free(dst);
 	return ret;
 }

@@ -54,6 +54,7 @@
 #include "twprov/redact.h"
 
 #define TW_CONNECT_TIMEOUT_MS 10000L
+#define TW_DEADLINE_MS 45000L   /* default: one request, its retries included */
 #define TW_MAX_RESPONSE ((size_t)64 << 20)   /* bytes; a 1000-item page is a few MB */
 #define TW_POLL_MAX_MS 1000
 #define TW_MAX_REQUEUES 8       /* re-sends of one request absorbed by window cuts */
@@ -81,7 +82,7 @@ struct tw_http {
 	char *base[TW_PRODUCT_COUNT];
 	char *proxy[2], *noproxy;               /* curl's proxy variables, read once ([0] http, [1] https) */
 	int parallelism, max_retries;
-	long retry_base_ms, retry_cap_ms, timeout_ms;
+	long retry_base_ms, retry_cap_ms, timeout_ms, stall_s, deadline_ms;
 
 	struct tw_slot *slots;
 	int nslots;                             /* allocated: the largest parallelism so far */
@@ -125,6 +126,8 @@ void tw_http_opts_init(struct tw_http_opts *o)
 	o->retry_base_ms = 250;
 	o->retry_cap_ms = 8000;
 	o->timeout_ms = 30000;
+	o->stall_ms = 15000;
+	o->deadline_ms = 0;
 
 	retries = o->max_retries;
 	env_long("TWPROV_MAX_RETRIES", 0, 1000, &retries);
@@ -132,6 +135,10 @@ void tw_http_opts_init(struct tw_http_opts *o)
 	env_long("TWPROV_RETRY_BASE_MS", 0, 3600000, &o->retry_base_ms);
 	env_long("TWPROV_RETRY_CAP_MS", 0, 3600000, &o->retry_cap_ms);
 	env_long("TWPROV_TIMEOUT_MS", 1, 86400000, &o->timeout_ms);
+	env_long("TWPROV_STALL_MS", 1, 86400000, &o->stall_ms);
+	env_long("TWPROV_DEADLINE_MS", 1, 86400000, &o->deadline_ms);
+	if (!o->deadline_ms)      /* an attempt may always take its whole timeout */
+		o->deadline_ms = o->timeout_ms > TW_DEADLINE_MS ? o->timeout_ms : TW_DEADLINE_MS;
 }
 
 /* ---- hosts ---- */
@@ -348,6 +355,8 @@ struct tw_http *tw_http_new(const struct tw_http_opts *o, struct tw_err *err)
 	h->retry_base_ms = o->retry_base_ms;
 	h->retry_cap_ms = o->retry_cap_ms;
 	h->timeout_ms = o->timeout_ms > 0 ? o->timeout_ms : 30000;
+	h->stall_s = o->stall_ms > 0 ? (o->stall_ms + 999) / 1000 : 15;   /* curl counts whole seconds */
+	h->deadline_ms = o->deadline_ms > 0 ? o->deadline_ms : TW_DEADLINE_MS;
 	h->account_sid = dup_or_null(o->account_sid);
 	h->user = dup_or_null(o->user);
 	h->pass = dup_or_null(o->pass);
@@ -483,6 +492,7 @@ void tw_req_free(struct tw_req *r)
 	if (!r)
 		return;
 	free(r->url);
+	free(r->location);
 	tw_form_release(&r->form);
 	curl_mime_free(r->mime);
 	free_parts(r);
@@ -685,8 +695,17 @@ static int setup(struct tw_http *h, struct tw_slot *s, struct tw_req *r)
 	SET(CURLOPT_SSL_VERIFYHOST, 2L);
 	if (h->cacert)
 		SET(CURLOPT_CAINFO, h->cacert);
-	SET(CURLOPT_TIMEOUT_MS, h->timeout_ms);
-	SET(CURLOPT_CONNECTTIMEOUT_MS, h->timeout_ms < TW_CONNECT_TIMEOUT_MS ? h->timeout_ms : TW_CONNECT_TIMEOUT_MS);
+	{
+		/* this attempt: its own timeout, never past the request's deadline; and a transfer
+		 * that stalls (a server that accepted and does not answer) fails sooner */
+		long left = (long)((r->deadline - now_s()) * 1000.0), t = h->timeout_ms < left ? h->timeout_ms : left;
+		if (t < 1)
+			t = 1;
+		SET(CURLOPT_TIMEOUT_MS, t);
+		SET(CURLOPT_CONNECTTIMEOUT_MS, t < TW_CONNECT_TIMEOUT_MS ? t : TW_CONNECT_TIMEOUT_MS);
+		SET(CURLOPT_LOW_SPEED_LIMIT, 1L);
+		SET(CURLOPT_LOW_SPEED_TIME, h->stall_s);
+	}
 	SET(CURLOPT_TCP_KEEPALIVE, 1L);
 	/* a request that must not be sent twice gets a connection of its own:
 	 * libcurl silently re-sends a request whose reused connection dies
@@ -779,9 +798,12 @@ static void start_ready(struct tw_http *h)
 			if (!h->slots[i].req)
 				s = &h->slots[i];
 
-		r->attempts++;
+		if (!r->attempts++)
+			r->deadline = now_s() + (double)h->deadline_ms / 1000.0;
 		r->status = 0;
 		r->retry_after_ms = 0;
+		free(r->location);
+		r->location = NULL;
 		r->curl_err[0] = '\0';
 		tw_err_clear(&r->err);
 		tw_buf_reset(&r->resp);
@@ -821,18 +843,41 @@ static void start_ready(struct tw_http *h)
 	}
 }
 
-/* Retry `r` after a delay, or complete it with `res` when its budget is spent. */
+/* Would an attempt that starts in `delay_ms` begin at or after the request's deadline? */
+static int past_deadline(const struct tw_req *r, long delay_ms)
+{
+	return now_s() + (double)delay_ms / 1000.0 >= r->deadline;
+}
+
+/* Out of retries ("gave up after 7 attempts: ...") or of time (`late`: "gave up after 3 attempts
+ * in 45.0 s (the deadline of a request, TWPROV_DEADLINE_MS): ..."). */
+static void give_up(struct tw_http *h, struct tw_req *r, enum tw_req_result res, int late)
+{
+	double took = now_s() - (r->deadline - (double)h->deadline_ms / 1000.0);
+
+	if (late && r->retry_after_ms > 0)
+		tw_err_prefix(&r->err, "gave up after %d attempt%s in %.1f s (the server asks to wait %ld s, past the "
+			      "deadline of a request, TWPROV_DEADLINE_MS)", r->attempts, r->attempts == 1 ? "" : "s",
+			      took, (r->retry_after_ms + 999) / 1000);
+	else if (late)
+		tw_err_prefix(&r->err, "gave up after %d attempt%s in %.1f s (the deadline of a request, "
+			      "TWPROV_DEADLINE_MS)", r->attempts, r->attempts == 1 ? "" : "s", took);
+	else
+		tw_err_prefix(&r->err, "gave up after %d attempt%s", r->attempts, r->attempts == 1 ? "" : "s");
+	complete(h, r, res);
+}
+
+/* Retry `r` after a delay, or complete it with `res` when its budget or its time is spent. */
 static void retry_or_give_up(struct tw_http *h, struct tw_req *r, enum tw_req_result res, const char *why)
 {
 	int tries = r->attempts - r->requeues;     /* what counts against the budget */
 	long d;
 
-	if (tries > h->max_retries) {
-		tw_err_prefix(&r->err, "gave up after %d attempt%s", r->attempts, r->attempts == 1 ? "" : "s");
-		complete(h, r, res);
+	d = tw_backoff_ms(tries, h->retry_base_ms, h->retry_cap_ms, r->retry_after_ms, jitter());
+	if (tries > h->max_retries || past_deadline(r, d)) {
+		give_up(h, r, res, tries <= h->max_retries);
 		return;
 	}
-	d = tw_backoff_ms(tries, h->retry_base_ms, h->retry_cap_ms, r->retry_after_ms, jitter());
 	r->due = now_s() + (double)d / 1000.0;
 	h->stats.retries++;
 	tw_trace(1, "retry %d/%d %s %s after %s in %ld ms", tries + 1, h->max_retries + 1,
@@ -916,11 +961,47 @@ static void clause(char *out, size_t outlen, const char *msg)
 		out[0] = (char)(out[0] - 'A' + 'a');
 }
 
-static void transport_done(struct tw_http *h, struct tw_req *r, CURLcode rc, int sent, double ms)
+/* The host[:port] of an absolute URL, without a user name or password. */
+static void host_of(const char *url, char *out, size_t outlen)
+{
+	const char *p = strstr(url, "://"), *end, *at;
+
+	p = p ? p + 3 : url;
+	end = p + strcspn(p, "/?#");
+	at = memchr(p, '@', (size_t)(end - p));
+	if (at)
+		p = at + 1;
+	snprintf(out, outlen, "%.*s", (int)(end - p), p);
+}
+
+/*
+ * What a timed-out attempt was waiting for, and from which host: the
+ * connection, the answer to a request it sent (a server that accepted and is
+ * silent), or the rest of an answer that stalled.
+ */
+static void timed_out(char *why, size_t n, const struct tw_req *r, int sent, long status, double ms)
+{
+	char host[100];
+
+	host_of(r->url, host, sizeof(host));
+	if (!sent)
+		snprintf(why, n, "could not connect to %s within %.1f s", host, ms / 1000);
+	else if (!status)
+		snprintf(why, n, "no answer from %s within %.1f s (the request was sent; twprov waited for the "
+			 "response)", host, ms / 1000);
+	else
+		snprintf(why, n, "the answer from %s did not finish within %.1f s (HTTP %ld, %zu bytes of its body "
+			 "came)", host, ms / 1000, status, r->resp.len);
+}
+
+static void transport_done(struct tw_http *h, struct tw_req *r, CURLcode rc, int sent, long status, double ms)
 {
 	char why[CURL_ERROR_SIZE], brief[128];
 
-	clause(why, sizeof(why), r->curl_err[0] ? r->curl_err : curl_easy_strerror(rc));
+	if (rc == CURLE_OPERATION_TIMEDOUT)
+		timed_out(why, sizeof(why), r, sent, status, ms);
+	else
+		clause(why, sizeof(why), r->curl_err[0] ? r->curl_err : curl_easy_strerror(rc));
 	clause(brief, sizeof(brief), curl_easy_strerror(rc));
 
 	h->stats.transport_errors++;
@@ -936,6 +1017,25 @@ static void transport_done(struct tw_http *h, struct tw_req *r, CURLcode rc, int
 		retry_or_give_up(h, r, TW_REQ_TRANSPORT, brief);
 	else
 		complete(h, r, TW_REQ_TRANSPORT);
+}
+
+/* A 3xx answer: twprov follows no redirect (it would take the credentials elsewhere); the
+ * message says where it pointed (without a user name or password). */
+static void redirected(struct tw_req *r, long status)
+{
+	CURLU *u = r->location ? curl_url() : NULL;
+	char *shown = NULL;
+
+	if (u && curl_url_set(u, CURLUPART_URL, r->location, CURLU_NON_SUPPORT_SCHEME) == CURLUE_OK &&
+	    curl_url_set(u, CURLUPART_USER, NULL, 0) == CURLUE_OK &&
+	    curl_url_set(u, CURLUPART_PASSWORD, NULL, 0) == CURLUE_OK)
+		curl_url_get(u, CURLUPART_URL, &shown, 0);
+	tw_err_set(&r->err, "%s %s: HTTP %ld: the server redirects to %s; twprov follows no redirect (is "
+		   "TWPROV_API_URL, TWILIO_REGION or TWILIO_EDGE right?)", r->method, r->url, status,
+		   shown ? tw_quote_always(shown) : r->location ? "an address that is not a URL" : "nowhere");
+	r->err.status = (int)status;
+	curl_free(shown);
+	curl_url_cleanup(u);
 }
 
 static void response_done(struct tw_http *h, struct tw_req *r, long status, double ms)
@@ -969,10 +1069,12 @@ static void response_done(struct tw_http *h, struct tw_req *r, long status, doub
 	}
 
 	tw_api_error(&r->err, status, r->resp.buf, r->resp.len);
+	if (status >= 300 && status < 400)
+		redirected(r, status);
 	snprintf(why, sizeof(why), "%ld", status);
 	if (status == 429) {
 		h->stats.throttled++;
-		if (throttle(h, r))
+		if (throttle(h, r) && !past_deadline(r, 0))
 			requeue(h, r, why);
 		else
 			retry_or_give_up(h, r, TW_REQ_API_ERROR, why);
@@ -1000,15 +1102,18 @@ static void attempt_done(struct tw_http *h, struct tw_slot *s, CURLcode rc)
 	long status = 0;
 	int sent = s->sent;
 
+	curl_easy_getinfo(s->easy, CURLINFO_RESPONSE_CODE, &status);     /* 0 when no answer began */
 	if (rc == CURLE_OK) {
-		curl_easy_getinfo(s->easy, CURLINFO_RESPONSE_CODE, &status);
 		if (curl_easy_header(s->easy, "Retry-After", 0, CURLH_HEADER, -1, &ra) == CURLHE_OK)
 			r->retry_after_ms = tw_parse_retry_after(ra->value, (long)time(NULL));
+		if (status >= 300 && status < 400 &&
+		    curl_easy_header(s->easy, "Location", 0, CURLH_HEADER, -1, &ra) == CURLHE_OK)
+			r->location = tw_xstrdup(ra->value);
 	}
 	release_slot(h, s);
-	r->status = status;
+	r->status = rc == CURLE_OK ? status : 0;
 	if (rc != CURLE_OK) {
-		transport_done(h, r, rc, sent, ms);
+		transport_done(h, r, rc, sent, status, ms);
 	} else if (status >= 200 && status < 300 && r->resp.len) {
 		r->took_ms = ms;
 		r->next = h->answered;

@@ -2,6 +2,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "twprov/buf.h"
 #include "twprov/http.h"
 
 const char *tw_page_next(const json_t *page)
@@ -29,10 +30,16 @@ json_t *tw_page_items(const json_t *page, const char *list_key)
 	return json_is_array(items) ? items : NULL;
 }
 
+/* Pages of one collection at most: 1000 pages of 1000 items (PageSize) is a million resources;
+ * a server whose pages never end must not hold twprov (and its memory) forever. */
+#define TW_MAX_PAGES 1000
+
 struct tw_list {
 	enum tw_product product;
 	char *list_key;
+	char *collection;       /* the path asked for, for messages */
 	json_t *items;
+	json_t *seen;           /* URL of each page asked for -> its number (1-based) */
 	tw_list_cb done;
 	void *ud;
 };
@@ -41,7 +48,9 @@ static void list_finish(struct tw_http *h, struct tw_list *l, const struct tw_er
 {
 	l->done(h, err ? NULL : l->items, err, l->ud);
 	json_decref(l->items);
+	json_decref(l->seen);
 	free(l->list_key);
+	free(l->collection);
 	free(l);
 }
 
@@ -63,7 +72,7 @@ static void list_page_done(struct tw_http *h, struct tw_req *r)
 	struct tw_list *l = r->ud;
 	struct tw_err err = TW_ERR_INIT;
 	const char *next;
-	json_t *items;
+	json_t *items, *at;
 	char *url;
 
 	if (r->result != TW_REQ_OK) {
@@ -87,15 +96,25 @@ static void list_page_done(struct tw_http *h, struct tw_req *r)
 	}
 	url = tw_http_link(h, l->product, next);
 	if (!url) {
-		tw_err_set(&err, "unexpected list page from GET %s: bad next page link %.200s", r->url, tw_quote(next));
+		tw_err_set(&err, "unexpected list page from GET %s: bad next page link %.200s", r->url,
+			   tw_quote_always(next));
 		goto fail;
 	}
-	if (!strcmp(url, r->url)) {
-		/* a server that links a page to itself would keep us here forever */
+	/* every loop over the server's answers is bounded: a link back to a page already read
+	 * (a cycle, or a page linking to itself) and a list that never ends both stop it */
+	if ((at = json_object_get(l->seen, url))) {
+		tw_err_set(&err, "list %s: page %zu links back to page %lld: the server's next-page links go round "
+			   "in a circle", tw_quote(l->collection), json_object_size(l->seen), json_integer_value(at));
 		free(url);
-		tw_err_set(&err, "unexpected list page from GET %s: next page link points to the same page", r->url);
 		goto fail;
 	}
+	if (json_object_size(l->seen) >= TW_MAX_PAGES) {
+		tw_err_set(&err, "list %s: more than %d pages (%zu items so far): the server's pages do not end",
+			   tw_quote(l->collection), TW_MAX_PAGES, json_array_size(l->items));
+		free(url);
+		goto fail;
+	}
+	json_object_set_new(l->seen, url, json_integer((json_int_t)json_object_size(l->seen) + 1));
 	tw_req_free(r);
 	tw_http_submit(h, tw_req_new("GET", url, list_page_done, l));
 	return;
@@ -120,7 +139,9 @@ void tw_http_list_after(struct tw_http *h, enum tw_product product, const char *
 
 	l->product = product;
 	l->list_key = list_key ? tw_xstrdup(list_key) : NULL;
+	l->collection = tw_xstrndup(path, strcspn(path, "?"));
 	l->items = json_array();
+	l->seen = json_object();
 	l->done = done;
 	l->ud = ud;
 
@@ -134,6 +155,7 @@ void tw_http_list_after(struct tw_http *h, enum tw_product product, const char *
 	}
 	url = tw_http_url(h, product, p.buf);
 	tw_buf_release(&p);
+	json_object_set_new(l->seen, url, json_integer(1));
 	if (delay_ms > 0)
 		tw_http_submit_after(h, tw_req_new("GET", url, list_page_done, l), delay_ms);
 	else

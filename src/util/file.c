@@ -1,11 +1,14 @@
-/* file.c - reading whole files, hashing bytes */
+/* file.c - reading regular files, temporary files that replace others, hashing bytes */
 #include <errno.h>
 #include <fcntl.h>
+#include <signal.h>
+#include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
 #include <openssl/evp.h>
+#include <openssl/rand.h>
 
 #include "twprov/file.h"
 
@@ -33,8 +36,13 @@ int tw_open_regular(const char *path, struct stat *st, struct tw_err *err)
 		st = &own;
 	/* O_NONBLOCK: opening a FIFO without a writer (or a device) must not wait */
 	fd = open(path, O_RDONLY | O_CLOEXEC | O_NOCTTY | O_NONBLOCK);
-	if (fd < 0)
-		return tw_err_set(err, "%s", strerror(errno));
+	if (fd < 0) {
+		e = errno;
+		/* a socket cannot be opened at all: say what it is */
+		if (e == ENXIO && stat(path, st) == 0 && !S_ISREG(st->st_mode))
+			return tw_err_set(err, "%s", not_regular(st->st_mode));
+		return tw_err_set(err, "%s", strerror(e));
+	}
 	if (fstat(fd, st) < 0) {
 		e = errno;
 		close(fd);
@@ -86,6 +94,133 @@ int tw_read_file(const char *path, size_t max, struct tw_buf *out, struct stat *
 	return 0;
 }
 
+/* ---- temporary files, removed when a signal ends the process ---- */
+
+static const int fatal_signals[] = { SIGINT, SIGTERM, SIGHUP, SIGQUIT };
+#define NFATAL (sizeof(fatal_signals) / sizeof(fatal_signals[0]))
+static struct sigaction saved[NFATAL];
+static char **live_tmp;                 /* paths of the temporary files that exist now */
+static size_t nlive_tmp, alive_tmp;
+
+static void on_fatal_signal(int sig)
+{
+	/* unlink is async-signal-safe; the list only changes with these signals blocked */
+	for (size_t i = 0; i < nlive_tmp; i++)
+		unlink(live_tmp[i]);
+	signal(sig, SIG_DFL);
+	raise(sig);
+}
+
+/* Run `add` (1) or remove (0) `path` in the list with the fatal signals blocked. */
+static void track(const char *path, int add)
+{
+	sigset_t block, old;
+	struct sigaction sa;
+
+	sigemptyset(&block);
+	for (size_t i = 0; i < NFATAL; i++)
+		sigaddset(&block, fatal_signals[i]);
+	sigprocmask(SIG_BLOCK, &block, &old);
+	if (add) {
+		if (!nlive_tmp) {
+			memset(&sa, 0, sizeof(sa));
+			sa.sa_handler = on_fatal_signal;
+			sigemptyset(&sa.sa_mask);
+			for (size_t i = 0; i < NFATAL; i++)
+				sigaction(fatal_signals[i], &sa, &saved[i]);
+		}
+		TW_ALLOC_GROW(live_tmp, nlive_tmp + 1, alive_tmp);
+		live_tmp[nlive_tmp++] = tw_xstrdup(path);
+	} else {
+		for (size_t i = 0; i < nlive_tmp; i++) {
+			if (strcmp(live_tmp[i], path))
+				continue;
+			free(live_tmp[i]);
+			live_tmp[i] = live_tmp[--nlive_tmp];
+			break;
+		}
+		if (!nlive_tmp) {
+			for (size_t i = 0; i < NFATAL; i++)
+				sigaction(fatal_signals[i], &saved[i], NULL);
+			free(live_tmp);
+			live_tmp = NULL;
+			alive_tmp = 0;
+		}
+	}
+	sigprocmask(SIG_SETMASK, &old, NULL);
+}
+
+int tw_tmpfile_open(struct tw_tmpfile *t, int dirfd, const char *dir, const char *base, struct tw_err *err)
+{
+	static const char hex[] = "0123456789abcdef";
+	unsigned char rnd[4];
+	int fd = -1;
+
+	memset(t, 0, sizeof(*t));
+	t->dirfd = -1;
+	for (int tries = 0; tries < 100 && fd < 0; tries++) {
+		char suffix[9];
+		if (RAND_bytes(rnd, sizeof(rnd)) != 1)
+			return tw_err_set(err, "cannot create a file in %s: no random name from openssl", tw_quote(dir));
+		for (size_t i = 0; i < sizeof(rnd); i++) {
+			suffix[2 * i] = hex[rnd[i] >> 4];
+			suffix[2 * i + 1] = hex[rnd[i] & 15];
+		}
+		suffix[8] = '\0';
+		free(t->name);
+		t->name = tw_xasprintf(".%s.twprov-%s", base, suffix);
+		fd = openat(dirfd, t->name, O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, 0600);
+		if (fd < 0 && errno != EEXIST) {
+			tw_err_set(err, "cannot create a file in %s: %s", tw_quote(dir), strerror(errno));
+			free(t->name);
+			t->name = NULL;
+			return -1;
+		}
+	}
+	if (fd < 0) {
+		free(t->name);
+		t->name = NULL;
+		return tw_err_set(err, "cannot create a file in %s: no free name", tw_quote(dir));
+	}
+	t->dirfd = dirfd;
+	t->path = tw_xasprintf("%s/%s", dir, t->name);
+	track(t->path, 1);
+	/* 0600 whatever the umask: it holds what the final file holds, passwords included */
+	fchmod(fd, 0600);
+	return fd;
+}
+
+int tw_tmpfile_commit(struct tw_tmpfile *t, const char *target, struct tw_err *err)
+{
+	if (renameat(t->dirfd, t->name, t->dirfd, target) < 0) {
+		char *dir = tw_dir_of(t->path);
+		tw_err_set(err, "cannot replace %s/%s: %s", tw_quote(dir), tw_quote(target), strerror(errno));
+		free(dir);
+		return -1;
+	}
+	track(t->path, 0);
+	free(t->name);
+	free(t->path);
+	memset(t, 0, sizeof(*t));
+	t->dirfd = -1;
+	return 0;
+}
+
+void tw_tmpfile_discard(struct tw_tmpfile *t)
+{
+	if (!t->name)
+		return;
+	if (t->dirfd >= 0)
+		unlinkat(t->dirfd, t->name, 0);
+	else
+		unlink(t->path);
+	track(t->path, 0);
+	free(t->name);
+	free(t->path);
+	memset(t, 0, sizeof(*t));
+	t->dirfd = -1;
+}
+
 char *tw_dir_of(const char *path)
 {
 	const char *slash = strrchr(path, '/');
@@ -110,8 +245,10 @@ void tw_sha256_hex(const void *data, size_t len, char out[65])
 	out[64] = '\0';
 }
 
-static int write_full(int fd, const char *p, size_t n)
+int tw_write_full(int fd, const void *data, size_t n)
 {
+	const char *p = data;
+
 	while (n) {
 		ssize_t w = write(fd, p, n);
 		if (w < 0 && errno == EINTR)
@@ -124,38 +261,51 @@ static int write_full(int fd, const char *p, size_t n)
 	return 0;
 }
 
+int tw_tmpfile_write(struct tw_tmpfile *t, int dirfd, const char *dir, const char *base, const void *data,
+		     size_t len, struct tw_err *err)
+{
+	int fd = tw_tmpfile_open(t, dirfd, dir, base, err);
+
+	if (fd < 0)
+		return -1;
+	if (tw_write_full(fd, data, len) < 0 || fsync(fd) < 0) {
+		tw_err_set(err, "cannot write %s: %s", tw_quote(t->path), strerror(errno));
+		close(fd);
+		tw_tmpfile_discard(t);
+		return -1;
+	}
+	return fd;
+}
+
 int tw_write_atomic(const char *path, const void *data, size_t len, mode_t mode, struct tw_err *err)
 {
-	char *dir = tw_dir_of(path), *tmp;
+	char *dir = tw_dir_of(path);
 	const char *base = strrchr(path, '/') ? strrchr(path, '/') + 1 : path;
-	int fd, dfd;
+	struct tw_tmpfile t;
+	int dirfd, fd = -1, ret = -1;
 
-	tmp = tw_xasprintf("%s/.%s.twprov-XXXXXX", dir, base);
-	fd = mkstemp(tmp);                  /* 0600 until the end */
-	if (fd < 0) {
-		tw_err_set(err, "cannot create a file in %s: %s", tw_quote(dir), strerror(errno));
-		goto fail;
-	}
-	if (write_full(fd, data, len) < 0 || fchmod(fd, mode) < 0 || fsync(fd) < 0) {
+	if ((dirfd = open(dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC)) < 0) {
 		tw_err_set(err, "cannot write %s: %s", tw_quote(path), strerror(errno));
+		goto out;
+	}
+	if ((fd = tw_tmpfile_write(&t, dirfd, dir, base, data, len, err)) < 0)
+		goto out;
+	if (fchmod(fd, mode) < 0) {
+		tw_err_set(err, "cannot write %s: %s", tw_quote(path), strerror(errno));
+		tw_tmpfile_discard(&t);
+		goto out;
+	}
+	if (tw_tmpfile_commit(&t, base, err) < 0) {
+		tw_tmpfile_discard(&t);
+		goto out;
+	}
+	fsync(dirfd);           /* the rename itself survives a crash */
+	ret = 0;
+out:
+	if (fd >= 0)
 		close(fd);
-		goto fail_unlink;
-	}
-	if (close(fd) < 0 || rename(tmp, path) < 0) {
-		tw_err_set(err, "cannot write %s: %s", tw_quote(path), strerror(errno));
-		goto fail_unlink;
-	}
-	if ((dfd = open(dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC)) >= 0) {
-		fsync(dfd);                 /* the rename itself survives a crash */
-		close(dfd);
-	}
-	free(tmp);
+	if (dirfd >= 0)
+		close(dirfd);
 	free(dir);
-	return 0;
-fail_unlink:
-	unlink(tmp);
-fail:
-	free(tmp);
-	free(dir);
-	return -1;
+	return ret;
 }

@@ -38,6 +38,9 @@ def argv(*args):
 
 from fakeclient import FakeTwilio  # noqa: E402
 
+sys.path.insert(0, os.path.join(SOURCE_DIR, "tests", "evil"))
+from evil_server import EvilServer  # noqa: E402
+
 # Passwords the tests declare through ${env:...}; they must never be printed.
 SECRETS = {
     "SIP_PW_ALICE": "Alice-Desk-Phone-2024",
@@ -362,3 +365,22 @@ class TwprovCase(unittest.TestCase):
                 **{k: sorted(names.get(m["sid"], m["sid"]) for m in v) for k, v in maps.items()},
             })
         return snap
+
+
+class WithEvilServer:
+    """For a TwprovCase: tests/evil's hostile server too (self.evil), one per class, reset
+    before each test."""
+
+    @classmethod
+    def setUpClass(cls):
+        super().setUpClass()
+        cls.evil = EvilServer().start()
+
+    @classmethod
+    def tearDownClass(cls):
+        cls.evil.stop()
+        super().tearDownClass()
+
+    def setUp(self):
+        super().setUp()
+        self.evil.reset()

@@ -3,13 +3,12 @@
 the issue; the data-driven corpus of hostile inputs is test_hostile_corpus.py."""
 
 import os
-import sys
+import signal
+import subprocess
 import time
 
-from harness import NO_LAG, OFFICE, SOURCE_DIR, TwprovCase
-
-sys.path.insert(0, os.path.join(SOURCE_DIR, "tests", "evil"))
-from evil_server import MISSING, EvilServer  # noqa: E402
+from harness import BIN, NO_LAG, OFFICE, TwprovCase, WithEvilServer
+from evil_server import MISSING  # noqa: E402,I001 (harness puts tests/evil on the path)
 
 
 class BadOptions(TwprovCase):
@@ -101,22 +100,8 @@ class NonRegularFiles(TwprovCase):
         self.assertEqual(self.log(), [])
 
 
-class EvilCase(TwprovCase):
-    """Tests against the evil server (tests/evil), one per class, reset before each test."""
-
-    @classmethod
-    def setUpClass(cls):
-        super().setUpClass()
-        cls.evil = EvilServer().start()
-
-    @classmethod
-    def tearDownClass(cls):
-        cls.evil.stop()
-        super().tearDownClass()
-
-    def setUp(self):
-        super().setUp()
-        self.evil.reset()
+class EvilCase(WithEvilServer, TwprovCase):
+    """Tests against the evil server (tests/evil) instead of the fake."""
 
     def env(self, **extra):
         return super().env(**{**self.evil.env(), **extra})
@@ -385,3 +370,263 @@ class BadSids(EvilCase):
         self.assertIn('error: reading details of services/evil-svc/environments/production: build_sid: no valid SID: '
                       'got "ZB/../../../Services" (expected ZB and 32 hex digits)\n', r.err)
         self.assertNothingSentWrong()
+
+
+class EndlessPagination(EvilCase):
+    """Case 5: a cycle of next-page links, or pages that never end, stop the read with a message
+    naming the collection; the requests are bounded."""
+
+    def run_plan(self, text):
+        t = time.monotonic()
+        r = self.twprov("plan", "-f", self.write(text), timeout=120)
+        self.assertLess(time.monotonic() - t, 60)
+        self.assertEqual(r.rc, 1, r)
+        return r
+
+    def test_cycle_between_two_pages(self):
+        coll = self.evil.acct("/SIP/CredentialLists.json")
+        self.evil.mode("page_cycle", collection="CredentialLists.json")
+        r = self.run_plan(OFFICE)
+        # the first page (PageSize=1000), then Page=1 and Page=0, which links to Page=1 again
+        self.assertIn(f"error: reading credential_lists: list {coll}: page 3 links back to page 2: the server's "
+                      "next-page links go round in a circle\n", r.err)
+        self.assertEqual(len([e for e in self.evil.requests() if e["path"] == coll]), 3)
+
+    def test_cycle_in_a_v1_list(self):
+        self.evil.mode("page_cycle", collection="ByocTrunks")
+        r = self.run_plan("twprov: 1\nbyoc_trunks: []\n")
+        self.assertIn("error: reading byoc_trunks: list /v1/ByocTrunks: page 3 links back to page 2: the server's "
+                      "next-page links go round in a circle\n", r.err)
+
+    def test_pages_that_never_end(self):
+        coll = self.evil.acct("/SIP/CredentialLists.json")
+        self.evil.mode("page_endless", collection="CredentialLists.json")
+        r = self.run_plan(OFFICE)
+        self.assertIn(f"error: reading credential_lists: list {coll}: more than 1000 pages (0 items so far): the "
+                      "server's pages do not end\n", r.err)
+        self.assertEqual(len([e for e in self.evil.requests() if e["path"] == coll]), 1000)
+
+
+class SilentServer(EvilCase):
+    """Case 6: a server that accepts and never answers (or answers too slowly) holds twprov less
+    than a minute with the defaults; the message names the host and what was awaited; a 3xx
+    answer says where it pointed.  TWPROV_TIMEOUT_MS (per attempt) still works."""
+
+    def host(self):
+        return self.evil.url.split("//", 1)[1]
+
+    def fails(self, *args, within, said, env=None):
+        """twprov ARGS exits 1 within `within` seconds, its errors matching `said`."""
+        t = time.monotonic()
+        r = self.twprov(*args, env=env, timeout=300)
+        self.assertLess(time.monotonic() - t, within, r)
+        self.assertEqual(r.rc, 1, r)
+        self.assertRegex(r.err, said)
+        return r
+
+    def test_default_worst_case_is_under_a_minute(self):
+        self.evil.mode("silent")
+        r = self.fails("plan", "-f", self.write(OFFICE), within=60,
+                       said=r"error: reading \w+: gave up after 3 attempts in 4\d\.\d s \(the deadline of a request, "
+                            r"TWPROV_DEADLINE_MS\): GET http://")
+        # each attempt stalls 15 s, the last one less (the deadline cuts it)
+        self.assertRegex(r.err, rf": no answer from {self.host()} within 1\d\.\d s \(the request was sent; twprov "
+                                r"waited for the response\)\n")
+
+    def test_deadline_and_stall_can_be_set(self):
+        self.evil.mode("silent")
+        self.fails("apply", "-f", self.write(OFFICE), "--auto-approve", within=10,
+                   env=self.env(TWPROV_STALL_MS="1000", TWPROV_DEADLINE_MS="3000"),
+                   said=rf": no answer from {self.host()} within [01]\.\d s \(the request was sent; twprov waited "
+                        r"for the response\)\n")
+
+    def test_an_answer_that_stalls(self):
+        self.evil.mode("drip", drip_s=3)
+        self.fails("plan", "-f", self.write(OFFICE), within=10,
+                   env=self.env(TWPROV_STALL_MS="1000", TWPROV_DEADLINE_MS="3000"),
+                   said=rf": the answer from {self.host()} did not finish within [01]\.\d s \(HTTP 200, 0 bytes of "
+                        r"its body came\)\n")
+
+    def test_timeout_per_attempt_still_works(self):
+        # a byte every 0.2 s never stalls, but the attempt is over after TWPROV_TIMEOUT_MS
+        self.evil.mode("drip", drip_s=0.2)
+        self.fails("plan", "-f", self.write(OFFICE), within=10,
+                   env=self.env(TWPROV_TIMEOUT_MS="1500", TWPROV_MAX_RETRIES="1"),
+                   said=rf"gave up after 2 attempts: GET http://[^ ]+: the answer from {self.host()} did not finish "
+                        r"within 1\.5 s \(HTTP 200, \d+ bytes of its body came\)\n")
+
+    def test_a_silent_create(self):
+        self.evil.mode("silent", methods=("POST",))
+        self.fails("apply", "-f", self.write(OFFICE), "--auto-approve", *NO_LAG, within=30,
+                   env=self.env(TWPROV_STALL_MS="1000", TWPROV_DEADLINE_MS="2000", TWPROV_MAX_RETRIES="1"),
+                   said=rf"\+ \w+/[\w.-]+: create failed: (create did not complete after 2 attempts|the create may or "
+                        r"may not have happened \(the next apply looks for it before creating it\)): POST http://[^ ]+: "
+                        rf"no answer from {self.host()} within \d\.\d s \(the request was sent; twprov waited for the "
+                        r"response\) \(the request may have been processed\)\n")
+
+    def test_redirect_says_where_and_is_not_followed(self):
+        self.evil.mode("redirect", location="https://user:Redirect-5ecret@evil.example/steal?x=1")
+        r = self.twprov("plan", "-f", self.write(OFFICE))
+        self.assertEqual(r.rc, 1, r)
+        self.assertIn('HTTP 301: the server redirects to "https://evil.example/steal?x=1"; twprov follows no '
+                      'redirect (is TWPROV_API_URL, TWILIO_REGION or TWILIO_EDGE right?)\n', r.err)
+        self.assertNotIn("Redirect-5ecret", r.err)
+        self.evil.mode("redirect", location="\x1b[2Jnot a url")
+        r = self.twprov("plan", "-f", self.write(OFFICE))
+        self.assertIn("HTTP 301: the server redirects to an address that is not a URL;", r.err)
+
+
+PHONES = """\
+twprov: 1
+credential_lists:
+  - name: office
+    credentials:
+      - username: alice
+        password: ${env:SIP_PW_ALICE}
+        devices:
+          - {type: grandstream, mac: "000b82123456"}
+          - {type: zoiper}
+          - {type: baresip}
+      - username: bob
+        password: ${env:SIP_PW_BOB}
+        devices: [{type: linphone}, {type: yealink, mac: "805ec0123456"}]
+sip_domains:
+  - domain_name: office.sip.twilio.com
+    auth:
+      registrations:
+        credential_lists: [office]
+"""
+PHONE_FILES = ["cfg000b82123456.xml", "alice/Config.xml", "alice/accounts", "bob/linphone.xml", "805ec0123456.cfg"]
+
+
+def strace(*inject):
+    """twprov under strace, with faults injected into its renames (rename, renameat): the one
+    way to fail the third of five renames, or to signal twprov at the moment a temporary file
+    exists.  Not through TWPROV_WRAPPER: strace and valgrind do not nest."""
+    return ["strace", "-f", "-qq", "-o", "/dev/null", "-e", "trace=rename,renameat,renameat2",
+            *(a for i in inject for a in ("-e", f"inject=rename,renameat,renameat2:{i}")), BIN]
+
+
+class OutputFiles(TwprovCase):
+    """Case 9: gen-phone-config says exactly which files it replaced when a rename fails, never
+    writes through a symbolic link under the output directory; remove-credential's and
+    gen-phone-config's temporary files are 0600 and removed when a signal ends twprov."""
+
+    def run_traced(self, inject, *args, background=False):
+        cmd = [*strace(*inject), *args]
+        # LeakSanitizer cannot run under ptrace (an ASan build): its leak check is off for these
+        asan = ":".join(o for o in (os.environ.get("ASAN_OPTIONS"), "detect_leaks=0") if o)
+        env = self.env(ASAN_OPTIONS=asan)
+        if background:
+            return subprocess.Popen(cmd, env=env, cwd=self.dir, stdout=subprocess.PIPE, stderr=subprocess.PIPE,
+                                    text=True)
+        return subprocess.run(cmd, env=env, cwd=self.dir, capture_output=True, text=True, timeout=120)
+
+    def leftovers(self):
+        return [os.path.join(r, f) for r, _, fs in os.walk(self.dir) for f in fs if ".twprov-" in f]
+
+    def test_a_failed_rename_says_which_files_were_replaced(self):
+        path = self.write(PHONES)
+        r = self.run_traced(["error=EIO:when=3"], "gen-phone-config", "-f", path)
+        self.assertEqual(r.returncode, 1, r.stderr)
+        self.assertIn("error: cannot replace phone-config/alice/accounts: Input/output error\n"
+                      "error: 2 of 5 files were replaced, the other 3 were not written:\n"
+                      "  wrote phone-config/cfg000b82123456.xml (grandstream, alice@office.sip.twilio.com)\n"
+                      "  wrote phone-config/alice/Config.xml (zoiper, alice@office.sip.twilio.com)\n"
+                      "  not written: phone-config/alice/accounts (baresip, alice@office.sip.twilio.com)\n"
+                      "  not written: phone-config/bob/linphone.xml (linphone, bob@office.sip.twilio.com)\n"
+                      "  not written: phone-config/805ec0123456.cfg (yealink, bob@office.sip.twilio.com)\n",
+                      r.stderr)
+        self.assertNotIn("no file was written", r.stderr)
+        out = os.path.join(self.dir, "phone-config")
+        self.assertEqual([f for f in PHONE_FILES if os.path.exists(os.path.join(out, f))], PHONE_FILES[:2])
+        self.assertEqual(self.leftovers(), [])
+
+    def test_a_directory_in_the_way_writes_nothing(self):
+        path = self.write(PHONES)
+        os.makedirs(os.path.join(self.dir, "phone-config", "bob", "linphone.xml", "x"))
+        r = self.twprov("gen-phone-config", "-f", path)
+        self.assertEqual(r.rc, 1, r)
+        self.assertIn("error: cannot replace phone-config/bob/linphone.xml: it is a directory\n"
+                      "error: no file was written\n", r.err)
+        self.assertFalse(os.path.exists(os.path.join(self.dir, "phone-config", "alice", "Config.xml")))
+        self.assertEqual(self.leftovers(), [])
+
+    def test_a_planted_symlink_is_not_followed(self):
+        path = self.write(PHONES)
+        elsewhere = os.path.join(self.dir, "elsewhere")
+        os.makedirs(elsewhere)
+        os.makedirs(os.path.join(self.dir, "phone-config"))
+        os.symlink(elsewhere, os.path.join(self.dir, "phone-config", "alice"))
+        r = self.twprov("gen-phone-config", "-f", path)
+        self.assertEqual(r.rc, 1, r)
+        self.assertIn("error: phone-config/alice is a symbolic link: twprov does not write through one (it could "
+                      "lead out of phone-config)\nerror: no file was written\n", r.err)
+        self.assertEqual(os.listdir(elsewhere), [])
+        self.assertEqual(self.leftovers(), [])
+        # a link as a target file is replaced, not written through
+        os.unlink(os.path.join(self.dir, "phone-config", "alice"))
+        victim = os.path.join(self.dir, "victim")
+        with open(victim, "w") as f:
+            f.write("untouched\n")
+        os.symlink(victim, os.path.join(self.dir, "phone-config", "805ec0123456.cfg"))
+        self.ok("gen-phone-config", "-f", path)
+        with open(victim) as f:
+            self.assertEqual(f.read(), "untouched\n")
+        self.assertFalse(os.path.islink(os.path.join(self.dir, "phone-config", "805ec0123456.cfg")))
+
+    def test_phone_temporary_files_are_0600_and_removed_on_signals(self):
+        path = self.write(PHONES)
+        os.umask(0o022)
+        p = self.run_traced(["delay_enter=2000000:when=1"], "gen-phone-config", "-f", path, background=True)
+        try:
+            modes = {oct(os.stat(t).st_mode & 0o777) for t in self.wait_for_temporary(5)}
+        finally:
+            p.communicate(timeout=60)
+        self.assertEqual(modes, {"0o600"})
+        self.assertEqual(p.returncode, 0)
+        self.assertEqual(self.leftovers(), [])
+        for sig in ("SIGTERM", "SIGINT", "SIGHUP"):
+            with self.subTest(sig=sig):
+                r = self.run_traced([f"error=EIO:signal={sig}:when=1"], "gen-phone-config", "-f", path)
+                self.assertEqual(r.returncode, -getattr(signal, sig), r.stderr)
+                self.assertEqual(self.leftovers(), [])
+
+    def wait_for_temporary(self, n):
+        deadline = time.monotonic() + 30
+        while time.monotonic() < deadline:
+            seen = self.leftovers()
+            if len(seen) >= n:
+                return seen
+            time.sleep(0.02)
+        self.fail(f"no {n} temporary files appeared")
+
+    def test_remove_credential_temporary_file(self):
+        path = self.write(OFFICE.replace("${env:SIP_PW_BOB}", "Literal-Bob-Pass-2024"))
+        os.chmod(path, 0o644)
+        with open(path) as f:
+            before = f.read()
+        # while it exists it is 0600, though the file it replaces is 0644; then the file is 0644
+        p = self.run_traced(["delay_enter=2000000:when=1"], "remove-credential", "bob", "-f", path,
+                            "--auto-approve", background=True)
+        try:
+            seen = self.wait_for_temporary(1)
+            self.assertEqual(oct(os.stat(seen[0]).st_mode & 0o777), "0o600")
+        finally:
+            p.communicate(timeout=60)
+        self.assertEqual(p.returncode, 0)
+        self.assertEqual(oct(os.stat(path).st_mode & 0o777), "0o644")
+        self.assertEqual(self.leftovers(), [])
+        # a signal while it exists: removed; the file is as it was
+        self.fake.reset()
+        with open(path, "w") as f:
+            f.write(before)
+        for sig in ("SIGTERM", "SIGINT"):
+            with self.subTest(sig=sig):
+                self.ok("apply", "-f", path, "--auto-approve")
+                r = self.run_traced([f"error=EIO:signal={sig}:when=1"], "remove-credential", "bob", "-f", path,
+                                    "--auto-approve")
+                self.assertEqual(r.returncode, -getattr(signal, sig), r.stderr)
+                self.assertEqual(self.leftovers(), [])
+                with open(path) as f:
+                    self.assertEqual(f.read(), before)

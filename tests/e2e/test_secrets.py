@@ -11,12 +11,7 @@ import os
 import tempfile
 from urllib.parse import quote, quote_plus
 
-import sys
-
-from harness import SECRETS, SOURCE_DIR, WRAPPED, TwprovCase
-
-sys.path.insert(0, os.path.join(SOURCE_DIR, "tests", "evil"))
-from evil_server import EvilServer  # noqa: E402
+from harness import SECRETS, WRAPPED, TwprovCase, WithEvilServer
 
 AUTH_TOKEN = "AuthTok-5ecret-a1b2c3d4e5"
 API_SECRET = "ApiSec-5ecret-f6a7b8c9d0"
@@ -244,7 +239,7 @@ class Secrets(TwprovCase):
                                   "dave": LITERAL_PW, "pbx": TRUNK_PW})
 
 
-class ReflectedSecrets(Secrets):
+class ReflectedSecrets(WithEvilServer, Secrets):
     """The same secrets against a server that echoes what it receives (tests/evil, mode
     reflect): its error messages quote the form body (passwords percent-encoded and decoded)
     and the Authorization header (raw and decoded), and its lists name resources after the
@@ -252,16 +247,6 @@ class ReflectedSecrets(Secrets):
     redacted."""
 
     test_what_the_failures_said = None      # Secrets' own (against the fake) runs once, there
-
-    @classmethod
-    def setUpClass(cls):
-        super().setUpClass()
-        cls.evil = EvilServer().start()
-
-    @classmethod
-    def tearDownClass(cls):
-        cls.evil.stop()
-        super().tearDownClass()
 
     def test_every_command_verbose_keeps_every_secret(self):
         runs = invocations(self.valid, self.invalid, self.broken, tempfile.mkdtemp(prefix="twprov-phones-"))

@@ -16,9 +16,14 @@ and, per mode, misbehaves:
                "create" or "both"; `collection`: only answers about paths ending so)
   page_cycle   a list's next-page links go round between two pages
   page_endless a list's pages never end (each links to one more)
-  silent       accepts the connection, reads the request and never answers
+  silent       accepts the connection, reads the request and never answers (`methods`: only
+               requests of these methods; the others are answered)
   drip         answers one byte every `drip_s` seconds (never finishes in time)
   redirect     answers 301 with a Location elsewhere
+  status       answers every request `status` with the raw `body` (and `headers`)
+
+In every mode, `page` (a dict) is merged into the list pages the account serves and
+`drop_key` removes their list key.
 
 Run in a thread of the test process:
 
@@ -36,6 +41,7 @@ import base64
 import json
 import re
 import secrets
+import socket
 import threading
 import time
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
@@ -92,6 +98,12 @@ class Handler(BaseHTTPRequestHandler):
     def log_message(self, *args):
         pass
 
+    def setup(self):
+        super().setup()
+        # headers and body go out in two writes: without this, Nagle and delayed ACKs make
+        # every answer wait 40 ms
+        self.connection.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
+
     # ---- plumbing -----------------------------------------------------------------------
 
     def body(self):
@@ -118,7 +130,7 @@ class Handler(BaseHTTPRequestHandler):
         with ev.lock:
             ev.log.append(entry)
             mode, opts = ev.current, dict(ev.opts)
-        if mode == "silent":
+        if mode == "silent" and method in opts.get("methods", (method,)):
             ev.stop_event.wait()        # the connection stays open, nothing comes back
             return
         if mode == "drip":
@@ -132,6 +144,9 @@ class Handler(BaseHTTPRequestHandler):
                     self.wfile.flush()
                 except OSError:
                     return
+            return
+        if mode == "status":
+            self.send(opts.get("status", 500), raw=opts.get("body", b""), headers=opts.get("headers", ()))
             return
         if mode == "redirect":
             self.send(301, raw=b"moved", headers=[("Location", opts.get("location", "https://evil.example/steal"))])
@@ -252,9 +267,14 @@ class EvilServer:
             nxt = f"{collection}?PageSize=1000&Page={n + 1}&PageToken=PT{n + 1}"
         page_items = items if n == 0 else []
         if collection.startswith("/2010-04-01/"):
-            return {key: page_items, "next_page_uri": nxt, "page": n, "page_size": 1000}
-        return {key: page_items, "meta": {"key": key, "next_page_url": (self.url + nxt) if nxt else None,
-                                          "page": n, "page_size": 1000}}
+            out = {key: page_items, "next_page_uri": nxt, "page": n, "page_size": 1000}
+        else:
+            out = {key: page_items, "meta": {"key": key, "next_page_url": (self.url + nxt) if nxt else None,
+                                             "page": n, "page_size": 1000}}
+        out.update(opts.get("page", {}))
+        if opts.get("drop_key"):
+            out.pop(key, None)
+        return out
 
     def answer_sid(self, item, mode, opts, where, path):
         out = dict(item)

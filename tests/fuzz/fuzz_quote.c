@@ -86,6 +86,9 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 
 	tw_buf_add_quoted(&out, s, len, mode);
 	tw_redact(s, len, &want);
+	if (secret && !formable(s, 8) && tw_secret_find(out.buf, out.len, &at, &n))
+		abort();
+	tw_secrets_release();   /* what follows looks at the escaping alone */
 
 	/* nothing left that a terminal would act on */
 	tw_buf_add_quoted(&again, out.buf, out.len, TW_QUOTE_INLINE);
@@ -108,13 +111,10 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 			free(back);
 		}
 	}
-	if (secret && !formable(s, 8) && tw_secret_find(out.buf, out.len, &at, &n))
-		abort();
 
 	tw_buf_release(&out);
 	tw_buf_release(&again);
 	tw_buf_release(&want);
-	tw_secrets_release();
 	tw_quote_release();
 	return 0;
 }

@@ -489,6 +489,8 @@ static void unset_env(void)
 	unsetenv("TWPROV_RETRY_BASE_MS");
 	unsetenv("TWPROV_RETRY_CAP_MS");
 	unsetenv("TWPROV_TIMEOUT_MS");
+	unsetenv("TWPROV_STALL_MS");
+	unsetenv("TWPROV_DEADLINE_MS");
 }
 
 static void test_opts_env(void **state)
@@ -503,6 +505,9 @@ static void test_opts_env(void **state)
 	assert_int_equal(o.retry_base_ms, 250);
 	assert_int_equal(o.retry_cap_ms, 8000);
 	assert_int_equal(o.timeout_ms, 30000);
+	assert_int_equal(o.stall_ms, 15000);
+	/* a silent server: three attempts stalling 15 s each, the last one cut: under a minute */
+	assert_int_equal(o.deadline_ms, 45000);
 	assert_null(o.api_url);
 	assert_null(o.pass);
 
@@ -528,6 +533,16 @@ static void test_opts_env(void **state)
 	setenv("TWPROV_TIMEOUT_MS", "0", 1);
 	tw_http_opts_init(&o);
 	assert_int_equal(o.timeout_ms, 30000);
+
+	/* an attempt may always take its whole timeout, unless the deadline is set too */
+	setenv("TWPROV_TIMEOUT_MS", "90000", 1);
+	tw_http_opts_init(&o);
+	assert_int_equal(o.deadline_ms, 90000);
+	setenv("TWPROV_DEADLINE_MS", "2000", 1);
+	setenv("TWPROV_STALL_MS", "1500", 1);
+	tw_http_opts_init(&o);
+	assert_int_equal(o.deadline_ms, 2000);
+	assert_int_equal(o.stall_ms, 1500);
 	unset_env();
 }
 
