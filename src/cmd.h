@@ -3,6 +3,7 @@
 #define TWPROV_CMD_H
 
 #include <getopt.h>
+#include <signal.h>
 
 #include "twprov/model.h"
 #include "twprov/plan.h"
@@ -91,6 +92,13 @@ int tw_cmd_plan(const struct tw_global *g, const struct tw_plan_args *a, struct 
 int tw_cmd_confirm(const char *verb, const char *cancelled);
 /* Parse a positive integer option value; returns -1 if invalid. */
 long tw_cmd_parse_count(const char *opt, const char *arg);
+/*
+ * While changes are made (apply, remove-credential): SIGINT and SIGTERM set
+ * tw_cmd_interrupted, so no new request starts and the work in flight ends
+ * with a report; a second signal ends the process.  0 restores the defaults.
+ */
+extern volatile sig_atomic_t tw_cmd_interrupted;
+void tw_cmd_catch_signals(int on);
 /* Parse a number of seconds (0 to 86400, decimals allowed); returns -1 if invalid. */
 double tw_cmd_parse_seconds(const char *opt, const char *arg);
 /* Adds a --target (heap array grows). */

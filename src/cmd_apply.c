@@ -46,14 +46,6 @@ enum { OPT_AUTO = TW_OPT_FIRST_COMMAND_OPT, OPT_TARGET, OPT_PARALLELISM, OPT_SYN
 
 #define TW_VERIFY_TIMEOUT_S 30
 
-static volatile sig_atomic_t interrupted;
-
-static void on_signal(int sig)
-{
-	interrupted = 1;
-	signal(sig, SIG_DFL);   /* a second signal ends the process */
-}
-
 /* Purchases and releases happen only with their flag; without it, nothing is applied. */
 static int guards_allowed(const struct tw_plan *p, const char *const *allowed, size_t nallowed)
 {
@@ -79,7 +71,7 @@ static int guards_allowed(const struct tw_plan *p, const char *const *allowed, s
 static int verify(const struct tw_plan_args *a, struct tw_model *want, struct tw_http *h, double timeout)
 {
 	struct tw_plan_opts po = { .targets = a->targets, .ntargets = a->ntargets };
-	struct tw_verify_opts vo = { .plan = &po, .timeout_s = timeout, .interrupted = &interrupted };
+	struct tw_verify_opts vo = { .plan = &po, .timeout_s = timeout, .interrupted = &tw_cmd_interrupted };
 	struct tw_verify_result vr;
 	struct tw_err err = TW_ERR_INIT;
 	int rc = TW_EXIT_OK;
@@ -247,12 +239,11 @@ int cmd_apply(int argc, char **argv, struct tw_global *g)
 		rc = TW_EXIT_FAIL;
 		goto out;
 	}
-	signal(SIGINT, on_signal);
-	signal(SIGTERM, on_signal);
-	struct tw_apply_opts ao = { .interrupted = &interrupted, .verify_timeout_s = verify_timeout };
+	tw_cmd_catch_signals(1);
+	struct tw_apply_opts ao = { .interrupted = &tw_cmd_interrupted, .verify_timeout_s = verify_timeout };
 	if (tw_apply(h, plan, &ao, &res, &err) < 0) {
 		tw_error("apply stopped: %s", err.msg);
-		tw_apply_report(plan, &res, stderr);
+		tw_apply_report(plan, &res, NULL, stderr);
 		fprintf(stderr, "Run twprov apply again to finish: it re-reads the account and plans what is left.\n");
 		rc = TW_EXIT_FAIL;
 	} else {
@@ -262,8 +253,7 @@ int cmd_apply(int argc, char **argv, struct tw_global *g)
 		rc = verify(&a, want, h, verify_timeout);
 	}
 	tw_apply_result_release(&res);
-	signal(SIGINT, SIG_DFL);
-	signal(SIGTERM, SIG_DFL);
+	tw_cmd_catch_signals(0);
 out:
 	json_decref(now);
 	json_decref(saved);

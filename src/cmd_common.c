@@ -1,5 +1,6 @@
 /* cmd_common.c - options, the command table and the plumbing shared by commands */
 #include <errno.h>
+#include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -326,4 +327,18 @@ json_t *tw_cmd_plan_json(const struct tw_plan *p)
 	json_t *o = tw_plan_json(p);
 	tw_redact_json(o);      /* exact, but for a secret a server echoed into a name */
 	return o;
+}
+
+volatile sig_atomic_t tw_cmd_interrupted;
+
+static void on_signal(int sig)
+{
+	tw_cmd_interrupted = 1;
+	signal(sig, SIG_DFL);   /* a second signal ends the process */
+}
+
+void tw_cmd_catch_signals(int on)
+{
+	signal(SIGINT, on ? on_signal : SIG_DFL);
+	signal(SIGTERM, on ? on_signal : SIG_DFL);
 }

@@ -8,6 +8,7 @@
 #include <unistd.h>
 
 #include "cmd.h"
+#include "twprov/apply.h"
 #include "twprov/checks.h"
 #include "twprov/config.h"
 #include "twprov/file.h"
@@ -38,8 +39,6 @@ const char tw_usage_remove_credential[] =
 
 enum { OPT_LIST = TW_OPT_FIRST_COMMAND_OPT, OPT_ALL, OPT_DRY, OPT_KEEP, OPT_AUTO };
 
-enum tstate { T_PENDING, T_REVOKED, T_GONE, T_FAILED };
-
 /* One credential to revoke (at Twilio, in the file, or both). */
 struct target {
 	const char *list;               /* the credential list's name */
@@ -47,8 +46,6 @@ struct target {
 	const struct tw_res *have;      /* the live credential, or NULL (not at Twilio) */
 	struct tw_yedit_place place;    /* where `want` is written */
 	int twin;                       /* at a second live list with the name of a declared one */
-	enum tstate state;
-	struct tw_err err;
 };
 
 struct rm {
@@ -344,31 +341,19 @@ static void section(int *printed)
 		putchar('\n');
 }
 
-static void print_plan(const struct rm *rm, const struct tw_model *m, const struct edit *ed)
+static void print_plan(const struct rm *rm, const struct tw_model *m, const struct edit *ed,
+		       const struct tw_plan *revocations)
 {
-	const char *red = tw_color(stdout, TW_C_RED), *off = tw_color(stdout, TW_C_RESET);
 	int printed = 0, any = 0;
 	size_t i;
 	json_t *v;
 
 	if (rm->nlive) {
+		json_t *o = tw_plan_json(revocations);
 		section(&printed);
 		printf("twprov will revoke the SIP user %s at Twilio:\n\n", tw_quote(rm->user));
-		for (i = 0; i < rm->n; i++) {
-			const struct target *t = &rm->t[i];
-			if (!t->have)
-				continue;
-			char *addr = tw_res_address(t->have);
-			printf("  %s-%s %s", red, off, tw_quote(addr));
-			if (t->have->sid)
-				printf(" (%s)", tw_quote(t->have->sid));
-			if (t->twin)
-				printf(" # another list with this name at Twilio");
-			else if (!t->want)
-				printf(" # not in %s", tw_quote(m->file));
-			putchar('\n');
-			free(addr);
-		}
+		tw_plan_print_actions(o, stdout);
+		json_decref(o);
 	}
 	for (i = 0; i < rm->n; i++) {
 		const struct target *t = &rm->t[i];
@@ -399,69 +384,56 @@ static void print_plan(const struct rm *rm, const struct tw_model *m, const stru
 	fflush(stdout);
 }
 
-static void report(const struct rm *rm, enum tstate st, const char *title)
+/*
+ * The revocations are a plan of deletes, one per live credential, in the
+ * order of the targets; each notes why it is there when the file does not
+ * declare it.
+ */
+static struct tw_plan *revocations(const struct rm *rm, const struct tw_model *m)
 {
-	int any = 0;
+	const struct tw_res **live = tw_xcalloc(rm->nlive ? rm->nlive : 1, sizeof(*live));
+	char **notes = tw_xcalloc(rm->nlive ? rm->nlive : 1, sizeof(*notes));
+	struct tw_plan *p;
+	size_t n = 0;
+
 	for (size_t i = 0; i < rm->n; i++) {
 		const struct target *t = &rm->t[i];
-		if (!t->have || t->state != st)
-			continue;
-		if (!any++)
-			fprintf(stderr, "%s:\n", title);
-		char *addr = tw_res_address(t->have);
-		tw_show(stderr, "  - %s%s%s\n", tw_quote(addr), st == T_FAILED ? ": " : "",
-			st == T_FAILED ? t->err.msg : "");
-		free(addr);
-	}
-}
-
-/* ---- revoking ---- */
-
-static void deleted(struct tw_http *h, struct tw_req *req)
-{
-	struct target *t = req->ud;
-	char *addr = tw_res_address(t->have);
-
-	(void)h;
-	if (req->result == TW_REQ_OK) {
-		t->state = T_REVOKED;
-		tw_status(TW_C_GREEN, "-", "%s: revoked (%s)", tw_quote(addr), tw_quote(t->have->sid));
-	} else if (req->status == 404) {
-		t->state = T_GONE;
-		tw_status(TW_C_GREEN, "-", "%s: already gone", tw_quote(addr));
-	} else {
-		t->state = T_FAILED;
-		t->err = req->err;
-		tw_status(TW_C_RED, "-", "%s: revoke failed: %s", tw_quote(addr), t->err.msg);
-	}
-	free(addr);
-	tw_req_free(req);
-}
-
-static int revoke_all(struct rm *rm, struct tw_http *h)
-{
-	const struct tw_kind *kc = tw_kind_find("credentials");
-	struct tw_err err = TW_ERR_INIT;
-	int failed = 0;
-
-	for (size_t i = 0; i < rm->n; i++) {
-		struct target *t = &rm->t[i];
 		if (!t->have)
 			continue;
-		if (tw_res_sids_ok(t->have, 1, &t->err) < 0) {
-			t->state = T_FAILED;
-			continue;
-		}
-		char *path = tw_res_path(t->have, kc->item, tw_http_account_sid(h), t->have->sid);
-		tw_http_submit(h, tw_req_new("DELETE", tw_http_url(h, kc->product, path), deleted, t));
-		free(path);
+		live[n] = t->have;
+		notes[n++] = t->twin ? tw_xstrdup("another list with this name at Twilio")
+			     : !t->want ? tw_xasprintf("not in %s", m->file) : NULL;
 	}
-	if (tw_http_run(h, &err) < 0)
-		tw_error("%s", err.msg);
-	for (size_t i = 0; i < rm->n; i++)
-		if (rm->t[i].have && rm->t[i].state != T_REVOKED && rm->t[i].state != T_GONE)
-			failed++;
-	return failed;
+	p = tw_plan_deletes(live, (const char *const *)notes, n);
+	for (size_t i = 0; i < n; i++)
+		free(notes[i]);
+	free(notes);
+	free(live);
+	return p;
+}
+
+/* Revoke them all on the engine: every list is tried even if one fails (keep-going). */
+static int revoke_all(const struct rm *rm, const struct tw_plan *p, struct tw_http *h, const struct tw_model *m)
+{
+	static const struct tw_report_titles titles = { "Revoked", "Already gone", "Not revoked", "Not started" };
+	struct tw_apply_opts o = { .interrupted = &tw_cmd_interrupted, .keep_going = 1 };
+	struct tw_apply_result res;
+	struct tw_err err = TW_ERR_INIT;
+	int rc = TW_EXIT_OK;
+
+	tw_cmd_catch_signals(1);
+	if (tw_apply(h, p, &o, &res, &err) < 0) {
+		tw_error("revoking %s stopped: not every credential was deleted at Twilio (%s)", tw_quote(rm->user),
+			 err.msg);
+		tw_apply_report(p, &res, &titles, stderr);
+		if (rm->nfile && !rm->keep_file)
+			tw_show(stderr, "%s was not edited. Run the same command again to finish: it re-reads the "
+				"account and revokes what is left.\n", tw_quote(m->file));
+		rc = TW_EXIT_FAIL;
+	}
+	tw_cmd_catch_signals(0);
+	tw_apply_result_release(&res);
+	return rc;
 }
 
 /* ---- the command ---- */
@@ -487,6 +459,7 @@ int cmd_remove_credential(int argc, char **argv, struct tw_global *g)
 	struct stat st;
 	int c, autoapprove = 0, rc = TW_EXIT_USAGE;
 	char *dir = NULL;
+	struct tw_plan *revoke = NULL;
 
 	/* the global short options, permuted: options may follow USER ("--" ends them) */
 	while ((c = getopt_long(argc, argv, ":f:vh", longopts, NULL)) != -1) {
@@ -566,8 +539,9 @@ int cmd_remove_credential(int argc, char **argv, struct tw_global *g)
 		rc = TW_EXIT_FAIL;
 		goto out;
 	}
+	revoke = revocations(&rm, m);
 	if (!rm.nlive && rm.keep_file) {
-		print_plan(&rm, m, &ed);
+		print_plan(&rm, m, &ed, revoke);
 		printf("\nNo changes: Twilio has no credential %s, and --keep-file leaves %s alone.\n",
 		       tw_quote(rm.user), tw_quote(m->file));
 		rc = TW_EXIT_OK;
@@ -576,7 +550,7 @@ int cmd_remove_credential(int argc, char **argv, struct tw_global *g)
 
 	if (rm.nfile && !rm.keep_file)
 		plan_edit(&rm, m, &orig, &ed);
-	print_plan(&rm, m, &ed);
+	print_plan(&rm, m, &ed, revoke);
 	if (rm.nfile && !rm.keep_file && !ed.ok) {
 		if (rm.nlive || rm.dry_run) {
 			tw_warning("%s cannot be edited safely: %s", m->file, ed.why.msg);
@@ -601,17 +575,8 @@ int cmd_remove_credential(int argc, char **argv, struct tw_global *g)
 	if (!autoapprove && (rc = tw_cmd_confirm("revoke the credential", "Removal cancelled.")) != TW_EXIT_OK)
 		goto out;
 
-	if (rm.nlive && revoke_all(&rm, h)) {
-		tw_error("revoking %s stopped: not every credential was deleted at Twilio", rm.user);
-		report(&rm, T_REVOKED, "Revoked");
-		report(&rm, T_GONE, "Already gone");
-		report(&rm, T_FAILED, "Not revoked");
-		if (rm.nfile && !rm.keep_file)
-			tw_show(stderr, "%s was not edited. Run the same command again to finish: it re-reads the "
-				"account and revokes what is left.\n", tw_quote(m->file));
-		rc = TW_EXIT_FAIL;
+	if (rm.nlive && (rc = revoke_all(&rm, revoke, h, m)) != TW_EXIT_OK)
 		goto out;
-	}
 	if (rm.nfile && !rm.keep_file) {
 		if (ed.ok && replace_file(g->file, &orig, ed.text.buf, ed.text.len, &ed.why) < 0)
 			ed.ok = 0;
@@ -631,6 +596,7 @@ int cmd_remove_credential(int argc, char **argv, struct tw_global *g)
 	printf(".\n");
 	rc = TW_EXIT_OK;
 out:
+	tw_plan_free(revoke);
 	tw_yedit_free(ed.ed);
 	tw_buf_wipe(&ed.text);
 	tw_buf_wipe(&orig);

@@ -47,6 +47,7 @@ struct tw_outcome {
 	enum tw_act_state state;
 	struct tw_err err;          /* TW_ST_FAILED: why */
 	char *sid;                  /* what it made or acted on, for the report (or NULL) */
+	int gone;                   /* a delete that found nothing to delete (404) */
 };
 
 struct tw_apply_result {
@@ -56,8 +57,16 @@ struct tw_apply_result {
 	size_t n;
 };
 void tw_apply_result_release(struct tw_apply_result *res);
-/* "Applied:", "Failed:" (with why), "Not applied:" sections, one action a line (report.c). */
-void tw_apply_report(const struct tw_plan *p, const struct tw_apply_result *res, FILE *f);
+/*
+ * What an apply did, a section per outcome with one action a line (report.c):
+ * `titles` are {done, gone, failed, skipped} ("Applied", NULL: gone deletes
+ * count as done, "Failed" with why, "Not applied"); NULL for apply's.
+ */
+struct tw_report_titles {
+	const char *done, *gone, *failed, *skipped;
+};
+void tw_apply_report(const struct tw_plan *p, const struct tw_apply_result *res, const struct tw_report_titles *t,
+		     FILE *f);
 
 /*
  * Run every action of `p`: creates and updates parents-first and

@@ -217,9 +217,6 @@ int tw_sid_ok(const char *sid, const char *prefix);
 /* The same for a value of an answer (NULL: the key was missing): 0, or -1 with
  * "no valid SID: got null (expected CL and 32 hex digits)" (what came back, escaped). */
 int tw_sid_check(const json_t *v, const char *prefix, struct tw_err *err);
-/* Do r (when `self`) and its parents hold valid SIDs of their kinds, as a request about r
- * needs?  0, or -1 with "ADDRESS: no valid SID to send (...): nothing was sent". */
-int tw_res_sids_ok(const struct tw_res *r, int self, struct tw_err *err);
 
 /* Expand a path template.  Returns a heap string. */
 char *tw_path_expand(const char *tmpl, const char *account_sid, const char *parent_sid,

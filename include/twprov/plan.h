@@ -58,6 +58,7 @@ struct tw_action {
 	int secondary;              /* not the resource's primary action (follow-ups, custom actions) */
 	const struct tw_custom *custom; /* a kind's own action, or NULL */
 	char *summary;              /* custom: one line for plans ("3 functions, node22") */
+	char *note;                 /* a remark shown with it ("not in twprov.yaml"), or NULL */
 	json_t *data;               /* custom: what its run needs (never a secret) */
 };
 
@@ -94,6 +95,8 @@ void tw_plan_free(struct tw_plan *p);
  * which is printed from the JSON (so a saved plan prints as the plan it was). */
 json_t *tw_plan_json(const struct tw_plan *p);
 void tw_plan_print_json(const json_t *plan, FILE *f);
+/* Only its actions, a few lines each (for commands with their own header and summary). */
+void tw_plan_print_actions(const json_t *plan, FILE *f);
 void tw_plan_print(const struct tw_plan *p, FILE *f);
 int tw_plan_empty(const struct tw_plan *p);
 
@@ -111,6 +114,12 @@ json_t *tw_saved_new(const json_t *plan, const char *account_sid, const char *fi
 int tw_saved_read(const char *path, json_t **out, struct tw_err *err);
 void tw_saved_opts(const json_t *saved, struct tw_plan_opts *o, const char ***targets);
 size_t tw_saved_diff(const json_t *saved, const json_t *now, json_t *lines);
+
+/*
+ * A plan that deletes these live resources, independent of each other (note[i],
+ * which may be NULL, is shown with the i-th): remove-credential's revocations.
+ */
+struct tw_plan *tw_plan_deletes(const struct tw_res *const *live, const char *const *notes, size_t n);
 
 /* The live counterpart the plan matched to declared resource w, or NULL. */
 struct tw_res *tw_plan_live(const struct tw_plan *p, const struct tw_res *w);

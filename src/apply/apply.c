@@ -314,9 +314,12 @@ static void finish(struct tw_applier *ap, size_t ai, const char *sid)
 	case TW_ACT_DELETE: ap->res->destroyed++; break;
 	case TW_ACT_REPLACE: ap->res->added++; ap->res->destroyed++; break;
 	}
-	tw_status(TW_C_GREEN, tw_act_symbol(a->type), "%s: %s%s%s%s", tw_quote(a->address),
-		  a->custom ? a->custom->past : past(a->type), sid ? " (" : "", sid ? tw_quote(sid) : "",
-		  sid ? ")" : "");
+	if (oc->gone)
+		tw_status(TW_C_GREEN, tw_act_symbol(a->type), "%s: already gone", tw_quote(a->address));
+	else
+		tw_status(TW_C_GREEN, tw_act_symbol(a->type), "%s: %s%s%s%s", tw_quote(a->address),
+			  a->custom ? a->custom->past : past(a->type), sid ? " (" : "", sid ? tw_quote(sid) : "",
+			  sid ? ")" : "");
 	if (ap->o->interrupted && *ap->o->interrupted && !ap->stopping) {
 		ap->stopping = 1;
 		tw_http_cancel_queued(ap->h);
@@ -517,6 +520,8 @@ static void on_done(struct tw_http *h, struct tw_req *req)
 		tw_req_free(req);
 		return;
 	}
+	if (req->result != TW_REQ_OK)
+		ap->res->outcome[ai].gone = 1;
 	if (op == TW_STEP_CREATE && created(ap, ai, req->json) < 0) {
 		/* what depends on it would be sent with an empty SID: stop here */
 		tw_err_prefix(&ap->res->outcome[ai].err, "Twilio's answer to the create");

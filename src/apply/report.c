@@ -5,14 +5,15 @@
 #include "twprov/buf.h"
 #include "twprov/log.h"
 
-static void section(const struct tw_plan *p, const struct tw_apply_result *res, enum tw_act_state st,
+/* gone: -1 any, 0 not gone, 1 gone */
+static void section(const struct tw_plan *p, const struct tw_apply_result *res, enum tw_act_state st, int gone,
 		    const char *title, FILE *f)
 {
 	int any = 0;
 	for (size_t i = 0; i < p->n && i < res->n; i++) {
 		const struct tw_action *a = &p->acts[i];
 		const struct tw_outcome *oc = &res->outcome[i];
-		if (oc->state != st)
+		if (oc->state != st || (gone >= 0 && oc->gone != gone))
 			continue;
 		if (!any++)
 			fprintf(f, "%s:\n", title);
@@ -22,9 +23,16 @@ static void section(const struct tw_plan *p, const struct tw_apply_result *res, 
 	}
 }
 
-void tw_apply_report(const struct tw_plan *p, const struct tw_apply_result *res, FILE *f)
+void tw_apply_report(const struct tw_plan *p, const struct tw_apply_result *res, const struct tw_report_titles *t,
+		     FILE *f)
 {
-	section(p, res, TW_ST_DONE, "Applied", f);
-	section(p, res, TW_ST_FAILED, "Failed", f);
-	section(p, res, TW_ST_SKIPPED, "Not applied", f);
+	static const struct tw_report_titles apply = { "Applied", NULL, "Failed", "Not applied" };
+
+	if (!t)
+		t = &apply;
+	section(p, res, TW_ST_DONE, t->gone ? 0 : -1, t->done, f);
+	if (t->gone)
+		section(p, res, TW_ST_DONE, 1, t->gone, f);
+	section(p, res, TW_ST_FAILED, -1, t->failed, f);
+	section(p, res, TW_ST_SKIPPED, -1, t->skipped, f);
 }

@@ -139,20 +139,6 @@ int tw_sid_check(const json_t *v, const char *prefix, struct tw_err *err)
 	return -1;
 }
 
-int tw_res_sids_ok(const struct tw_res *r, int self, struct tw_err *err)
-{
-	for (const struct tw_res *p = self ? r : r->parent; p && p->kind; p = p->parent) {
-		if (!tw_sid_ok(p->sid, p->kind->sid_prefix)) {
-			char *a = tw_res_address(p);
-			tw_err_set(err, "%s: no valid SID to send (%s): nothing was sent", tw_quote(a),
-				   p->sid ? tw_quote_always(p->sid) : "none");
-			free(a);
-			return -1;
-		}
-	}
-	return 0;
-}
-
 char *tw_path_expand(const char *tmpl, const char *account_sid, const char *parent_sid,
 		     const char *grandparent_sid, const char *sid)
 {

@@ -711,6 +711,7 @@ static void free_action(struct tw_action *a)
 	free(a->deps);
 	free(a->address);
 	free(a->summary);
+	free(a->note);
 	json_decref(a->data);
 }
 
@@ -769,16 +770,33 @@ static int apply_targets(struct tw_planner *pl, struct tw_err *err)
 	return 0;
 }
 
+static struct tw_plan *plan_new(void)
+{
+	struct tw_plan *p = tw_xcalloc(1, sizeof(*p));
+	p->unmanaged = json_array();
+	p->notes = json_array();
+	p->problems = json_array();
+	return p;
+}
+
+struct tw_plan *tw_plan_deletes(const struct tw_res *const *live, const char *const *notes, size_t n)
+{
+	struct tw_plan *p = plan_new();
+	for (size_t i = 0; i < n; i++) {
+		size_t a = add_action(p, TW_ACT_DELETE, NULL, live[i]);
+		if (notes && notes[i])
+			p->acts[a].note = tw_xstrdup(notes[i]);
+	}
+	return p;
+}
+
 int tw_plan_build(const struct tw_model *want, const struct tw_model *have, const struct tw_plan_opts *o,
 		  struct tw_plan **out, struct tw_err *err)
 {
 	static const struct tw_plan_opts defaults;
 	struct tw_planner pl = { .want = want, .have = have, .o = o ? o : &defaults, .unread = json_object() };
-	struct tw_plan *p = tw_xcalloc(1, sizeof(*p));
+	struct tw_plan *p = plan_new();
 
-	p->unmanaged = json_array();
-	p->notes = json_array();
-	p->problems = json_array();
 	pl.p = p;
 	*out = p;
 

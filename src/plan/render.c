@@ -105,6 +105,8 @@ static void print_action(const json_t *a, FILE *f)
 		fprintf(f, " %s# %s: apply needs %s%s", tw_color(f, TW_C_BOLD), tw_quote(gword), tw_quote(gflag), off);
 	if (flag(a, "followup"))
 		fprintf(f, " %s# after the create above%s", tw_color(f, TW_C_DIM), off);
+	if (json_string_value(json_object_get(a, "note")))
+		fprintf(f, " %s# %s%s", tw_color(f, TW_C_DIM), tw_quote(json_string_value(json_object_get(a, "note"))), off);
 	if (action && strcmp(action, types[t].type)) {     /* a kind's own action */
 		fprintf(f, " %s# %s%s", tw_color(f, TW_C_BOLD), tw_quote(action), summary ? ": " : "");
 		if (summary)
@@ -139,6 +141,15 @@ static void print_action(const json_t *a, FILE *f)
 	}
 }
 
+void tw_plan_print_actions(const json_t *plan, FILE *f)
+{
+	size_t i;
+	json_t *v;
+
+	json_array_foreach(json_object_get(plan, "changes"), i, v)
+		print_action(v, f);
+}
+
 void tw_plan_print_json(const json_t *plan, FILE *f)
 {
 	const json_t *changes = json_object_get(plan, "changes"), *unmanaged = json_object_get(plan, "unmanaged");
@@ -148,8 +159,7 @@ void tw_plan_print_json(const json_t *plan, FILE *f)
 
 	if (json_array_size(changes)) {
 		fprintf(f, "twprov will perform the following actions:\n\n");
-		json_array_foreach(changes, i, v)
-			print_action(v, f);
+		tw_plan_print_actions(plan, f);
 		fputc('\n', f);
 	}
 	if (json_array_size(unmanaged)) {
@@ -215,6 +225,8 @@ static json_t *action_json(const struct tw_plan *p, const struct tw_action *a)
 								    tw_act_guard(a)->flag) : json_null());
 	if (a->followup)
 		json_object_set_new(o, "followup", json_true());
+	if (a->note)
+		json_object_set_new(o, "note", json_string(a->note));
 	for (size_t i = 0; i < a->nchanges; i++) {
 		const struct tw_change *c = &a->changes[i];
 		json_t *ch = json_object();

@@ -1,9 +1,12 @@
 """remove-credential: revoke a SIP user at Twilio and drop it from the file, byte for byte."""
 
 import os
+import signal
 import stat
+import subprocess
+import time
 
-from harness import BIN, SECRETS, TwprovCase
+from harness import BIN, SECRETS, WRAPPER, TwprovCase
 
 # Several lists and users; bob is in three of them.
 TEAM = """\
@@ -546,5 +549,63 @@ class TwilioFailsMidway(RemoveCredentialCase):
         self.assertEqual(len(self.log("DELETE")), len(still))
         self.assertIn(f"Removed bob: {len(still)} credential", r.out)
         self.assertIn("entries removed from", r.out)
+        self.assertNotIn("bob", self.read_bytes(path).decode())
+        self.ok("plan", "-f", path, "--detailed-exitcode")
+
+
+def extra_lists(n):
+    return "".join(f"  - name: extra-{i}\n    credentials:\n      - username: bob\n"
+                   f"        password: ${{env:SIP_PW_BOB}}\n" for i in range(n))
+
+
+class OnTheEngine(RemoveCredentialCase):
+    """The revocations are a plan run by apply's engine: keep-going, the same report, SIGINT."""
+
+    fake_options = {"seed": 5}
+
+    def test_keep_going_tries_every_list(self):
+        # a failure does not stop the others: every list gets its DELETE, once
+        path = self.setup_team(TEAM.replace("ip_access_control_lists:\n", extra_lists(9) + "ip_access_control_lists:\n"))
+        # the account is read first; the failures start at the prompt
+        rc, out = self.run_on_tty(["remove-credential", "bob", "-f", path], "yes",
+                                  at_prompt=lambda: self.fake.faults(rate_500=0.5),
+                                  env=self.env(TWPROV_MAX_RETRIES="0"))
+        self.fake.faults(rate_500=0)
+        self.assertEqual(rc, 1, out)
+        deletes = self.log("DELETE")
+        self.assertEqual(len(deletes), 12, "one DELETE per list, failed or not")
+        self.assertEqual(len({e["path"] for e in deletes}), 12)
+        failed = [e for e in deletes if e["status"] == 500]
+        self.assertTrue(0 < len(failed) < 12, "the dice gave no partial failure")
+        self.assertIn("Revoked:\n", out)
+        self.assertIn("Not revoked:\n", out)
+        self.assertNotIn("Not started:", out)
+        self.assertEqual(out.count(": 20500: Internal Server Error"), 2 * len(failed), out)   # progress, report
+
+    def test_sigint_stops_starting_revocations(self):
+        path = self.setup_team(TEAM.replace("ip_access_control_lists:\n", extra_lists(30) + "ip_access_control_lists:\n"))
+        self.fake.faults(latency_ms=400)
+        proc = subprocess.Popen([*WRAPPER, BIN, "remove-credential", "bob", "-f", path, "--auto-approve"],
+                                env=self.env(), stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
+                                cwd=self.dir)
+        deadline = time.monotonic() + 120
+        while not self.log("DELETE"):
+            self.assertIsNone(proc.poll(), "remove-credential ended before it could be interrupted")
+            self.assertLess(time.monotonic(), deadline)
+            time.sleep(0.01)
+        proc.send_signal(signal.SIGINT)
+        out, err = proc.communicate(timeout=300)
+        self.fake.faults(latency_ms=0)
+        self.assertWrapperClean(proc.returncode, err)
+        self.assertEqual(proc.returncode, 1, err)
+        self.assertIn("revoking bob stopped", err)
+        self.assertIn("interrupted", err)
+        self.assertIn("Not started:\n", err)
+        started = len(self.log("DELETE"))
+        self.assertLess(started, 33, "the revocations not yet started were not sent")
+        self.assertEqual(err.count("\n  - credential_lists/"), 33, err)     # every one is reported
+        self.assertEqual(self.read_bytes(path).decode().count("username: bob"), 33, "the file is untouched")
+        # again, to the end
+        self.ok("remove-credential", "bob", "-f", path, "--auto-approve")
         self.assertNotIn("bob", self.read_bytes(path).decode())
         self.ok("plan", "-f", path, "--detailed-exitcode")
