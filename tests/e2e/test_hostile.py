@@ -17,7 +17,8 @@ class BadOptions(TwprovCase):
     def test_every_command_names_the_option(self):
         for cmd, bad, want in (
                 (("apply",), "--auto-aprove", "unknown option: --auto-aprove (did you mean --auto-approve?)"),
-                (("plan",), "--detailed-exticode", "unknown option: --detailed-exticode (did you mean --detailed-exitcode?)"),
+                (("plan",), "--detailed-exticode",
+                 "unknown option: --detailed-exticode (did you mean --detailed-exitcode?)"),
                 (("validate",), "--jsno", "unknown option: --jsno (did you mean --json?)"),
                 (("gen-phone-config",), "--encrypt-kye", "unknown option: --encrypt-kye (did you mean --encrypt-key?)"),
                 (("remove-credential", "bob"), "--dry-rn", "unknown option: --dry-rn (did you mean --dry-run?)"),
@@ -460,7 +461,8 @@ class SilentServer(EvilCase):
         self.fails("apply", "-f", self.write(OFFICE), "--auto-approve", *NO_LAG, within=30,
                    env=self.env(TWPROV_STALL_MS="1000", TWPROV_DEADLINE_MS="2000", TWPROV_MAX_RETRIES="1"),
                    said=rf"\+ \w+/[\w.-]+: create failed: (create did not complete after 2 attempts|the create may or "
-                        r"may not have happened \(the next apply looks for it before creating it\)): POST http://[^ ]+: "
+                        r"may not have happened \(the next apply looks for it before creating it\)): "
+                        r"POST http://[^ ]+: "
                         rf"no answer from {self.host()} within \d\.\d s \(the request was sent; twprov waited for the "
                         r"response\) \(the request may have been processed\)\n")
 
