@@ -224,6 +224,8 @@ int cmd_apply(int argc, char **argv, struct tw_global *g)
 	fflush(stdout);
 	if (saved && (rc = same_as_saved(argv[optind], saved, now)) != TW_EXIT_OK)
 		goto out;
+	json_decref(now);       /* printed and compared: a large plan's text takes memory */
+	now = NULL;
 	if (tw_plan_empty(plan))
 		goto out;
 	if (!guards_allowed(plan, allowed, 2)) {
@@ -250,6 +252,13 @@ int cmd_apply(int argc, char **argv, struct tw_global *g)
 		printf("Apply complete: %zu added, %zu changed, %zu destroyed.\n", res.added, res.changed,
 		       res.destroyed);
 		fflush(stdout);
+		/* what is verified is the file against a fresh read: the plan and the account as it
+		 * was are done with (and a large account's take memory) */
+		tw_apply_result_release(&res);
+		tw_plan_free(plan);
+		tw_model_free(have);
+		plan = NULL;
+		have = NULL;
 		rc = verify(&a, want, h, verify_timeout);
 	}
 	tw_apply_result_release(&res);

@@ -116,8 +116,9 @@ static void add_change(struct tw_action *a, const struct tw_field *f, const json
 	memset(c, 0, sizeof(*c));
 	c->field = f;
 	c->sensitive = sensitive;
-	c->before = before && !json_is_null(before) ? json_deep_copy(before) : NULL;
-	c->after = sensitive || !after ? NULL : json_deep_copy(after);
+	/* shared, not copied: values are never changed once read (jansson counts the references) */
+	c->before = before && !json_is_null(before) ? json_incref((json_t *)before) : NULL;
+	c->after = sensitive || !after ? NULL : json_incref((json_t *)after);
 }
 
 /* ---- the planner API of the kinds' plan_more hooks ---- */
