@@ -23,6 +23,18 @@ int tw_check_enum(const struct tw_field *f, const char *v, struct tw_buf *why); 
 int tw_check_sip_uri(const struct tw_field *f, const char *v, struct tw_buf *why);  /* sip:host[:port][;params], not sips: */
 int tw_check_name(const struct tw_field *f, const char *v, struct tw_buf *why);     /* non-empty, no control chars, <= f->max */
 
+/*
+ * The regular expressions of call routes (regex.c): the subset that PCRE2
+ * and JavaScript read the same way (twprov.yaml(5)).  tw_regex_check: 0 and
+ * the number of capturing groups in *ngroups (may be NULL), or -1 with why;
+ * tw_check_regex is the same as a field check.  tw_regex_exec: the groups of
+ * the first match (0 the whole match; null for a group that took no part),
+ * or NULL when there is none or the pattern is refused.
+ */
+int tw_regex_check(const char *pattern, int *ngroups, struct tw_buf *why);
+int tw_check_regex(const struct tw_field *f, const char *v, struct tw_buf *why);
+json_t *tw_regex_exec(const char *pattern, const char *subject);
+
 /* A region or edge name, one label of a host name: [a-z0-9-]+ (account.region, TWILIO_REGION, ...). */
 int tw_host_label_ok(const char *s);
 
