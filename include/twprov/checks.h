@@ -21,6 +21,7 @@ int tw_check_password(const struct tw_field *f, const char *v, struct tw_buf *wh
 int tw_check_ipv4(const struct tw_field *f, const char *v, struct tw_buf *why);     /* dotted quad */
 int tw_check_enum(const struct tw_field *f, const char *v, struct tw_buf *why);     /* one of f->choices */
 int tw_check_sip_uri(const struct tw_field *f, const char *v, struct tw_buf *why);  /* sip:host[:port][;params], not sips: */
+int tw_check_sip_address(const struct tw_field *f, const char *v, struct tw_buf *why); /* sip:user@host[:port][;params] */
 int tw_check_name(const struct tw_field *f, const char *v, struct tw_buf *why);     /* non-empty, no control chars, <= f->max */
 
 /*

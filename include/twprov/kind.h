@@ -126,8 +126,9 @@ struct tw_field {
 #define TW_K_LOCAL    (1u << 2)  /* exists only in the file (never read nor applied) */
 #define TW_K_CASCADE  (1u << 3)  /* deleting the parent deletes these children at Twilio */
 #define TW_K_MAPPED   (1u << 5)  /* written as a mapping {IDENTITY: VALUE, ...} instead of a list of
-                                    mappings; VALUE is the kind's first non-identity field
-                                    (a service environment's variables) */
+                                    mappings; VALUE is the kind's one other field (a service
+                                    environment's variables) or, for a kind of several, a mapping
+                                    of them (a BYOC trunk's inbound routes by number) */
 #define TW_K_SINGLE   (1u << 6)  /* written as one mapping, not a list (a domain's outbound:) */
 #define TW_K_NO_PRUNE (1u << 4)  /* never removed for not being declared (phone numbers):
                                     only `state: absent` removes one */

@@ -299,18 +299,28 @@ int tw_check_enum(const struct tw_field *f, const char *v, struct tw_buf *why)
 	return -1;
 }
 
-int tw_check_sip_uri(const struct tw_field *f, const char *v, struct tw_buf *why)
+/* sip:[user@]host[:port][;params], the user part forbidden (a server) or required (a phone). */
+static int sip_uri(const struct tw_field *f, const char *v, struct tw_buf *why, int user)
 {
+	const char *form = user ? "expected sip:user@host[:port][;params]" : "expected sip:host[:port][;params]";
 	if (!strncasecmp(v, "sips:", 5))
 		return fail(f, v, why, "not a SIP URI", "sips: is not supported, use sip: with ;transport=tls");
 	if (strncasecmp(v, "sip:", 4))
 		return fail(f, v, why, "not a SIP URI", "must start with sip:");
 	const char *hp = v + 4;
 	size_t hl = strcspn(hp, ";");
-	if (memchr(hp, '@', hl))
-		return fail(f, v, why, "not a SIP URI", "expected sip:host[:port][;params]");
+	const char *at = memchr(hp, '@', hl);
+	if (!at != !user || (at && (at == hp || memchr(at + 1, '@', hl - (size_t)(at + 1 - hp)))))
+		return fail(f, v, why, "not a SIP URI", form);
+	for (const char *u = hp; at && u < at; u++)
+		if ((unsigned char)*u <= 0x20 || *u == 0x7f || *u == ':')
+			return fail(f, v, why, "not a SIP URI", form);
+	if (at) {
+		hl -= (size_t)(at + 1 - hp);
+		hp = at + 1;
+	}
 	if (!valid_hostport(hp, hl))
-		return fail(f, v, why, "not a SIP URI", "expected sip:host[:port][;params]");
+		return fail(f, v, why, "not a SIP URI", form);
 	for (const char *p = hp + hl; *p == ';';) {
 		size_t pl = strcspn(p + 1, ";");
 		if (!pl || p[1] == '=')
@@ -321,6 +331,16 @@ int tw_check_sip_uri(const struct tw_field *f, const char *v, struct tw_buf *why
 		p += pl + 1;
 	}
 	return 0;
+}
+
+int tw_check_sip_uri(const struct tw_field *f, const char *v, struct tw_buf *why)
+{
+	return sip_uri(f, v, why, 0);
+}
+
+int tw_check_sip_address(const struct tw_field *f, const char *v, struct tw_buf *why)
+{
+	return sip_uri(f, v, why, 1);
 }
 
 int tw_check_name(const struct tw_field *f, const char *v, struct tw_buf *why)

@@ -747,6 +747,24 @@ static void read_state(struct ld *ld, struct wctx *cc, const struct tw_ynode *ma
 	}
 }
 
+/* The fields of an item written as a mapping, and the required ones it lacks. */
+static void load_fields(struct ld *ld, struct wctx *cc, const struct tw_ynode *item, const char *ipath)
+{
+	const struct tw_kind *ck = cc->kind;
+
+	walk_map(ld, cc, tw_ynode_deref(item), "", ipath);
+	for (size_t i = 0; i < ck->nfields; i++) {
+		const struct tw_field *f = &ck->fields[i];
+		if (cc->seen[i])
+			continue;
+		if ((f->flags & TW_F_IDENTITY) || ((f->flags & TW_F_REQUIRED) && !cc->in_absent)) {
+			char *q = quoted(f->name);
+			err_at(ld, item, ipath, "missing required field %s", q);
+			free(q);
+		}
+	}
+}
+
 static void load_item(struct ld *ld, struct wctx *c, const struct tw_kind *ck, const struct tw_ynode *item,
 		      const char *ipath, int keep)
 {
@@ -760,18 +778,7 @@ static void load_item(struct ld *ld, struct wctx *c, const struct tw_kind *ck, c
 	cc.seen = tw_xcalloc(ck->nfields ? ck->nfields : 1, 1);
 	if (cc.top)
 		read_state(ld, &cc, map, ipath);
-	walk_map(ld, &cc, map, "", ipath);
-
-	for (size_t i = 0; i < ck->nfields; i++) {
-		const struct tw_field *f = &ck->fields[i];
-		if (cc.seen[i])
-			continue;
-		if ((f->flags & TW_F_IDENTITY) || ((f->flags & TW_F_REQUIRED) && !cc.in_absent)) {
-			char *q = quoted(f->name);
-			err_at(ld, item, ipath, "missing required field %s", q);
-			free(q);
-		}
-	}
+	load_fields(ld, &cc, item, ipath);
 	free(cc.seen);
 
 	int idf = tw_kind_identity(ck);
@@ -797,15 +804,20 @@ static void load_item(struct ld *ld, struct wctx *c, const struct tw_kind *ck, c
 	}
 }
 
-/* Children written as a mapping {IDENTITY: VALUE} (TW_K_MAPPED). */
+/*
+ * Children written as a mapping {IDENTITY: VALUE} (TW_K_MAPPED): VALUE is the
+ * kind's one other field, or, for a kind of several, a mapping of them.
+ */
 static void load_mapped(struct ld *ld, struct wctx *c, const struct tw_kind *ck, const struct tw_ynode *v,
 			const char *lpath, int keep)
 {
 	int idf = tw_kind_identity(ck);
-	size_t vf = 0;
+	size_t vf = 0, nvalues = 0;
 
 	while (vf < ck->nfields && (int)vf == idf)
 		vf++;
+	for (size_t i = 0; i < ck->nfields; i++)
+		nvalues += (int)i != idf && !(ck->fields[i].flags & TW_F_COMPUTED);
 	for (size_t i = 0; i < v->n / 2; i++) {
 		const struct tw_ynode *k = pair_key(ld, v, i, lpath);
 		if (!k)
@@ -822,8 +834,14 @@ static void load_mapped(struct ld *ld, struct wctx *c, const struct tw_kind *ck,
 			r->flocs[idf] = kloc;
 			r->id = tw_xstrdup(k->str);
 		}
-		if (vf < ck->nfields)
+		if (nvalues > 1 && tw_ynode_deref(v->kids[2 * i + 1])->type != TW_Y_MAP) {
+			err_at(ld, v->kids[2 * i + 1], ipath, "expected a mapping, got %s", what(v->kids[2 * i + 1]));
+		} else if (nvalues > 1) {
+			cc.seen[idf] = 1;
+			load_fields(ld, &cc, v->kids[2 * i + 1], ipath);
+		} else if (vf < ck->nfields) {
 			load_field(ld, &cc, vf, v->kids[2 * i + 1], lpath);
+		}
 		free(cc.seen);
 		if (keep && r->id)
 			keep_res(ld, c, r, ipath, tw_xstrdup(ipath), &kloc);

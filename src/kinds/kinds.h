@@ -9,6 +9,8 @@
 
 /* svcref.c: a URL written {service, environment, path}, the deployed path of a function or asset. */
 extern const struct tw_objval tw_svcref;
+/* sidref.c: {sid_of: KIND/NAME}, the SID of a resource the file declares. */
+extern const struct tw_objval tw_sidref;
 
 /* Shared value lists. */
 extern const char *const tw_methods[];   /* GET, POST */
@@ -56,6 +58,10 @@ extern const struct tw_kind tw_kind_variables;
 extern const struct tw_kind tw_kind_functions;
 extern const struct tw_kind tw_kind_assets;
 extern const struct tw_kind tw_kind_domain_outbound;
+extern const struct tw_kind tw_kind_outbound_routes;
+extern const struct tw_kind tw_kind_byoc_inbound;
+extern const struct tw_kind tw_kind_inbound_routes;
+extern const struct tw_kind tw_kind_inbound_default;
 
 struct tw_res;
 struct tw_diags;
@@ -83,5 +89,6 @@ void tw_service_set_code(struct tw_res *f, const char *code);
 void tw_dialer_wire_domain(struct tw_res *dom, struct tw_diags *d);
 void tw_dialer_wire_number(struct tw_res *num, struct tw_diags *d);
 void tw_dialer_derive_number(struct tw_res *num, struct tw_diags *d);
+void tw_dialer_wire_trunk(struct tw_res *trunk, struct tw_diags *d);
 
 #endif

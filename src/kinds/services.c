@@ -133,7 +133,9 @@ static const struct tw_field variable_fields[] = {
 	{ .name = "key", .param = "Key", .json = "key", .type = TW_V_STR, .flags = TW_F_IDENTITY,
 	  .check = tw_check_name, .max = 128, .doc = "the variable's name; its identity within the environment" },
 	{ .name = "value", .param = "Value", .json = "value", .type = TW_V_STR, .flags = TW_F_SECREF,
-	  .max = 450, .doc = "its value (may be a ${env:NAME} or ${file:PATH} reference: then sensitive)" },
+	  .objval = &tw_sidref, .max = 450,
+	  .doc = "its value (may be a ${env:NAME} or ${file:PATH} reference: then sensitive; or {sid_of: KIND/NAME}: "
+		 "the SID of a resource of the file)" },
 };
 
 const struct tw_kind tw_kind_variables = {

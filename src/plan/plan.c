@@ -15,6 +15,7 @@ struct tw_planner {
 	const struct tw_model *want, *have;
 	const struct tw_plan_opts *o;
 	size_t unsynced;            /* write-only values not compared */
+	struct tw_ptrmap dups;      /* declared resources with several live ones: not planned */
 	json_t *unread;             /* "kind.field" -> addresses whose live value Twilio did not return */
 };
 
@@ -264,7 +265,7 @@ static const json_t *planned_object(const struct tw_facts *f, const struct tw_re
 {
 	const struct tw_planner *pl = f->ctx;
 	const struct tw_action *a = act_of(pl->p, r);
-	if (a && a->want == r && (a->type == TW_ACT_CREATE || a->type == TW_ACT_REPLACE))
+	if (r->absent || (a && a->want == r && (a->type == TW_ACT_CREATE || a->type == TW_ACT_REPLACE)))
 		return NULL;
 	return tw_plan_live(pl->p, r) ? tw_plan_live(pl->p, r)->json : NULL;
 }
@@ -380,51 +381,90 @@ static void create_changes(struct tw_planner *pl, size_t ai)
 
 static void diff_level(struct tw_planner *pl, const struct tw_res *wp, const struct tw_res *hp);
 
+/*
+ * First the whole tree is matched, declared to live by identity, so that
+ * while any resource is diffed every other's live counterpart is known (a
+ * value may stand for another resource's SID).  Two live resources with one
+ * identity are a problem, not a guess.
+ */
+static void match_level(struct tw_planner *pl, const struct tw_res *wp, const struct tw_res *hp)
+{
+	struct tw_plan *p = pl->p;
+	size_t nk;
+	const struct tw_kind *const *kids = tw_kind_children(wp->kind, &nk);
+
+	for (size_t ki = 0; ki < nk; ki++) {
+		const struct tw_kind *k = kids[ki];
+		/* live children by identity: a linear search per declared child would be
+		 * quadratic in the size of a credential list */
+		json_t *live;
+		if (k->flags & TW_K_LOCAL)
+			continue;
+		live = tw_res_index(hp, k);
+		for (size_t i = 0; i < wp->nchildren; i++) {
+			const struct tw_res *w = wp->children[i], *h;
+			json_t *entry = w->kind == k && w->id ? json_object_get(live, w->id) : NULL;
+			if (!entry)
+				continue;
+			if (json_is_array(entry)) {
+				struct tw_buf b = TW_BUF_INIT;
+				char *addr = tw_res_address(w);
+				size_t j;
+				json_t *pos;
+				json_array_foreach(entry, j, pos) {
+					const struct tw_res *dup = hp->children[json_integer_value(pos)];
+					tw_buf_addf(&b, "%s%s", b.len ? ", " : "", dup->sid ? dup->sid : "?");
+					link(p, w, dup, 1);
+				}
+				tw_ptrmap_put(&pl->dups, w, (void *)w);
+				say(p->problems, "%s: %zu resources with this identity exist at Twilio (%s); twprov will not "
+				    "guess which one the file means: delete or rename the extra ones", addr,
+				    json_array_size(entry), b.buf);
+				free(addr);
+				tw_buf_release(&b);
+				continue;
+			}
+			h = tw_res_index_first(hp, entry);
+			link(p, w, h, 0);
+			if (!w->absent)
+				match_level(pl, w, h);
+		}
+		json_decref(live);
+	}
+}
+
+/* A replaced resource starts with no children: none of w's descendants has a live counterpart. */
+static void unlink_children(struct tw_plan *p, const struct tw_res *w)
+{
+	for (size_t i = 0; i < w->nchildren; i++) {
+		tw_ptrmap_put(&p->live, w->children[i], NULL);
+		unlink_children(p, w->children[i]);
+	}
+}
+
 static void diff_kind(struct tw_planner *pl, const struct tw_res *wp, const struct tw_res *hp, const struct tw_kind *k)
 {
 	struct tw_plan *p = pl->p;
 	int top = !k->parent;
-	/* live children by identity: a linear search per declared child would be
-	 * quadratic in the size of a credential list */
-	json_t *live = hp ? tw_res_index(hp, k) : NULL;
 
 	for (size_t i = 0; i < wp->nchildren; i++) {
 		const struct tw_res *w = wp->children[i], *h;
-		json_t *entry;
 		size_t idx;
 
-		if (w->kind != k)
+		if (w->kind != k || tw_ptrmap_get(&pl->dups, w))
 			continue;
-		entry = w->id ? json_object_get(live, w->id) : NULL;
-		h = tw_res_index_first(hp, entry);
-		if (json_is_array(entry)) {
-			struct tw_buf b = TW_BUF_INIT;
-			char *addr = tw_res_address(w);
-			size_t j;
-			json_t *pos;
-			json_array_foreach(entry, j, pos) {
-				const struct tw_res *dup = hp->children[json_integer_value(pos)];
-				tw_buf_addf(&b, "%s%s", b.len ? ", " : "", dup->sid ? dup->sid : "?");
-				link(p, w, dup, 1);
-			}
-			say(p->problems, "%s: %zu resources with this identity exist at Twilio (%s); twprov will not guess "
-				"which one the file means: delete or rename the extra ones", addr, json_array_size(entry), b.buf);
-			free(addr);
-			tw_buf_release(&b);
-			continue;
-		}
+		h = hp ? tw_plan_live(p, w) : NULL;
 		if (w->absent) {
-			if (h) {
-				link(p, w, h, 1);
+			if (h)
 				add_action(p, TW_ACT_DELETE, NULL, h);
-			}
 			continue;
 		}
 		if (h) {
-			link(p, w, h, 0);
 			/* a replaced resource starts with no children */
-			if (diff_fields(pl, w, h, &idx) == 0 && p->acts[idx].type == TW_ACT_REPLACE)
+			if (diff_fields(pl, w, h, &idx) == 0 && p->acts[idx].type == TW_ACT_REPLACE) {
 				h = NULL;
+				unlink_children(p, w);
+			}
 			diff_level(pl, w, h);
 			if (k->hooks && k->hooks->plan_more)
 				k->hooks->plan_more(pl, w, h);
@@ -462,7 +502,6 @@ static void diff_kind(struct tw_planner *pl, const struct tw_res *wp, const stru
 			free(addr);
 		}
 	}
-	json_decref(live);
 }
 
 static void diff_level(struct tw_planner *pl, const struct tw_res *wp, const struct tw_res *hp)
@@ -801,7 +840,9 @@ int tw_plan_build(const struct tw_model *want, const struct tw_model *have, cons
 	pl.p = p;
 	*out = p;
 
+	match_level(&pl, &want->root, &have->root);
 	diff_level(&pl, &want->root, &have->root);
+	tw_ptrmap_release(&pl.dups);
 	if (json_array_size(p->problems)) {
 		json_decref(pl.unread);
 		tw_err_set(err, "the live account cannot be planned against: %zu problem%s",
