@@ -21,7 +21,7 @@ static const struct tw_field byoc_fields[] = {
 
 static void trunk_validate(struct tw_res *r, struct tw_diags *d)
 {
-	tw_dialer_wire_trunk(r, d);   /* inbound: routes its calls through a generated function */
+	tw_inbound_wire_trunk(r, d);   /* inbound: routes its calls through a generated function */
 }
 
 static const struct tw_kind_hooks trunk_hooks = { .validate = trunk_validate };

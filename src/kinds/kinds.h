@@ -89,6 +89,26 @@ void tw_service_set_code(struct tw_res *f, const char *code);
 void tw_dialer_wire_domain(struct tw_res *dom, struct tw_diags *d);
 void tw_dialer_wire_number(struct tw_res *num, struct tw_diags *d);
 void tw_dialer_derive_number(struct tw_res *num, struct tw_diags *d);
-void tw_dialer_wire_trunk(struct tw_res *trunk, struct tw_diags *d);
+
+/* inbound.c: a BYOC trunk's generated inbound routes */
+void tw_inbound_wire_trunk(struct tw_res *trunk, struct tw_diags *d);
+
+/* generated.c: what the kinds whose code twprov generates share */
+struct tw_res *tw_gen_top(const struct tw_res *from, const char *kind, const char *name);   /* declared, present */
+struct tw_res *tw_gen_child(const struct tw_res *p, const struct tw_kind *k);              /* first child of kind k */
+int tw_gen_domain_maps(const struct tw_res *d, const char *list);  /* domain d maps list (calls or registrations) */
+/* Point r's voice_url at function `path` of the service `out` names (why: the field that asks). */
+void tw_gen_wire(struct tw_res *r, struct tw_diags *d, const struct tw_res *out, const char *path, const char *why);
+/* The one field of names[n] that r sets, or NULL (and an error unless exactly one is set). */
+const char *tw_gen_one_of(struct tw_diags *d, const struct tw_res *r, const char *const *names, size_t n,
+			  const char *what);
+/* The declared SIP domain (with a dialer, when `dialer`) that maps the list holding `user`;
+ * *list is that list (NULL when no list holds the user). */
+struct tw_res *tw_gen_domain_of(const struct tw_res *from, const char *user, int dialer, const char **list);
+void tw_gen_set_code(struct tw_res *svc, const char *path, json_t *config, const char *code);  /* takes config */
+struct tw_res *tw_gen_pending(struct tw_res *svc, const char *path);   /* the function, if not yet written */
+/* The variable of env that holds target's SID (declared on first use; free the name). */
+char *tw_gen_sid_variable(struct tw_res *env, const struct tw_res *target, struct tw_diags *d, const struct tw_res *at);
+struct tw_res *tw_gen_environment(const struct tw_res *r);   /* the environment r's voice_url names */
 
 #endif

@@ -62,11 +62,8 @@ static void number_validate(struct tw_res *r, struct tw_diags *d)
 		if (!routed_by(r, routings[i]))
 			continue;
 		if (chosen) {
-			int fi = (int)(tw_kind_field(r->kind, routings[i]) - r->kind->fields);
-			char *addr = tw_res_address(r);
-			tw_diag_add(d, 0, &r->flocs[fi], "%s: %s and %s are two voice routings: choose one", addr,
-				    chosen, routings[i]);
-			free(addr);
+			tw_res_diag(d, 0, r, routings[i], "%s and %s are two voice routings: choose one", chosen,
+				    routings[i]);
 			return;
 		}
 		chosen = routings[i];
