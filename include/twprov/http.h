@@ -116,7 +116,6 @@ struct tw_req {
 	char *location;             /* a 3xx answer's Location */
 	int requeues;               /* re-sent at once after a 429 (the host's limit had no room) */
 	void *host;                 /* its API host: limit and queue */
-	int took;                   /* requests of ours in flight to that host when it was sent */
 	struct tw_buf resp;
 	long retry_after_ms;
 	double due;                 /* time at which a delayed retry may start */

@@ -922,7 +922,6 @@ static void start_one(struct tw_http *h, struct tw_host *hst)
 	}
 	s->req = r;
 	r->handle = s;
-	r->took = hst->ninflight;
 	h->ninflight++;
 	if (++hst->ninflight > hst->peak)
 		hst->peak = hst->ninflight;
@@ -1004,14 +1003,12 @@ static void retry_or_give_up(struct tw_http *h, struct tw_req *r, enum tw_req_re
 static int throttle(struct tw_http *h, const struct tw_req *r)
 {
 	struct tw_host *hst = r->host;
-	/* what the host took besides `r`: ours in flight when it was sent, or now if fewer
-	 * (`r` has left its slot already) */
-	int took = r->took < hst->ninflight ? r->took : hst->ninflight;
 	int was_one = tw_limit_allowed(&hst->limit) == 1;
 
 	(void)h;
 	hst->throttled++;
-	if (tw_limit_throttled(&hst->limit, r->started, took, r->retry_after_ms > 0, now_s()) && was_one)
+	/* the others in flight now (`r` has left its slot already) */
+	if (tw_limit_throttled(&hst->limit, r->started, hst->ninflight, r->retry_after_ms > 0, now_s()) && was_one)
 		return 0;
 	return r->retry_after_ms <= 0 && r->requeues < TW_MAX_REQUEUES;
 }

@@ -28,6 +28,7 @@ void tw_limit_init(struct tw_limit *l, int cap)
 	l->ceiling = 0;
 	l->hold = 1;
 	l->held = 0;
+	l->oks = 0;
 	l->last_cut = -HUGE_VAL;
 	l->reached = 0;
 	l->cuts = 0;
@@ -50,6 +51,7 @@ void tw_limit_ok(struct tw_limit *l, int wanted)
 {
 	double next;
 
+	l->oks++;
 	if (!wanted)
 		return;
 	next = l->slow_start ? l->window + 1 : l->window + 1 / l->window;
@@ -63,26 +65,42 @@ void tw_limit_ok(struct tw_limit *l, int wanted)
 	clamp(l);
 }
 
-int tw_limit_throttled(struct tw_limit *l, double sent, int took, int retry_after, double now)
+int tw_limit_throttled(struct tw_limit *l, double sent, int in_flight, int retry_after, double now)
 {
-	if (sent < l->last_cut)
-		return 0;       /* sent before the last change: its burst was answered */
-	if (took < 0)
-		took = 0;
-	if (!retry_after && !l->slow_start && l->ceiling && took >= l->ceiling) {
-		/* a try past the ceiling: the host takes what it took, no more; try again later */
-		l->ceiling = took;
-		l->window = took;
-		l->hold = l->hold * 2 > TW_LIMIT_HOLD_MAX ? TW_LIMIT_HOLD_MAX : l->hold * 2;
+	if (in_flight < 0)
+		in_flight = 0;
+	/* Whenever it was sent, the host took no more than are in flight now (fewer
+	 * when some of those are still on their way, as in a burst), and the refused
+	 * request waits for another answer. */
+	if (sent < l->last_cut) {
+		/* the rest of the burst that the last change answered: no new change, but
+		 * the bound tightens as its 429s come back */
+		if (l->window > in_flight)
+			l->window = in_flight;
+		if (l->ceiling > in_flight)
+			l->ceiling = in_flight > 0 ? in_flight : 1;
+		clamp(l);
+		return 0;
+	}
+	if (!retry_after && (l->slow_start || (l->oks && in_flight >= TW_LIMIT_DECREASE * l->ceiling))) {
+		/* the first 429, a try past the ceiling, or one about the ceiling: the host
+		 * takes what it took, no more.  A refused request was not processed: unlike
+		 * TCP there is no queue to drain.  After a failed try past the ceiling the
+		 * next waits twice as long. */
+		if (!l->slow_start && tw_limit_allowed(l) > l->ceiling)
+			l->hold = l->hold * 2 > TW_LIMIT_HOLD_MAX ? TW_LIMIT_HOLD_MAX : l->hold * 2;
+		l->window = in_flight;
 	} else {
-		/* the end of slow start, fewer than before (someone else uses the account), or
-		 * the server asks to wait: multiplicative decrease */
-		l->window = (took < l->window ? took : l->window) * TW_LIMIT_DECREASE;
-		l->ceiling = took > 0 ? took : 1;
+		/* clearly fewer than before (someone else uses the account), a 429 again
+		 * before any other answer, or the server asks to wait: multiplicative
+		 * decrease */
+		l->window = (in_flight < l->window ? in_flight : l->window) * TW_LIMIT_DECREASE;
 		l->hold = 1;
 	}
+	l->ceiling = in_flight > 0 ? in_flight : 1;
 	l->slow_start = 0;
 	l->held = 0;
+	l->oks = 0;
 	l->last_cut = now;
 	l->cuts++;
 	clamp(l);

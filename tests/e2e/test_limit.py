@@ -43,7 +43,7 @@ class Limit(TwprovCase):
         self.fake.faults(concurrency=6, latency_ms=30)
         r = self.apply(acct)
         stats = self.fake.stats()
-        # twprov started above the limit (16) and came down to it, and used all of it
+        # twprov started above the limit (32) and came down to it, and used all of it
         self.assertGreater(stats["throttled"], 0)
         self.assertEqual(stats["max_in_flight"], 6)
         # a few 429s, not a storm: far fewer than the requests
@@ -134,10 +134,10 @@ class Limit(TwprovCase):
         host, peak, requests, cap = lines[0]
         self.assertEqual((int(peak), int(requests), int(cap)), (3, self.fake.stats()["requests"], 3))
         self.assertEqual(FOUND.findall(r.err), [])
-        # without a cap it doubles past the start (16) when there is that much to do
+        # without a cap it doubles past the start (32) when there is that much to do
         self.fake.reset()
         self.fake.faults(latency_ms=30)
         acct = Account(lists=1, users=200, acls=1, addresses=3, apps=3, numbers=0, tag="b")
         r = self.apply(acct)
-        self.assertGreater(self.fake.stats()["max_in_flight"], 16)
+        self.assertGreater(self.fake.stats()["max_in_flight"], 32)
         self.assertEqual(len(NOT_REACHED.findall(r.err)), 1)
