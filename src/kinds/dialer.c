@@ -20,6 +20,8 @@
 #include <string.h>
 
 #include "kinds.h"
+#include "twprov/config.h"
+#include "twprov/export.h"
 #include "twprov/file.h"
 #include "twprov/model.h"
 
@@ -377,4 +379,156 @@ void tw_dialer_derive_number(struct tw_res *num, struct tw_diags *d)
 	(void)d;
 	if (to_generate(svc, RING_PATH))
 		generate_ring(svc);
+}
+
+/* ---- twprov export: the configuration back from the generated code ---- */
+
+/* The `config` object in generated code, or NULL. */
+static json_t *config_of(const char *code)
+{
+	const char *p = code ? strstr(code, "\nconst config = ") : NULL, *end;
+
+	if (!p)
+		return NULL;
+	p += strlen("\nconst config = ");
+	end = strstr(p, ";\n");
+	return end ? json_loadb(p, (size_t)(end - p), 0, NULL) : NULL;
+}
+
+/* Set field `name` of r to v (a string, or a list of strings; taken) if the file can hold it,
+ * else say why and return -1. */
+static int put(struct tw_res *r, const char *name, json_t *v, struct tw_buf *why)
+{
+	const struct tw_field *f = tw_kind_field(r->kind, name);
+	size_t i;
+	json_t *s;
+	int ok = json_is_string(v) || json_is_array(v);
+
+	if (json_is_string(v))
+		ok = tw_config_check_str(f, json_string_value(v), json_string_length(v), why) == 0;
+	json_array_foreach(json_is_array(v) ? v : NULL, i, s)
+		ok = ok && json_is_string(s) && tw_config_check_str(f, json_string_value(s), json_string_length(s), why) == 0;
+	if (!ok) {
+		if (!why->len)
+			tw_buf_addf(why, "%s: not a string", name);
+		json_decref(v);
+		return -1;
+	}
+	json_object_set_new(r->fields, name, v);
+	return 0;
+}
+
+/* ["+"]: what the generated code allows when the file says nothing. */
+static int every_destination(const json_t *allowed)
+{
+	const char *s = json_string_value(json_array_get(allowed, 0));
+	return json_array_size(allowed) == 1 && s && !strcmp(s, "+");
+}
+
+/* outbound: on each domain the dialer serves that is routed to it, and its users' caller IDs. */
+static void export_outbound(struct tw_export *x, struct tw_res *svc, const char *env, const char *url,
+			    const json_t *domains)
+{
+	const char *name;
+	json_t *cfg;
+
+	json_object_foreach((json_t *)domains, name, cfg) {
+		struct tw_res *dom = top(svc, tw_kind_sip_domains.name, name), *out;
+		json_t *allowed = json_object_get(cfg, "allowed_destinations"), *cc = json_object_get(cfg, "country_code");
+		struct tw_buf why = TW_BUF_INIT;
+		const char *user;
+		json_t *cid;
+
+		if (!dom || !tw_res_get_str(dom, "voice_url") || strcmp(tw_res_get_str(dom, "voice_url"), url))
+			continue;   /* not in the file, or its calls go elsewhere now: the code is stale */
+		out = tw_res_new(&tw_kind_domain_outbound, NULL);
+		json_object_set_new(out->fields, "service", json_string(svc->id));
+		if ((env && put(out, "environment", json_string(env), &why) < 0) ||
+		    put(out, "default_caller_id", json_incref(json_object_get(cfg, "default_caller_id")), &why) < 0 ||
+		    (json_is_string(cc) && strcmp(json_string_value(cc), "1") &&
+		     put(out, "country_code", json_incref(cc), &why) < 0) ||
+		    (!every_destination(allowed) && put(out, "allowed_destinations", json_incref(allowed), &why) < 0)) {
+			tw_export_note(x, "sip_domains/%s: its outbound dialer cannot be written: %s", name, why.buf);
+			tw_res_free(out);
+			tw_buf_release(&why);
+			continue;
+		}
+		tw_res_add_child(dom, out);
+		json_object_del(dom->fields, "voice_url");   /* outbound: routes the domain's calls */
+		json_object_foreach(json_object_get(cfg, "caller_ids"), user, cid)
+			for (size_t i = 0; i < dom->nchildren; i++) {
+				const struct tw_res *m = dom->children[i];
+				struct tw_res *cl, *cred;
+				if (m->kind != &tw_kind_domain_calls_credential_lists &&
+				    m->kind != &tw_kind_domain_registrations_credential_lists)
+					continue;
+				cl = top(svc, tw_kind_credential_lists.name, m->id);
+				cred = cl ? tw_res_find(cl, &tw_kind_credentials, user) : NULL;
+				if (cred && !tw_res_get(cred, "caller_id"))
+					put(cred, "caller_id", json_incref(cid), &why);
+			}
+		tw_buf_release(&why);
+	}
+}
+
+/* ring: on each number the ring function serves that is routed to it. */
+static void export_ring(struct tw_export *x, struct tw_res *svc, const char *url, const json_t *numbers)
+{
+	const char *name;
+	json_t *cfg;
+
+	json_object_foreach((json_t *)numbers, name, cfg) {
+		struct tw_res *num = top(svc, tw_kind_phone_numbers.name, name);
+		json_t *users = json_array(), *uri, *timeout = json_object_get(cfg, "timeout");
+		struct tw_buf why = TW_BUF_INIT;
+		size_t i;
+		int ok = 1;
+
+		if (!num || !tw_res_get_str(num, "voice_url") || strcmp(tw_res_get_str(num, "voice_url"), url)) {
+			json_decref(users);
+			continue;
+		}
+		/* each user as the file would ring them: the domain its list registers to */
+		json_array_foreach(json_object_get(cfg, "sip"), i, uri) {
+			const char *s = json_string_value(uri), *at = s ? strrchr(s, '@') : NULL, *list = NULL;
+			char *user = at && !strncmp(s, "sip:", 4) ? tw_xstrndup(s + 4, (size_t)(at - s - 4)) : NULL;
+			struct tw_res *dom = user ? domain_of_user(num, user, &list) : NULL;
+			const struct tw_res *o = dom ? child_of_kind(dom, &tw_kind_domain_outbound) : NULL;
+			ok = ok && o && !strcmp(dom->id, at + 1) && !strcmp(tw_res_get_str(o, "service"), svc->id);
+			if (user)
+				json_array_append_new(users, json_string(user));
+			free(user);
+		}
+		if (!ok || !json_array_size(users) || !json_is_integer(timeout) || json_integer_value(timeout) < 5 ||
+		    json_integer_value(timeout) > 600 || put(num, "ring", json_incref(users), &why) < 0) {
+			tw_export_note(x, "phone_numbers/%s: its ring: users cannot be written (their lists or domains are "
+				       "not in the file as the code has them): its voice_url is written instead", name);
+			json_decref(users);
+			tw_buf_release(&why);
+			continue;
+		}
+		json_decref(users);
+		tw_buf_release(&why);
+		if (timeout && json_integer_value(timeout) != 30)
+			json_object_set(num->fields, "ring_timeout", timeout);
+		json_object_del(num->fields, "voice_url");   /* ring: routes the number's calls */
+	}
+}
+
+int tw_dialer_export(struct tw_export *x, struct tw_res *svc, const char *env, const char *domain, const char *path,
+		     const char *code)
+{
+	json_t *config = config_of(code);
+	char *url = tw_xasprintf("https://%s%s", domain, path);
+	int ret = 0;
+
+	if (!strcmp(path, OUTBOUND_PATH) && json_is_object(json_object_get(config, "domains")))
+		export_outbound(x, svc, env, url, json_object_get(config, "domains"));
+	else if (!strcmp(path, RING_PATH) && json_is_object(json_object_get(config, "numbers")))
+		export_ring(x, svc, url, json_object_get(config, "numbers"));
+	else
+		ret = -1;
+	free(url);
+	json_decref(config);
+	return ret;
 }

@@ -28,6 +28,19 @@ extern const char *const tw_methods[];   /* GET, POST */
 	TW_METHOD_FIELD("voice_method", "VoiceMethod"), \
 	TW_URL_FIELD("voice_fallback_url", "VoiceFallbackUrl", "URL requested when voice_url fails"), \
 	TW_METHOD_FIELD("voice_fallback_method", "VoiceFallbackMethod")
+/*
+ * The same where both methods default to POST: documented for phone numbers (the spec's
+ * descriptions); for SIP domains and BYOC trunks, undocumented, every create, list and fetch
+ * example of the spec shows POST.  (twilio_default: what twprov export leaves out.)
+ */
+#define TW_METHOD_FIELD_POST(n, p) \
+	{ .name = n, .param = p, .json = n, .type = TW_V_STR, .check = tw_check_enum, .choices = tw_methods, \
+	  .twilio_default = "POST", .doc = "GET or POST (Twilio's default POST)" }
+#define TW_VOICE_FIELDS_POST(what) \
+	TW_URL_FIELD("voice_url", "VoiceUrl", "URL Twilio requests when " what), \
+	TW_METHOD_FIELD_POST("voice_method", "VoiceMethod"), \
+	TW_URL_FIELD("voice_fallback_url", "VoiceFallbackUrl", "URL requested when voice_url fails"), \
+	TW_METHOD_FIELD_POST("voice_fallback_method", "VoiceFallbackMethod")
 
 /* 2010 API path prefix. */
 #define TW_2010 "/2010-04-01/Accounts/{AccountSid}"
@@ -79,9 +92,26 @@ void tw_deploy_plan(struct tw_planner *pl, const struct tw_res *w, const struct 
 struct tw_res *tw_service_function(struct tw_res *svc, const char *path);
 void tw_service_set_code(struct tw_res *f, const char *code);
 
+/* svcexport.c: twprov export of a service: the build an environment runs, as its functions' and
+ * assets' files and the configuration of twprov's generated functions. */
+struct tw_export;
+void tw_service_export_read(struct tw_export *x, const struct tw_res *live);
+void tw_service_export(struct tw_export *x, const struct tw_res *live, struct tw_res *decl);
+
 /* dialer.c: the generated outbound dialer and ring functions */
 void tw_dialer_wire_domain(struct tw_res *dom, struct tw_diags *d);
 void tw_dialer_wire_number(struct tw_res *num, struct tw_diags *d);
 void tw_dialer_derive_number(struct tw_res *num, struct tw_diags *d);
+/*
+ * twprov export (the services' hook): the configuration that generated twprov's function at
+ * `path` (/_twprov/outbound or /_twprov/ring) of declared service `svc`, from its `code` as
+ * environment `env` (NULL when the file need not name it) serves it on `domain`: outbound: on
+ * the SIP domains routed to it, with their users' caller_id, or ring: on the phone numbers; their
+ * voice_url goes (the configuration routes them).  Domains and numbers no longer routed there,
+ * or not in the file, are left as they are.  -1 when `path` is no such function or its code
+ * holds no configuration.
+ */
+int tw_dialer_export(struct tw_export *x, struct tw_res *svc, const char *env, const char *domain, const char *path,
+		     const char *code);
 
 #endif

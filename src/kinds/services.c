@@ -73,10 +73,12 @@ static const struct tw_field service_fields[] = {
 	  .doc = "the service's unique name, part of its domains; its identity" },
 	{ .name = "friendly_name", .param = "FriendlyName", .json = "friendly_name", .type = TW_V_STR,
 	  .max = 255, .doc = "a description (default: the unique name)" },
+	/* the defaults: the spec's descriptions of the Service parameters */
 	{ .name = "include_credentials", .param = "IncludeCredentials", .json = "include_credentials",
-	  .type = TW_V_BOOL, .doc = "give functions the account's credentials (context.getTwilioClient)" },
+	  .type = TW_V_BOOL, .twilio_default = "true",
+	  .doc = "give functions the account's credentials (context.getTwilioClient; Twilio's default true)" },
 	{ .name = "ui_editable", .param = "UiEditable", .json = "ui_editable", .type = TW_V_BOOL,
-	  .doc = "let the Console edit the service" },
+	  .twilio_default = "false", .doc = "let the Console edit the service (Twilio's default false)" },
 	{ .name = "runtime", .type = TW_V_STR, .flags = TW_F_LOCAL, .check = tw_check_enum, .choices = runtimes,
 	  .doc = "the Node.js runtime of its builds, node8 to node22 (Twilio's default when left out)" },
 	{ .name = "dependencies", .type = TW_V_MAP, .flags = TW_F_LOCAL,
@@ -84,7 +86,8 @@ static const struct tw_field service_fields[] = {
 };
 
 static const struct tw_kind_hooks service_hooks = { .validate = service_validate, .seal = service_seal,
-						    .plan_more = tw_deploy_plan };
+						    .plan_more = tw_deploy_plan, .export_read = tw_service_export_read,
+						    .export = tw_service_export };
 
 const struct tw_kind tw_kind_services = {
 	.name = "services",
