@@ -46,16 +46,16 @@ static char *header(struct tw_http *h, struct tw_export *x, size_t changes)
 	size_t i;
 	json_t *v;
 
-	tw_buf_addf(&b, "Written by twprov export from account %s: ", tw_http_account_sid(h));
+	tw_buf_addf(&b, "Written by twprov export from account %s.\n", tw_http_account_sid(h));
 	if (changes)
-		tw_buf_addf(&b, "planned against the account, it shows %zu change%s\n(export listed them).\n", changes,
+		tw_buf_addf(&b, "Planned against that account it shows %zu change%s (export listed them).\n", changes,
 			    changes == 1 ? "" : "s");
 	else
-		tw_buf_adds(&b, "planned against the account, it shows no\nchanges.\n");
+		tw_buf_adds(&b, "Planned against that account it shows no changes.\n");
 	if (json_array_size(env))
-		tw_buf_addf(&b, "Passwords are write-only at Twilio: %zu are ${env:NAME} references (export listed "
-			    "them;\nnames in twprov-export(1)); set the variables before plan or apply.\n",
-			    json_array_size(env));
+		tw_buf_addf(&b, "Passwords are write-only at Twilio: %zu %s ${env:NAME} (export listed the names, see\n"
+			    "twprov-export(1)); set the variables before plan or apply.\n", json_array_size(env),
+			    json_array_size(env) == 1 ? "is" : "are");
 	if (json_array_size(left)) {
 		tw_buf_adds(&b, "Left out:\n");
 		json_array_foreach(left, i, v)
@@ -93,11 +93,17 @@ static int write_out(const char *out, const struct tw_buf *yaml)
 {
 	struct tw_err err = TW_ERR_INIT;
 
+	char *dir;
+	int made;
+
 	if (!out) {
 		fwrite(yaml->buf, 1, yaml->len, stdout);
 		return TW_EXIT_OK;
 	}
-	if (tw_write_atomic(out, yaml->buf, yaml->len, 0644, &err) < 0) {
+	dir = tw_dir_of(out);
+	made = tw_mkdir_p(dir, 0755, &err);
+	free(dir);
+	if (made < 0 || tw_write_atomic(out, yaml->buf, yaml->len, 0644, &err) < 0) {
 		tw_error("%s", err.msg);
 		return TW_EXIT_FAIL;
 	}

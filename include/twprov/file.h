@@ -64,6 +64,10 @@ int tw_write_full(int fd, const void *data, size_t len);
  */
 int tw_write_atomic(const char *path, const void *data, size_t len, mode_t mode, struct tw_err *err);
 
+/* Create directory `path` and its missing parents with `mode`; -1 with "cannot create
+ * directory PATH: why" or "PATH is not a directory". */
+int tw_mkdir_p(const char *path, mode_t mode, struct tw_err *err);
+
 /* A file of a tree written under one directory (tw_write_tree). */
 struct tw_tree_file {
 	const char *name;       /* relative to the directory: segments joined by '/' */

@@ -66,8 +66,10 @@ int tw_yaml_plain_ok(const char *s, size_t len)
 static void scalar(struct yw *w, const char *s, size_t len, int plain)
 {
 	yaml_event_t ev;
+	/* a line break reads best escaped ("a\nb"): libyaml would fold a single-quoted one */
 	yaml_scalar_style_t style = plain ? YAML_PLAIN_SCALAR_STYLE
-				    : tw_yaml_plain_ok(s, len) ? YAML_ANY_SCALAR_STYLE : YAML_DOUBLE_QUOTED_SCALAR_STYLE;
+				    : tw_yaml_plain_ok(s, len) && !memchr(s, '\n', len) ? YAML_ANY_SCALAR_STYLE
+				    : YAML_DOUBLE_QUOTED_SCALAR_STYLE;
 
 	if (!yaml_scalar_event_initialize(&ev, NULL, NULL, (yaml_char_t *)s, (int)len, 1, 1, style))
 		w->failed = 1;

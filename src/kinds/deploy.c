@@ -365,6 +365,8 @@ void tw_deploy_plan(struct tw_planner *pl, const struct tw_res *w, const struct 
 				json_object_set(keep, c->id, json_object_get(old, "sid"));
 				continue;
 			}
+			if (c->on_demand && !tw_plan_live(p, c))
+				tw_planner_create(pl, c);
 			u = tw_planner_custom(pl, &upload_op, c, tw_xasprintf("%s, %s", tw_res_get_str(c, "visibility"),
 									   c->kind == &tw_kind_functions ? "function" : "asset"),
 					      NULL);

@@ -291,8 +291,10 @@ static void service_validate(struct tw_res *r, struct tw_diags *d)
 	if (!tw_res_get(r, "friendly_name"))
 		json_object_set_new(r->fields, "friendly_name", json_string(r->id));
 	/* twprov's manifest function; its content is written by the seal hook, once
-	 * every function and asset (generated ones too) is known */
-	tw_service_function(r, TW_MANIFEST_PATH);
+	 * every function and asset (generated ones too) is known.  It is made for a
+	 * build: a service whose environments run what the file says (a build twprov
+	 * did not make, adopted) needs none */
+	tw_service_function(r, TW_MANIFEST_PATH)->on_demand = 1;
 }
 
 /* ---- the manifest ---- */

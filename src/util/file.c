@@ -313,7 +313,7 @@ out:
 
 /* ---- a tree of files under one directory ---- */
 
-static int mkdir_p(const char *path, mode_t mode, struct tw_err *err)
+int tw_mkdir_p(const char *path, mode_t mode, struct tw_err *err)
 {
 	char *p = tw_xstrdup(path);
 	int ret = 0;
@@ -399,7 +399,7 @@ int tw_write_tree(struct tw_tree_file *v, size_t n, const char *dir, mode_t mode
 		tmp[i].dirfd = -1;
 		v[i].written = 0;
 	}
-	if (mkdir_p(dir, dmode, err) < 0)
+	if (tw_mkdir_p(dir, dmode, err) < 0)
 		goto out;
 	if ((outfd = open(dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC)) < 0) {
 		tw_err_set(err, "cannot open %s: %s", tw_quote(dir), strerror(errno));

@@ -1,0 +1,366 @@
+"""twprov export: a file from an existing account that the next plan adopts as it is.
+
+The property test makes random accounts directly through the fake's API (as the
+Console would: never through twprov), with every kind, unusual names, unset
+fields and fields set to Twilio's defaults, and holds export to its contract on
+each: the file validates, plan --detailed-exitcode exits 0, a second export is
+the same bytes, and applying the file to an empty account (owning the same
+numbers) makes the same account."""
+
+import hashlib
+import json
+import os
+import random
+import re
+import shutil
+import unicodedata
+
+from harness import SECRETS, WRAPPED, EVERY_KIND, EVERY_KIND_OWNED, TwprovCase
+
+STRONG = "Export-Adopted-2024x"     # the passwords the exported file's variables are set to
+
+# Names a YAML writer gets wrong: indicators, quotes, spaces at either end, words YAML reads
+# as booleans or nulls, numbers, dates, unicode.  All are valid names for twprov.
+TRICKY = ["a: b", "x #y", "#hash", "say \"hi\"", "it's", "  leading", "trailing ", "yes", "No", "ON", "null",
+          "~", "123", "0x1F", "1e3", "+1", "-dash", "- item", "[brackets]", "{braces}", "a, b", "ünïcødé",
+          "日本語", "phone 📞", "@at", "`tick`", "*star", "&anchor", "!tag", "%pct", "| pipe", "> gt", "?q",
+          "2024-01-01", "12:30", ".5", "true", "False", "<<", "back\\slash", "a\u00a0b"]
+USER_CHARS = "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789._-+!#$%&*=?^~|"
+
+
+class Gen:
+    """One random account, made through the fake's API; `owned` are its numbers."""
+
+    def __init__(self, case, seed):
+        self.t, self.rnd, self.seed = case, random.Random(seed), seed
+        self.used = set()
+        self.owned = []
+
+    def api(self, method, path, params=None):
+        status, body = self.t.fake.api(method, path, params)
+        self.t.assertLess(status, 300, f"seed {self.seed}: {method} {path} {params}: {status} {body}")
+        return body
+
+    def name(self, maxlen=64):
+        r = self.rnd
+        while True:
+            kind = r.random()
+            if kind < 0.45:
+                n = r.choice(TRICKY)
+            elif kind < 0.6:
+                n = r.choice(TRICKY) + " " + r.choice(TRICKY)
+            else:
+                n = "".join(r.choice("abcdefghij-_ .") for _ in range(r.randint(1, 12))).strip(" ") or "n"
+            if n not in self.used and len(n) <= maxlen:
+                self.used.add(n)
+                return n
+
+    def maybe(self, p=0.5):
+        return self.rnd.random() < p
+
+    def url(self):
+        return self.rnd.choice(["https://example.com/voice", "https://h.example.org/a?b=c&d=e",
+                                "http://10.0.0.1:8080/x", "https://example.twil.io/in"])
+
+    def some(self, params, name, *values):
+        """Leave the parameter out (unset, or Twilio's default), or send one of the values (a
+        default among them: the file leaves it out all the same)."""
+        if self.maybe(0.6):
+            params[name] = self.rnd.choice(values)
+
+    def make(self):
+        r, A = self.rnd, "/2010-04-01/Accounts/{AccountSid}"
+        cls = []
+        for _ in range(r.randint(1, 2)):
+            cl = self.api("POST", A + "/SIP/CredentialLists.json", {"FriendlyName": self.name()})
+            cls.append(cl["sid"])
+            users = set()
+            for _ in range(r.randint(0, 3)):
+                u = r.choice(["yes", "123", "a#b", "No", "user.name", "null"]) if self.maybe(0.3) else \
+                    "".join(r.choice(USER_CHARS) for _ in range(r.randint(1, 32)))
+                if u in users:
+                    continue
+                users.add(u)
+                self.api("POST", A + f"/SIP/CredentialLists/{cl['sid']}/Credentials.json",
+                         {"Username": u, "Password": f"Pw-{r.randrange(10**9)}-Xy"})
+        als = []
+        for _ in range(r.randint(1, 2)):
+            al = self.api("POST", A + "/SIP/IpAccessControlLists.json", {"FriendlyName": self.name(255)})
+            als.append(al["sid"])
+            for _ in range(r.randint(0, 3)):
+                p = {"FriendlyName": self.name(255), "IpAddress": ".".join(str(r.randrange(256)) for _ in range(4))}
+                self.some(p, "CidrPrefixLength", 32, 24, 0, 16)
+                self.api("POST", A + f"/SIP/IpAccessControlLists/{al['sid']}/IpAddresses.json", p)
+        apps = []
+        for _ in range(r.randint(0, 2)):
+            p = {"FriendlyName": self.name()}
+            for k in ("VoiceUrl", "VoiceFallbackUrl", "StatusCallback"):
+                self.some(p, k, self.url())
+            for k in ("VoiceMethod", "VoiceFallbackMethod", "StatusCallbackMethod"):
+                self.some(p, k, "GET", "POST")
+            self.some(p, "VoiceCallerIdLookup", True, False)
+            apps.append(self.api("POST", A + "/Applications.json", p)["sid"])
+        policies = []
+        for _ in range(r.randint(0, 2)):
+            ny = self.api("POST", "/v1/ConnectionPolicies", {"FriendlyName": self.name(255)})
+            policies.append(ny["sid"])
+            for _ in range(r.randint(0, 3)):
+                p = {"FriendlyName": self.name(255), "Target": f"sip:sbc{r.randrange(99)}.example.com:5060"}
+                self.some(p, "Priority", 10, 0, 20, 65535)
+                self.some(p, "Weight", 10, 1, 60)
+                self.some(p, "Enabled", True, False)
+                self.api("POST", f"/v1/ConnectionPolicies/{ny['sid']}/Targets", p)
+        domains = []
+        for i in range(r.randint(1, 2)):
+            p = {"DomainName": f"s{self.seed}-{i}-{r.randrange(10**6)}.sip.twilio.com"}
+            if self.maybe():
+                p["FriendlyName"] = self.name()
+            for k in ("VoiceUrl", "VoiceFallbackUrl", "VoiceStatusCallbackUrl"):
+                self.some(p, k, self.url())
+            for k in ("VoiceMethod", "VoiceFallbackMethod", "VoiceStatusCallbackMethod"):
+                self.some(p, k, "GET", "POST")
+            for k in ("SipRegistration", "Secure", "EmergencyCallingEnabled"):
+                self.some(p, k, True, False)
+            d = self.api("POST", A + "/SIP/Domains.json", p)
+            domains.append(d["sid"])
+            base = A + f"/SIP/Domains/{d['sid']}/Auth"
+            for cl in r.sample(cls, r.randint(0, len(cls))):
+                self.api("POST", base + "/Calls/CredentialListMappings.json", {"CredentialListSid": cl})
+            for cl in r.sample(cls, r.randint(0, len(cls))):
+                self.api("POST", base + "/Registrations/CredentialListMappings.json", {"CredentialListSid": cl})
+            for al in r.sample(als, r.randint(0, len(als))):
+                self.api("POST", base + "/Calls/IpAccessControlListMappings.json", {"IpAccessControlListSid": al})
+        for _ in range(r.randint(0, 2)):
+            p = {"FriendlyName": self.name(255)}
+            for k in ("VoiceUrl", "VoiceFallbackUrl", "StatusCallbackUrl"):
+                self.some(p, k, self.url())
+            for k in ("VoiceMethod", "VoiceFallbackMethod", "StatusCallbackMethod"):
+                self.some(p, k, "GET", "POST")
+            self.some(p, "CnamLookupEnabled", True, False)
+            if policies and self.maybe():
+                p["ConnectionPolicySid"] = r.choice(policies)
+            if self.maybe():
+                p["FromDomainSid"] = r.choice(domains)
+            by = self.api("POST", "/v1/ByocTrunks", p)
+            if self.maybe(0.3):
+                self.api("POST", A + f"/SIP/Domains/{r.choice(domains)}.json", {"ByocTrunkSid": by["sid"]})
+        trunks = []
+        for i in range(r.randint(0, 2)):
+            p = {"DomainName": f"t{self.seed}-{i}-{r.randrange(10**6)}.pstn.twilio.com"}
+            if self.maybe():
+                p["FriendlyName"] = self.name()
+            self.some(p, "DisasterRecoveryUrl", self.url())
+            self.some(p, "DisasterRecoveryMethod", "GET", "POST")
+            self.some(p, "TransferMode", "disable-all", "enable-all", "sip-only")
+            self.some(p, "TransferCallerId", "from-transferee", "from-transferor")
+            self.some(p, "Secure", True, False)
+            self.some(p, "CnamLookupEnabled", True, False)
+            tk = self.api("POST", "/v1/Trunks", p)
+            trunks.append(tk["sid"])
+            rec = {}
+            self.some(rec, "Mode", "do-not-record", "record-from-answer", "record-from-ringing-dual")
+            self.some(rec, "Trim", "trim-silence", "do-not-trim")
+            if rec:
+                self.api("POST", f"/v1/Trunks/{tk['sid']}/Recording", rec)
+            for _ in range(r.randint(0, 2)):
+                self.api("POST", f"/v1/Trunks/{tk['sid']}/OriginationUrls",
+                         {"FriendlyName": self.name(255), "SipUrl": f"sip:10.0.{r.randrange(256)}.1:5060",
+                          "Priority": r.choice([10, 0, 5]), "Weight": r.choice([10, 1, 50]),
+                          "Enabled": r.choice([True, False])})
+            for cl in r.sample(cls, r.randint(0, len(cls))):
+                self.api("POST", f"/v1/Trunks/{tk['sid']}/CredentialLists", {"CredentialListSid": cl})
+            for al in r.sample(als, r.randint(0, len(als))):
+                self.api("POST", f"/v1/Trunks/{tk['sid']}/IpAccessControlLists", {"IpAccessControlListSid": al})
+        svc = self.service() if self.maybe(0.7) else None
+        self.owned = [f"+1650{self.seed % 1000:03d}{i:04d}" for i in range(r.randint(1, 3))]
+        for pn in self.t.fake.add_owned(self.owned):
+            p = {}
+            if self.maybe():
+                p["FriendlyName"] = self.name()
+            route = r.random()
+            if route < 0.25 and trunks:
+                p["TrunkSid"] = r.choice(trunks)
+            elif route < 0.5 and apps:
+                p["VoiceApplicationSid"] = r.choice(apps)
+            elif route < 0.65 and svc:
+                p["VoiceUrl"] = f"https://{svc}"
+            if self.maybe(0.3):     # a URL left over under another routing: Twilio keeps it, unused
+                p.setdefault("VoiceUrl", self.url())
+            self.some(p, "VoiceMethod", "GET", "POST")
+            self.some(p, "VoiceFallbackUrl", self.url())
+            self.some(p, "StatusCallback", self.url())
+            self.some(p, "StatusCallbackMethod", "GET", "POST")
+            self.some(p, "VoiceReceiveMode", "voice", "fax")
+            self.some(p, "VoiceCallerIdLookup", True, False)
+            if p:
+                self.api("POST", A + f"/IncomingPhoneNumbers/{pn['sid']}.json", p)
+
+    def service(self):
+        """A service built and deployed as the Console does: no twprov manifest; public assets
+        only (Twilio serves no other kind back).  Returns a deployed function's domain/path."""
+        r = self.rnd
+        p = {"UniqueName": f"svc-{self.seed}-{r.randrange(10**4)}", "FriendlyName": self.name(255)}
+        if self.maybe(0.3):
+            p["FriendlyName"] = p["UniqueName"]
+        self.some(p, "IncludeCredentials", True, False)
+        self.some(p, "UiEditable", True, False)
+        zs = self.api("POST", "/v1/Services", p)["sid"]
+        envs = []
+        for i in range(r.randint(1, 2)):
+            e = {"UniqueName": self.name(100)}
+            if i or self.maybe():
+                e["DomainSuffix"] = f"e{i}{r.randrange(99)}"
+            env = self.api("POST", f"/v1/Services/{zs}/Environments", e)
+            envs.append(env)
+            for _ in range(r.randint(0, 3)):
+                self.api("POST", f"/v1/Services/{zs}/Environments/{env['sid']}/Variables",
+                         {"Key": r.choice(["API_KEY", "yes", "123", "a b", "x:y", "日本"]) + str(r.randrange(99)),
+                          "Value": r.choice(["", "v", "null", "line\nbreak", "  padded ", "ünï", "true"])})
+        fvs, avs, paths = [], [], set()
+        for _ in range(r.randint(1, 2)):
+            path = r.choice(["/hello", "/a/b", "/x.js", "/日本", "/q-1"])
+            if path in paths:
+                continue
+            paths.add(path)
+            zh = self.api("POST", f"/v1/Services/{zs}/Functions", {"FriendlyName": path})["sid"]
+            code = f"exports.handler = (c, e, cb) => cb(null, {json.dumps(self.name())});\n"
+            status, v = self.t.fake.upload(zs, f"Functions/{zh}", path, code, r.choice(["public", "protected"]))
+            self.t.assertEqual(status, 201, v)
+            fvs.append(v["sid"])
+        for _ in range(r.randint(0, 2)):
+            path = r.choice(["/hold.mp3", "/img/logo.png", "/data.json", "/ünï.txt"])
+            if path in paths:
+                continue
+            paths.add(path)
+            zh = self.api("POST", f"/v1/Services/{zs}/Assets", {"FriendlyName": path})["sid"]
+            status, v = self.t.fake.upload(zs, f"Assets/{zh}", path, bytes(r.randrange(256) for _ in range(64)), "public")
+            self.t.assertEqual(status, 201, v)
+            avs.append(v["sid"])
+        b = {"FunctionVersions": fvs, "AssetVersions": avs}
+        if self.maybe():
+            b["Dependencies"] = json.dumps([{"name": "twilio", "version": "5.3.0"}])
+        self.some(b, "Runtime", "node18", "node20", "node22")
+        zb = self.api("POST", f"/v1/Services/{zs}/Builds", b)["sid"]
+        self.api("GET", f"/v1/Services/{zs}/Builds/{zb}/Status")   # the fake's build_polls is 0
+        for env in envs:
+            self.api("POST", f"/v1/Services/{zs}/Environments/{env['sid']}/Deployments", {"BuildSid": zb})
+        fn = sorted(paths & {"/hello", "/a/b", "/x.js", "/q-1"})
+        return envs[0]["domain_name"] + fn[0] if fn else None
+
+
+def normal(fake):
+    """The account as plain data that two accounts made alike share: names for SIDs, no dates, no
+    passwords; Serverless as what each environment serves (without twprov's manifest), domains as
+    SERVICE/ENVIRONMENT."""
+    st = fake.state()
+    name = {}
+    for kind, key in (("credential_list", "friendly_name"), ("ip_acl", "friendly_name"), ("application", "friendly_name"),
+                      ("connection_policy", "friendly_name"), ("byoc_trunk", "friendly_name"), ("sip_domain", "domain_name"),
+                      ("trunk", "domain_name"), ("incoming_number", "phone_number"), ("service", "unique_name"),
+                      ("environment", "unique_name")):
+        for rec in st[kind]:
+            name[rec["sid"]] = rec[key]
+    domains = {}
+    for e in st["environment"]:
+        domains[e["domain_name"]] = f"{name[e['service_sid']]}/{e['unique_name']}"
+    drop = {"sid", "account_sid", "date_created", "date_updated", "uri", "url", "links", "subresource_uris",
+            "parent_sid", "password", "domain_base", "domain_name", "build_sid", "auth_type", "auth_type_set"}
+
+    def clean(v):
+        if isinstance(v, str):
+            if v in name:
+                return name[v]
+            for d, n in domains.items():
+                v = v.replace(d, n)
+        if isinstance(v, dict):
+            return {k: clean(x) for k, x in v.items() if k not in drop}
+        return v
+
+    out = {}
+    for kind in ("credential_list", "credential", "ip_acl", "ip_address", "calls_cl", "calls_al", "registrations_cl",
+                 "application", "connection_policy", "target", "byoc_trunk", "sip_domain", "trunk", "origination_url",
+                 "trunk_cl", "trunk_al", "incoming_number", "service", "environment", "variable"):
+        rows = []
+        for rec in st[kind]:
+            row = clean(rec)
+            row["parent"] = name.get(rec["parent_sid"], rec["parent_sid"] and "?")
+            if kind in ("calls_cl", "calls_al", "registrations_cl", "trunk_cl", "trunk_al"):
+                row["target"] = name[rec["sid"]]
+            if kind == "incoming_number" and (rec["trunk_sid"] or rec["voice_application_sid"]):
+                # a voice_url unused under a trunk or an application is not managed: export leaves it out
+                row.pop("voice_url", None)
+            if kind == "environment":
+                d = fake.deployed(rec["service_sid"], rec["sid"])
+                row["serves"] = {"functions": {p: [f["sha256"], f["visibility"]] for p, f in d["functions"].items()
+                                               if p != "/_twprov/manifest"},
+                                 "assets": {p: [a["sha256"], a["visibility"]] for p, a in d["assets"].items()},
+                                 "dependencies": d["dependencies"], "runtime": d["runtime"]}
+                row["domain_suffix"] = rec["domain_suffix"]
+            rows.append(json.dumps(row, sort_keys=True, ensure_ascii=False))
+        out[kind] = sorted(rows)
+    return out
+
+
+class Export(TwprovCase):
+    fake_options = {"build_polls": 0}
+
+    def env(self, **extra):
+        return super().env(TWPROV_BUILD_POLL_MS="10", **extra)
+
+    def export(self, *args, rc=0, out="out/twprov.yaml"):
+        r = self.twprov("export", "-o", out, *args) if out else self.twprov("export", *args)
+        self.assertEqual(r.rc, rc, r)
+        self.assertNoSecrets(r.out, r.err)
+        return r
+
+    def tree(self, top="out"):
+        """Every file export wrote: relative name -> bytes."""
+        files = {}
+        root = os.path.join(self.dir, top)
+        for d, _, names in os.walk(root):
+            for n in names:
+                with open(os.path.join(d, n), "rb") as f:
+                    files[os.path.relpath(os.path.join(d, n), root)] = f.read()
+        return files
+
+    def variables(self, path="out/twprov.yaml"):
+        with open(os.path.join(self.dir, path)) as f:
+            return {v: STRONG for v in re.findall(r"\$\{env:(\w+)\}", f.read())}
+
+    def adopted(self, path="out/twprov.yaml"):
+        """validate and plan --detailed-exitcode pass on the exported file; returns its env."""
+        env = self.env(**self.variables(path))
+        r = self.twprov("validate", "-f", path, env=env)
+        self.assertEqual(r.rc, 0, r)
+        self.assertNotIn("warning", r.err)
+        r = self.twprov("plan", "-f", path, "--detailed-exitcode", env=env)
+        self.assertEqual(r.rc, 0, r)
+        return env
+
+    # --- the property ---------------------------------------------------------------
+
+    def test_random_accounts_are_adopted_as_they_are(self):
+        # 200 accounts in CI; under valgrind (every run ~1 s of its start-up) 6 of them
+        n = int(os.environ.get("TWPROV_EXPORT_ACCOUNTS", 6 if WRAPPED else 200))
+        base = int(os.environ.get("TWPROV_EXPORT_SEED", 1000))
+        for seed in range(base, base + n):
+            with self.subTest(seed=seed):
+                self.fake.reset()
+                shutil.rmtree(os.path.join(self.dir, "out"), ignore_errors=True)
+                g = Gen(self, seed)
+                g.make()
+                before = normal(self.fake)
+                self.export()
+                first = self.tree()
+                env = self.adopted()
+                self.export()
+                self.assertEqual(self.tree(), first, f"seed {seed}: a second export differs")
+                # the same file applied to an empty account (that owns the same numbers)
+                self.fake.reset()
+                self.fake.add_owned(g.owned)
+                r = self.twprov("apply", "-f", "out/twprov.yaml", "--auto-approve", env=env)
+                self.assertEqual(r.rc, 0, f"seed {seed}: {r}")
+                self.assertEqual(normal(self.fake), before, f"seed {seed}: the account made from the file differs")
+                for c in self.fake.state()["credential"]:
+                    self.assertEqual(c["password"], STRONG)
+                self.assertEqual(self.fake.violations(), [], f"seed {seed}")
