@@ -89,21 +89,23 @@ static int verify(struct tw_export *x, const struct tw_buf *yaml, size_t *change
 	return rc;
 }
 
+static int mkdir_of(const char *file, struct tw_err *err)
+{
+	char *dir = tw_dir_of(file);
+	int ret = tw_mkdir_p(dir, 0755, err);
+	free(dir);
+	return ret;
+}
+
 static int write_out(const char *out, const struct tw_buf *yaml)
 {
 	struct tw_err err = TW_ERR_INIT;
-
-	char *dir;
-	int made;
 
 	if (!out) {
 		fwrite(yaml->buf, 1, yaml->len, stdout);
 		return TW_EXIT_OK;
 	}
-	dir = tw_dir_of(out);
-	made = tw_mkdir_p(dir, 0755, &err);
-	free(dir);
-	if (made < 0 || tw_write_atomic(out, yaml->buf, yaml->len, 0644, &err) < 0) {
+	if (tw_write_atomic(out, yaml->buf, yaml->len, 0644, &err) < 0) {
 		tw_error("%s", err.msg);
 		return TW_EXIT_FAIL;
 	}
@@ -205,8 +207,9 @@ int cmd_export(int argc, char **argv, struct tw_global *g)
 		tw_error("%s", err.msg);
 		goto out;
 	}
+	/* the file's directory, then its sources: where the file, loaded to verify it, finds them */
 	files = tw_export_sources(x, &nfiles, &dir);
-	if (nfiles && tw_write_tree(files, nfiles, dir, 0644, &err) < 0) {
+	if ((o.out && mkdir_of(o.out, &err) < 0) || (nfiles && tw_write_tree(files, nfiles, dir, 0644, &err) < 0)) {
 		tw_error("%s (the twprov file was not written)", err.msg);
 		goto out;
 	}

@@ -337,6 +337,16 @@ class Export(TwprovCase):
         self.assertEqual(r.rc, 0, r)
         return env
 
+    def adopted_but_for(self, address):
+        """plan shows the removal of `address` (left out), then a new build and its deployment."""
+        r = self.twprov("plan", "-f", "out/twprov.yaml", "--json", env=self.env(**self.variables()))
+        self.assertEqual(r.rc, 0, r)
+        changes = [(c["address"], c["action"]) for c in json.loads(r.out)["changes"]]
+        self.assertIn((address, "delete"), changes)
+        self.assertEqual({a for a, _ in changes if a != address and "/_twprov/" not in a},
+                         {address.split("/assets/")[0]} | {a for a, c in changes if c == "deploy"}, changes)
+        return changes
+
     # --- the property ---------------------------------------------------------------
 
     def test_random_accounts_are_adopted_as_they_are(self):
@@ -364,3 +374,201 @@ class Export(TwprovCase):
                 for c in self.fake.state()["credential"]:
                     self.assertEqual(c["password"], STRONG)
                 self.assertEqual(self.fake.violations(), [], f"seed {seed}")
+
+    # --- what only the kinds know ------------------------------------------------------
+
+    def every_kind(self, private_asset=True):
+        text = EVERY_KIND if private_asset else EVERY_KIND.replace(
+            '      - {path: /private.txt, content: "private", visibility: private}\n', "")
+        self.assertEqual(private_asset, "/private.txt" in text)
+        self.fake.add_owned(EVERY_KIND_OWNED)
+        self.fake.seed_available(["+16505550000"])
+        path = self.write(text, "every.yaml")
+        self.ok("apply", "-f", path, "--auto-approve", "--allow-purchase")
+        return path
+
+    def test_generated_functions_come_back_as_their_configuration(self):
+        self.every_kind(private_asset=False)
+        r = self.export()
+        self.assertIn("Exported ", r.err)
+        files = self.tree()
+        text = files.pop("twprov.yaml").decode()
+        self.assertNotIn("_twprov", text + "".join(files))
+        self.assertIn("  outbound:\n    service: office-voice\n    default_caller_id: \"+16505550000\"\n"
+                      "    allowed_destinations: [\"+1\"]\n", text)
+        self.assertIn("  ring: [alice, bob]\n", text)
+        self.assertIn("    caller_id: \"+16505551111\"\n", text)
+        self.assertIn("  voice_url: {service: office-voice, path: /byoc-in}\n", text)
+        self.assertEqual(files["office-voice/assets/hold.mp3"], b"ID3 not really an mp3")
+        self.assertEqual(files["office-voice/functions/hello.js"], b"exports.handler = (c, e, cb) => cb(null, 'hello');\n")
+        self.assertIn("# Planned against that account it shows no changes.\n", text)
+        for name in ("SIP_PW_OFFICE_PHONES__ALICE", "SIP_PW_OFFICE_PHONES__BOB", "SIP_PW_ASTERISK_AUTH__ADMIN"):
+            self.assertIn(f"password: ${{env:{name}}}\n", text)
+            self.assertRegex(r.err, rf"\n  {name}  credential_lists/")
+        self.adopted()
+        self.export()
+        self.assertEqual(self.tree()["twprov.yaml"].decode(), text)
+
+    def test_an_asset_that_cannot_be_downloaded_is_left_out_saying_why(self):
+        self.every_kind(private_asset=True)
+        r = self.export()
+        why = "services/office-voice/assets/private.txt: a private asset cannot be downloaded: Twilio serves it " \
+              "to no one but functions"
+        self.assertIn(f"warning: {why}\n", r.err)
+        self.assertIn("warning: plan will not be empty", r.err)
+        text = self.tree()["twprov.yaml"].decode()
+        self.assertIn(f"# Left out:\n#   {why}\n", text)
+        self.assertIn("# Planned against that account it shows 4 changes (export listed them).\n", text)
+        self.assertNotIn("private.txt", text.split("twprov: 1\n", 1)[1])
+        # plan says the same: the asset is not in the file, so the next apply redeploys without it
+        self.assertEqual(len(self.adopted_but_for("services/office-voice/assets/private.txt")), 4)
+
+    def test_a_protected_asset_of_a_console_build_is_left_out(self):
+        zs = self.api("POST", "/v1/Services", {"UniqueName": "console", "FriendlyName": "console"})["sid"]
+        env = self.api("POST", f"/v1/Services/{zs}/Environments", {"UniqueName": "prod"})
+        vs = []
+        for path, vis, data in (("/hello", "public", "exports.handler = (c, e, cb) => cb(null, 1);\n"),
+                                ("/hold.mp3", "public", b"\x00\xffID3"), ("/secret.txt", "protected", b"s")):
+            kind = "Functions" if path == "/hello" else "Assets"
+            zh = self.api("POST", f"/v1/Services/{zs}/{kind}", {"FriendlyName": path})["sid"]
+            status, v = self.fake.upload(zs, f"{kind}/{zh}", path, data, vis)
+            vs.append((kind, v["sid"]))
+        zb = self.api("POST", f"/v1/Services/{zs}/Builds", {
+            "FunctionVersions": [s for k, s in vs if k == "Functions"],
+            "AssetVersions": [s for k, s in vs if k == "Assets"]})["sid"]
+        self.api("GET", f"/v1/Services/{zs}/Builds/{zb}/Status")   # the fake's build_polls is 0
+        self.api("POST", f"/v1/Services/{zs}/Environments/{env['sid']}/Deployments", {"BuildSid": zb})
+        r = self.export()
+        self.assertIn("warning: services/console/assets/secret.txt: a protected asset cannot be downloaded: Twilio "
+                      "serves it only to requests Twilio signed\n", r.err)
+        self.assertEqual(self.tree()["console/assets/hold.mp3"], b"\x00\xffID3")
+        # the public asset came from its deployed URL (read as plan reads it, to compare, and for the
+        # file); the protected one was never asked for
+        got = [e for e in self.fake.log() if e.get("host") == env["domain_name"]]
+        self.assertEqual({(e["path"], e["status"]) for e in got}, {("/hold.mp3", 200)})
+        self.adopted_but_for("services/console/assets/secret.txt")
+
+    # --- what cannot be written ------------------------------------------------------
+
+    def test_two_live_resources_with_one_identity_write_nothing(self):
+        A = "/2010-04-01/Accounts/{AccountSid}"
+        a = self.fake.insert(A + "/SIP/IpAccessControlLists.json", {"FriendlyName": "pbx"})
+        b = self.fake.insert(A + "/SIP/IpAccessControlLists.json", {"FriendlyName": "pbx"})
+        ny = self.api("POST", "/v1/ConnectionPolicies", {"FriendlyName": "carrier"})["sid"]
+        t = [self.api("POST", f"/v1/ConnectionPolicies/{ny}/Targets", {"FriendlyName": "sbc", "Target": "sip:a.example"})
+             for _ in range(2)]
+        r = self.export(rc=1)
+        self.assertIn(f"error: ip_access_control_lists/pbx: 2 resources with this identity exist at Twilio ({a['sid']}, "
+                      f"{b['sid']}); a file can declare only one: delete or rename the extra ones\n", r.err)
+        self.assertIn(f"error: connection_policies/carrier/targets/sbc: 2 resources with this identity exist at Twilio "
+                      f"({t[0]['sid']}, {t[1]['sid']})", r.err)
+        self.assertIn("error: the account cannot be exported: 2 problems (nothing was written)\n", r.err)
+        self.assertFalse(os.path.exists(os.path.join(self.dir, "out")))
+        r = self.twprov("export")
+        self.assertEqual((r.rc, r.out), (1, ""))
+
+    def test_names_a_file_cannot_hold(self):
+        A = "/2010-04-01/Accounts/{AccountSid}"
+        app = self.api("POST", A + "/Applications.json", {"FriendlyName": "${env:HOME}"})
+        self.api("POST", A + "/Applications.json", {})    # no name at all
+        r = self.export()
+        self.assertIn(f"warning: applications/${{env:HOME}}: its name cannot be written in a twprov file: reads as a "
+                      f"secret reference (${{env:...}} or ${{file:...}}) ({app['sid']}); plan lists it as not managed\n",
+                      r.err)
+        self.assertIn("warning: applications/?: it has no name (twprov names it by its name)", r.err)
+        self.adopted()
+        # a child that cannot be written would be deleted by the first apply: nothing is written
+        al = self.api("POST", A + "/SIP/IpAccessControlLists.json", {"FriendlyName": "pbx"})["sid"]
+        ip = self.api("POST", A + f"/SIP/IpAccessControlLists/{al}/IpAddresses.json",
+                      {"FriendlyName": "bell\u0007", "IpAddress": "10.0.0.1"})
+        shutil.rmtree(os.path.join(self.dir, "out"))
+        r = self.export(rc=1)
+        self.assertIn(f'error: ip_access_control_lists/pbx/addresses/bell\\a: its name cannot be written in a twprov '
+                      f'file: contains a control character: "bell\\a" ({ip["sid"]}): a file cannot declare it, and '
+                      f'declaring its parent without it would delete it\n', r.err)
+        self.assertFalse(os.path.exists(os.path.join(self.dir, "out")))
+
+    def test_password_variables_are_named_after_the_list_and_user(self):
+        A = "/2010-04-01/Accounts/{AccountSid}"
+        for name in ("office-phones", "office_phones", "lab"):
+            cl = self.api("POST", A + "/SIP/CredentialLists.json", {"FriendlyName": name})["sid"]
+            for user in ("alice", "Alice.Smith"):
+                self.api("POST", A + f"/SIP/CredentialLists/{cl}/Credentials.json",
+                         {"Username": user, "Password": "Some-Password-2024"})
+        r = self.export()
+        names = re.findall(r"\n  (SIP_PW_\w+)  (\S+)", r.err)
+        self.assertEqual(len(names), 6, r.err)
+        self.assertIn(("SIP_PW_LAB__ALICE", "credential_lists/lab/credentials/alice"), names)
+        self.assertIn(("SIP_PW_LAB__ALICE_SMITH", "credential_lists/lab/credentials/Alice.Smith"), names)
+        # office-phones and office_phones would both be SIP_PW_OFFICE_PHONES__ALICE: each gets the
+        # start of its address's SHA-256
+        for addr in ("credential_lists/office-phones/credentials/alice", "credential_lists/office_phones/credentials/alice"):
+            want = "SIP_PW_OFFICE_PHONES__ALICE_" + hashlib.sha256(addr.encode()).hexdigest()[:8]
+            self.assertIn((want, addr), names)
+        self.adopted()
+
+    # --- options ------------------------------------------------------------------
+
+    def test_kinds_limit_what_is_written(self):
+        A = "/2010-04-01/Accounts/{AccountSid}"
+        cl = self.api("POST", A + "/SIP/CredentialLists.json", {"FriendlyName": "office"})["sid"]
+        self.api("POST", A + f"/SIP/CredentialLists/{cl}/Credentials.json", {"Username": "alice", "Password": "Some-Password-2024"})
+        self.api("POST", A + "/SIP/CredentialLists.json", {"FriendlyName": "unmapped"})
+        d = self.api("POST", A + "/SIP/Domains.json", {"DomainName": "kinds.sip.twilio.com", "SipRegistration": True})["sid"]
+        self.api("POST", A + f"/SIP/Domains/{d}/Auth/Calls/CredentialListMappings.json", {"CredentialListSid": cl})
+        by = self.api("POST", "/v1/ByocTrunks", {"FriendlyName": "carrier", "FromDomainSid": d})["sid"]
+        self.api("POST", A + f"/SIP/Domains/{d}.json", {"ByocTrunkSid": by})
+        self.api("POST", A + "/Applications.json", {"FriendlyName": "app"})
+        r = self.export("--kinds", "sip_domains")
+        text = self.tree()["twprov.yaml"].decode()
+        self.assertIn("warning: sip_domains/kinds.sip.twilio.com: byoc_trunk left out: it names byoc_trunks/carrier, and "
+                      "byoc_trunks are not exported (--kinds)\n", r.err)
+        self.assertIn("warning: credential_lists/office: written although its kind is not in --kinds: "
+                      "sip_domains/kinds.sip.twilio.com/auth.calls.credential_lists/office\n", r.err)
+        body = text.split("twprov: 1\n", 1)[1]
+        self.assertEqual(re.findall(r"^(\w+):", body, re.M), ["credential_lists", "sip_domains"])
+        self.assertNotIn("unmapped", body)
+        self.assertNotIn("byoc_trunk", body)
+        self.adopted()
+        r = self.export("--kinds", "byoc_trunks,applications", out="out/b.yaml")
+        body = self.tree()["b.yaml"].decode().split("twprov: 1\n", 1)[1]
+        self.assertEqual(re.findall(r"^(\w+):", body, re.M), ["byoc_trunks", "applications"])
+        self.assertIn("from_domain left out: it names sip_domains/kinds.sip.twilio.com, and sip_domains are not exported",
+                      r.err)
+        self.adopted("out/b.yaml")
+        for bad, msg in (("nosuch", '--kinds: "nosuch" is not a kind of resource'),
+                         ("credentials", '--kinds: "credentials" is not a kind of resource'),
+                         ("devices", '--kinds: "devices" is not a kind of resource'), (",", "--kinds: no kind named")):
+            r = self.twprov("export", "--kinds", bad)
+            self.assertEqual(r.rc, 64, r)
+            self.assertIn(f"error: {msg}", r.err)
+
+    def test_standard_output_and_source_dir(self):
+        self.every_kind(private_asset=False)
+        r = self.twprov("export")
+        self.assertEqual(r.rc, 0, r)
+        self.assertIn("twprov: 1\n", r.out)
+        self.assertIn("source: office-voice/functions/hello.js\n", r.out)
+        self.assertTrue(os.path.isfile(os.path.join(self.dir, "office-voice", "functions", "hello.js")))
+        self.assertIn("Exported 3", r.err)
+        self.assertIn("to standard output, with function and asset files in .", r.err)
+        r = self.export("--source-dir", "code", out="conf/twprov.yaml")
+        text = self.tree("conf")["twprov.yaml"].decode()
+        self.assertIn("source: \"../code/office-voice/functions/hello.js\"\n", text)
+        self.assertEqual(sorted(self.tree("code")), ["office-voice/assets/hold.mp3", "office-voice/functions/byoc-in.js",
+                                                      "office-voice/functions/hello.js"])
+        self.adopted("conf/twprov.yaml")
+        absolute = os.path.join(self.dir, "abs")
+        self.export("--source-dir", absolute, out="conf/abs.yaml")
+        self.assertIn(f"source: {absolute}/office-voice/functions/hello.js\n", self.tree("conf")["abs.yaml"].decode())
+        for args in (("export", "extra"), ("export", "--parallelism", "0"), ("export", "--nosuch")):
+            self.assertEqual(self.twprov(*args).rc, 64)
+
+    def test_verbose_traces_and_no_secret(self):
+        self.every_kind(private_asset=False)
+        r = self.twprov("-v", "export", "-o", "out/twprov.yaml")
+        self.assertEqual(r.rc, 0, r)
+        self.assertIn("> GET http", r.err)
+        self.assertIn("/Versions/", r.err)
+        self.assertNoSecrets(r.out, r.err)
+        self.assertNotIn(self.fake.auth_token, r.err)
