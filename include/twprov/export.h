@@ -71,7 +71,8 @@ void tw_export_count(const struct tw_export *x, size_t *top, size_t *all);
 
 /*
  * Load the file as written (`yaml`, its sources in place) without resolving
- * secret references, and plan it against the account as read.  *plan gets the
+ * secret references, and plan it against the account as read (the model the
+ * file was written from is freed first: call tw_export_yaml before).  *plan gets the
  * plan (empty when the file is adopted as it is); -1 with err when the file does
  * not load (its diagnostics in *diags, which the caller releases).
  */

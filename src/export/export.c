@@ -40,6 +40,7 @@ struct tw_export {
 	char *source_dir;               /* where the files go */
 	char *source_prefix;            /* what `source:` values start with ("" beside the file) */
 	struct tw_facts facts;
+	size_t ntop, nall;              /* resources written: top-level, all */
 	int failed;
 	struct tw_err err;
 };
@@ -705,6 +706,22 @@ static void check_references(struct tw_export *x, struct tw_res *d)
 		check_references(x, d->children[i]);
 }
 
+/* Associations must name what the file declares: one that names a resource left out is a
+ * problem (declared without it, its parent would lose it). */
+static void check_associations(struct tw_export *x, const struct tw_res *d)
+{
+	for (size_t i = 0; i < d->nchildren; i++) {
+		const struct tw_res *c = d->children[i];
+		const char *ref = c->kind->assoc_ref;
+		if (ref && !tw_res_top(c, ref, c->id)) {
+			char *a = tw_res_address(c);
+			say(x->problems, a, "names %s %s, which is left out", ref, tw_quote_always(c->id));
+			free(a);
+		}
+		check_associations(x, c);
+	}
+}
+
 static int by_kind_and_id(const void *pa, const void *pb)
 {
 	const struct tw_res *a = *(const struct tw_res *const *)pa, *b = *(const struct tw_res *const *)pb;
@@ -842,6 +859,14 @@ static void name_secrets(struct tw_export *x)
 	json_decref(count);
 }
 
+static size_t count_tree(const struct tw_res *d)
+{
+	size_t n = 0;
+	for (size_t i = 0; i < d->nchildren; i++)
+		n += 1 + count_tree(d->children[i]);
+	return n;
+}
+
 /* ---- the run ---- */
 
 static void need_refs(unsigned char *need, const struct tw_kind *k);
@@ -951,26 +976,38 @@ int tw_export_run(struct tw_export *x, struct tw_http *h, struct tw_err *err)
 	}
 	call_hooks(x, 0);
 	json_array_foreach(x->unwritable, i, v) {
-		const struct tw_res *l = AS_RES(v);
+		const struct tw_res *l = AS_RES(v), *top = l;
+		struct tw_res *d;
 		struct tw_buf why = TW_BUF_INIT;
-		char *a;
+		char *a, *ta;
 		if (tw_ptrmap_get(&x->claimed, l))
 			continue;
 		identity_ok(l, &why);
 		a = tw_res_address(l);
-		if (l->parent->kind) /* an owned child left out would be deleted by the next apply */
-			say(x->problems, a, "%s (%s): a file cannot declare it, and declaring its parent without it "
-			    "would delete it", why.buf, l->sid ? l->sid : "no SID");
-		else
+		while (top->parent && top->parent->kind)
+			top = top->parent;
+		if (top == l) {
 			say(x->left_out, a, "%s (%s); plan lists it as not managed", why.buf, l->sid ? l->sid : "no SID");
+		} else if ((d = tw_export_declared(x, top))) {
+			/* its children are owned: declared without this one, the file would delete it */
+			ta = tw_res_address(top);
+			tw_export_leave_out(x, d, "%s (%s): %s; declared without it, %s would lose it at the next apply", a,
+					    l->sid ? l->sid : "no SID", why.buf, ta);
+			free(ta);
+		}
 		free(a);
 		tw_buf_release(&why);
 	}
+	/* what is left out is no longer there to reference */
+	check_references(x, &x->out->root);
+	check_associations(x, &x->out->root);
 	if (json_array_size(x->problems))
 		goto problems;
 	unresolve(x, &x->out->root);
 	sort_tree(&x->out->root);
 	name_secrets(x);
+	x->ntop = x->out->root.nchildren;
+	x->nall = count_tree(&x->out->root);
 	return 0;
 problems:
 	tw_err_set(err, "the account cannot be exported: %zu problem%s", json_array_size(x->problems),
@@ -1005,18 +1042,10 @@ const json_t *tw_export_env(const struct tw_export *x)
 	return x->env;
 }
 
-static size_t count_tree(const struct tw_res *d)
-{
-	size_t n = 0;
-	for (size_t i = 0; i < d->nchildren; i++)
-		n += 1 + count_tree(d->children[i]);
-	return n;
-}
-
 void tw_export_count(const struct tw_export *x, size_t *top, size_t *all)
 {
-	*top = x->out ? x->out->root.nchildren : 0;
-	*all = x->out ? count_tree(&x->out->root) : 0;
+	*top = x->ntop;
+	*all = x->nall;
 }
 
 int tw_export_verify(struct tw_export *x, const char *yaml, size_t len, struct tw_plan **plan, struct tw_diags *diags,
@@ -1027,6 +1056,10 @@ int tw_export_verify(struct tw_export *x, const char *yaml, size_t len, struct t
 	int ret;
 
 	*plan = NULL;
+	/* the file stands for the model now: the loaded one takes its memory */
+	forget(x, &x->out->root);
+	tw_model_free(x->out);
+	x->out = NULL;
 	tw_model_free(x->loaded);
 	ret = tw_config_load_buf_opts(x->o.out ? x->o.out : "<standard output>", dir, yaml, len, &co, &x->loaded, err);
 	free(dir);

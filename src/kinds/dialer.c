@@ -425,12 +425,14 @@ static int every_destination(const json_t *allowed)
 	return json_array_size(allowed) == 1 && s && !strcmp(s, "+");
 }
 
-/* outbound: on each domain the dialer serves that is routed to it, and its users' caller IDs. */
-static void export_outbound(struct tw_export *x, struct tw_res *svc, const char *env, const char *url,
-			    const json_t *domains)
+/* outbound: on each domain the dialer serves that is routed to it, and its users' caller IDs.
+ * Returns how many domains got it. */
+static int export_outbound(struct tw_export *x, struct tw_res *svc, const char *env, const char *url,
+			   const json_t *domains)
 {
 	const char *name;
 	json_t *cfg;
+	int n = 0;
 
 	json_object_foreach((json_t *)domains, name, cfg) {
 		struct tw_res *dom = top(svc, tw_kind_sip_domains.name, name), *out;
@@ -454,6 +456,7 @@ static void export_outbound(struct tw_export *x, struct tw_res *svc, const char 
 			continue;
 		}
 		tw_res_add_child(dom, out);
+		n++;
 		json_object_del(dom->fields, "voice_url");   /* outbound: routes the domain's calls */
 		json_object_foreach(json_object_get(cfg, "caller_ids"), user, cid)
 			for (size_t i = 0; i < dom->nchildren; i++) {
@@ -469,13 +472,15 @@ static void export_outbound(struct tw_export *x, struct tw_res *svc, const char 
 			}
 		tw_buf_release(&why);
 	}
+	return n;
 }
 
-/* ring: on each number the ring function serves that is routed to it. */
-static void export_ring(struct tw_export *x, struct tw_res *svc, const char *url, const json_t *numbers)
+/* ring: on each number the ring function serves that is routed to it.  Returns how many got it. */
+static int export_ring(struct tw_export *x, struct tw_res *svc, const char *url, const json_t *numbers)
 {
 	const char *name;
 	json_t *cfg;
+	int n = 0;
 
 	json_object_foreach((json_t *)numbers, name, cfg) {
 		struct tw_res *num = top(svc, tw_kind_phone_numbers.name, name);
@@ -509,10 +514,12 @@ static void export_ring(struct tw_export *x, struct tw_res *svc, const char *url
 		}
 		json_decref(users);
 		tw_buf_release(&why);
-		if (timeout && json_integer_value(timeout) != 30)
+		if (json_integer_value(timeout) != 30)
 			json_object_set(num->fields, "ring_timeout", timeout);
 		json_object_del(num->fields, "voice_url");   /* ring: routes the number's calls */
+		n++;
 	}
+	return n;
 }
 
 int tw_dialer_export(struct tw_export *x, struct tw_res *svc, const char *env, const char *domain, const char *path,
@@ -520,14 +527,12 @@ int tw_dialer_export(struct tw_export *x, struct tw_res *svc, const char *env, c
 {
 	json_t *config = config_of(code);
 	char *url = tw_xasprintf("https://%s%s", domain, path);
-	int ret = 0;
+	int ret = -1;
 
 	if (!strcmp(path, OUTBOUND_PATH) && json_is_object(json_object_get(config, "domains")))
-		export_outbound(x, svc, env, url, json_object_get(config, "domains"));
+		ret = export_outbound(x, svc, env, url, json_object_get(config, "domains"));
 	else if (!strcmp(path, RING_PATH) && json_is_object(json_object_get(config, "numbers")))
-		export_ring(x, svc, url, json_object_get(config, "numbers"));
-	else
-		ret = -1;
+		ret = export_ring(x, svc, url, json_object_get(config, "numbers"));
 	free(url);
 	json_decref(config);
 	return ret;

@@ -108,8 +108,8 @@ void tw_dialer_derive_number(struct tw_res *num, struct tw_diags *d);
  * environment `env` (NULL when the file need not name it) serves it on `domain`: outbound: on
  * the SIP domains routed to it, with their users' caller_id, or ring: on the phone numbers; their
  * voice_url goes (the configuration routes them).  Domains and numbers no longer routed there,
- * or not in the file, are left as they are.  -1 when `path` is no such function or its code
- * holds no configuration.
+ * or not in the file, are left as they are.  Returns how many got the configuration; -1 when
+ * `path` is no such function or its code holds no configuration.
  */
 int tw_dialer_export(struct tw_export *x, struct tw_res *svc, const char *env, const char *domain, const char *path,
 		     const char *code);

@@ -227,10 +227,11 @@ static void generated(struct tw_export *x, const struct tw_res *live, struct tw_
 			if (!strcmp(path, TW_MANIFEST_PATH) || !v)
 				tw_export_claim(x, f);    /* rewritten by every load; or not deployed: dropped */
 			else if (denv && domain && json_is_string(code) &&
-				 tw_dialer_export(x, svc, nenv > 1 ? denv->id : NULL, domain, path, json_string_value(code)) == 0)
+				 tw_dialer_export(x, svc, nenv > 1 ? denv->id : NULL, domain, path, json_string_value(code)) > 0)
 				tw_export_claim(x, f);
 			else
-				tw_export_leave_out_live(x, f, "twprov generated it, and its configuration cannot be read back");
+				tw_export_leave_out_live(x, f, "twprov generated it from configuration that names what the "
+							 "file does not hold, or that cannot be read back");
 		}
 }
 

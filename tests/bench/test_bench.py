@@ -52,6 +52,15 @@ class BenchSmoke(unittest.TestCase):
         for extra in (o, res["plan_low"]):
             self.assertEqual(extra["rc"], 0)
             self.assertEqual(extra["requests"] - extra["r429"], p["minimum"])
+        # export read what the plan reads (and the empty list of services the file does not
+        # declare), wrote every resource, and the file it wrote plans no changes
+        x = res["export"]
+        for run in x["runs"]:
+            self.assertEqual(run["rc"], 0)
+            self.assertEqual(run["resources"], declared)
+            self.assertEqual(run["requests"] - run["r429"], p["minimum"] + 1)
+        self.assertEqual(x["plan_rc"], 0)
+        self.assertIn("| export of the converged account: wall time (median) vs the converged plan's |", proc.stdout)
         # the naive refresh read every declared resource once
         self.assertEqual(n["resources"], declared)
         self.assertEqual(n["requests"] - n["r429"], declared)

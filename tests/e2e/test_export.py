@@ -448,6 +448,40 @@ class Export(TwprovCase):
         self.assertEqual({(e["path"], e["status"]) for e in got}, {("/hold.mp3", 200)})
         self.adopted_but_for("services/console/assets/secret.txt")
 
+    def test_generated_functions_whose_configuration_is_not_exported(self):
+        self.every_kind(private_asset=False)
+        r = self.export("--kinds", "services")
+        for path in ("outbound", "ring"):
+            self.assertIn(f"warning: services/office-voice/functions/_twprov/{path}: twprov generated it from "
+                          "configuration that names what the file does not hold, or that cannot be read back\n", r.err)
+        self.assertIn("warning: plan will not be empty", r.err)
+
+    def test_a_function_named_otherwise_than_its_path_is_left_out(self):
+        zs = self.api("POST", "/v1/Services", {"UniqueName": "console", "FriendlyName": "console"})["sid"]
+        env = self.api("POST", f"/v1/Services/{zs}/Environments", {"UniqueName": "prod"})
+        zh = self.api("POST", f"/v1/Services/{zs}/Functions", {"FriendlyName": "/greeting"})["sid"]
+        status, v = self.fake.upload(zs, f"Functions/{zh}", "/hello", "exports.handler = 1;\n", "public")
+        zb = self.api("POST", f"/v1/Services/{zs}/Builds", {"FunctionVersions": [v["sid"]]})["sid"]
+        self.api("GET", f"/v1/Services/{zs}/Builds/{zb}/Status")
+        self.api("POST", f"/v1/Services/{zs}/Environments/{env['sid']}/Deployments", {"BuildSid": zb})
+        r = self.export()
+        self.assertIn("warning: services/console/functions/greeting: served at /hello: twprov names a function by its "
+                      "path (its FriendlyName): rename it to its path\n", r.err)
+        # a name that is no path at all: the service is not written (declared without the
+        # function, it would lose it)
+        self.api("POST", f"/v1/Services/{zs}/Functions/{zh}", {"FriendlyName": "hello"})
+        r = self.export()
+        self.assertIn(f'warning: services/console: services/console/functions/hello ({zh}): its path cannot be written '
+                      f'in a twprov file: not a path: "hello" (it must start with /); declared without it, '
+                      f'services/console would lose it at the next apply\n', r.err)
+        self.assertNotIn("services:", self.tree()["twprov.yaml"].decode())
+        # renamed, it is adopted as it is: the build stays, nothing is uploaded
+        self.api("POST", f"/v1/Services/{zs}/Functions/{zh}", {"FriendlyName": "/hello"})
+        shutil.rmtree(os.path.join(self.dir, "out"))
+        self.export()
+        self.assertEqual(self.tree()["console/functions/hello.js"], b"exports.handler = 1;\n")
+        self.adopted()
+
     # --- what cannot be written ------------------------------------------------------
 
     def test_two_live_resources_with_one_identity_write_nothing(self):
@@ -477,15 +511,26 @@ class Export(TwprovCase):
                       r.err)
         self.assertIn("warning: applications/?: it has no name (twprov names it by its name)", r.err)
         self.adopted()
-        # a child that cannot be written would be deleted by the first apply: nothing is written
+        # a child that cannot be written would be deleted by the first apply: its top-level resource
+        # is left out, and what maps it too, so the file stays valid
         al = self.api("POST", A + "/SIP/IpAccessControlLists.json", {"FriendlyName": "pbx"})["sid"]
         ip = self.api("POST", A + f"/SIP/IpAccessControlLists/{al}/IpAddresses.json",
                       {"FriendlyName": "bell\u0007", "IpAddress": "10.0.0.1"})
+        self.api("POST", A + "/SIP/IpAccessControlLists.json", {"FriendlyName": "other"})
+        tk = self.api("POST", "/v1/Trunks", {"DomainName": "pbx.pstn.twilio.com"})["sid"]
+        shutil.rmtree(os.path.join(self.dir, "out"))
+        r = self.export()
+        self.assertIn(f'warning: ip_access_control_lists/pbx: ip_access_control_lists/pbx/addresses/bell\\a ({ip["sid"]}): '
+                      f'its name cannot be written in a twprov file: contains a control character: "bell\\a"; '
+                      f'declared without it, ip_access_control_lists/pbx would lose it at the next apply\n', r.err)
+        self.assertIn("- name: other\n", self.tree()["twprov.yaml"].decode())
+        self.adopted()
+        # ... unless something the file declares maps it: then nothing is written
+        self.api("POST", f"/v1/Trunks/{tk}/IpAccessControlLists", {"IpAccessControlListSid": al})
         shutil.rmtree(os.path.join(self.dir, "out"))
         r = self.export(rc=1)
-        self.assertIn(f'error: ip_access_control_lists/pbx/addresses/bell\\a: its name cannot be written in a twprov '
-                      f'file: contains a control character: "bell\\a" ({ip["sid"]}): a file cannot declare it, and '
-                      f'declaring its parent without it would delete it\n', r.err)
+        self.assertIn('error: sip_trunks/pbx.pstn.twilio.com/ip_access_control_lists/pbx: names ip_access_control_lists '
+                      '"pbx", which is left out\n', r.err)
         self.assertFalse(os.path.exists(os.path.join(self.dir, "out")))
 
     def test_password_variables_are_named_after_the_list_and_user(self):
