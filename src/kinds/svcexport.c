@@ -144,14 +144,16 @@ static void write_source(struct tw_export *x, struct tw_res *d, const json_t *v,
 {
 	const char *path = d->id, *why = NULL, *source;
 	char *name = tw_xasprintf("%s/%s%s%s", d->parent->id, dir, path, d->kind == &tw_kind_functions ? ".js" : "");
+	json_t *vis = visibility(v);
 
 	if (!(source = tw_export_add_source(x, name, data, len, &why))) {
 		tw_export_leave_out(x, d, "%s", why);
 	} else {
 		json_object_set_new(d->fields, "source", json_string(source));
-		if (visibility(v))
-			json_object_set_new(d->fields, "visibility", visibility(v));
+		if (vis)
+			json_object_set(d->fields, "visibility", vis);
 	}
+	json_decref(vis);
 	free(name);
 }
 
