@@ -93,7 +93,7 @@ const struct tw_facts *tw_export_facts(const struct tw_export *x);
  * export_read hooks: GET an object about `live` (JSON); `cb` gets it, or NULL
  * when the answer is 404.  Any other failure fails the export (nothing is
  * written).  tw_export_download gets the bytes a deployed public Function or
- * Asset serves (tw_http_deployed_url); `cb` gets them, or NULL and why they
+ * Asset serves (tw_req_download); `cb` gets them, or NULL and why they
  * could not be had (a download never fails the export).
  */
 typedef void (*tw_export_json_cb)(struct tw_export *x, const struct tw_res *live, const json_t *obj, void *ud);

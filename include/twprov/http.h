@@ -92,7 +92,7 @@ struct tw_req {
 	struct tw_form form;        /* POST body */
 	struct tw_part *parts;      /* or a multipart/form-data body (tw_req_add_part) */
 	int idempotent;             /* safe to re-send after a 5xx or a dropped connection */
-	int download;               /* a download from a deployed URL (tw_http_deployed_url): no
+	int download;               /* a download from a deployed URL (tw_req_download): no
 	                               credentials are sent, a 2xx answer's bytes are kept in `body`
 	                               as they came (not parsed) */
 	char *host;                 /* a Host header to send (a deployed domain reached through
@@ -139,15 +139,17 @@ char *tw_http_url(struct tw_http *h, enum tw_product product, const char *path);
 char *tw_http_link(struct tw_http *h, enum tw_product product, const char *link);
 const char *tw_http_account_sid(struct tw_http *h);
 /*
- * Where Twilio serves a deployed public Function or Asset: https://DOMAIN/PATH
+ * A download (req->download) of what Twilio serves for a deployed public
+ * Function or Asset: GET https://DOMAIN/PATH
  * (twilio.com/docs/serverless/functions-assets/visibility), DOMAIN being an
  * environment's domain_name.  With TWPROV_API_URL the request goes to that base
- * URL with the same path and `Host: DOMAIN` (*host, heap; else NULL).  DOMAIN
- * must be a host name under twil.io and PATH a path of printable characters
- * without "." or ".." segments (both come from a server); the path is
- * percent-encoded.  NULL with the reason in err otherwise.
+ * URL with the same path and `Host: DOMAIN`.  DOMAIN must be a host name under
+ * twil.io and PATH a path of printable characters without "." or ".." segments
+ * (both come from a server); the path is percent-encoded.  NULL with the
+ * reason in err otherwise.  Submit it as any other request.
  */
-char *tw_http_deployed_url(struct tw_http *h, const char *domain, const char *path, char **host, struct tw_err *err);
+struct tw_req *tw_req_download(struct tw_http *h, const char *domain, const char *path, tw_req_cb cb, void *ud,
+			       struct tw_err *err);
 /* The retry budget: retries after the first attempt (TWPROV_MAX_RETRIES). */
 int tw_http_max_retries(struct tw_http *h);
 

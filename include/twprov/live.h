@@ -35,7 +35,7 @@ void tw_live_get(struct tw_live_more *lm, struct tw_res *r, enum tw_product prod
 		 tw_live_more_cb cb, void *ud);
 /*
  * The same for the bytes a deployed public Function or Asset serves
- * (tw_http_deployed_url: no credentials are sent).  `cb` gets them, or NULL when
+ * (tw_req_download: no credentials are sent).  `cb` gets them, or NULL when
  * they cannot be had (a 404, a refused or invalid URL, a failure after the
  * retries: traced with -v); a download never fails the read.
  */

@@ -98,39 +98,30 @@ static void json_scalar(struct yw *w, const json_t *v)
 	}
 }
 
-static void mapping_start(struct yw *w, int flow)
+/* The start (or, with `end`, the end) of a mapping or sequence, in flow or block style. */
+static void collection(struct yw *w, int mapping, int flow, int end)
 {
 	yaml_event_t ev;
-	if (!yaml_mapping_start_event_initialize(&ev, NULL, NULL, 1, flow ? YAML_FLOW_MAPPING_STYLE
-									 : YAML_BLOCK_MAPPING_STYLE))
+	int ok;
+
+	if (end)
+		ok = mapping ? yaml_mapping_end_event_initialize(&ev) : yaml_sequence_end_event_initialize(&ev);
+	else if (mapping)
+		ok = yaml_mapping_start_event_initialize(&ev, NULL, NULL, 1, flow ? YAML_FLOW_MAPPING_STYLE
+										   : YAML_BLOCK_MAPPING_STYLE);
+	else
+		ok = yaml_sequence_start_event_initialize(&ev, NULL, NULL, 1, flow ? YAML_FLOW_SEQUENCE_STYLE
+										    : YAML_BLOCK_SEQUENCE_STYLE);
+	if (!ok)
 		w->failed = 1;
 	else
 		emit(w, &ev);
 }
 
-static void mapping_end(struct yw *w)
-{
-	yaml_event_t ev;
-	yaml_mapping_end_event_initialize(&ev);
-	emit(w, &ev);
-}
-
-static void sequence_start(struct yw *w, int flow)
-{
-	yaml_event_t ev;
-	if (!yaml_sequence_start_event_initialize(&ev, NULL, NULL, 1, flow ? YAML_FLOW_SEQUENCE_STYLE
-									   : YAML_BLOCK_SEQUENCE_STYLE))
-		w->failed = 1;
-	else
-		emit(w, &ev);
-}
-
-static void sequence_end(struct yw *w)
-{
-	yaml_event_t ev;
-	yaml_sequence_end_event_initialize(&ev);
-	emit(w, &ev);
-}
+#define mapping_start(w, flow) collection(w, 1, flow, 0)
+#define mapping_end(w) collection(w, 1, 0, 1)
+#define sequence_start(w, flow) collection(w, 0, flow, 0)
+#define sequence_end(w) collection(w, 0, 0, 1)
 
 /* One field's value, as the loader reads its type. */
 static void value(struct yw *w, const struct tw_field *f, const json_t *v)

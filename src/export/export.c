@@ -295,25 +295,31 @@ static void drop(struct tw_export *x, struct tw_res *d)
 	tw_res_free(d);
 }
 
+/* "ADDRESS: why" of r in the list of what is left out. */
+static void vleft_out(struct tw_export *x, const struct tw_res *r, const char *fmt, va_list ap)
+	__attribute__((format(printf, 3, 0)));
+static void vleft_out(struct tw_export *x, const struct tw_res *r, const char *fmt, va_list ap)
+{
+	char *a = tw_res_address(r);
+	vsay(x->left_out, a, fmt, ap);
+	free(a);
+}
+
 void tw_export_leave_out(struct tw_export *x, struct tw_res *decl, const char *fmt, ...)
 {
-	char *a = tw_res_address(decl);
 	va_list ap;
 	va_start(ap, fmt);
-	vsay(x->left_out, a, fmt, ap);
+	vleft_out(x, decl, fmt, ap);
 	va_end(ap);
-	free(a);
 	drop(x, decl);
 }
 
 void tw_export_leave_out_live(struct tw_export *x, const struct tw_res *live, const char *fmt, ...)
 {
-	char *a = tw_res_address(live);
 	va_list ap;
 	va_start(ap, fmt);
-	vsay(x->left_out, a, fmt, ap);
+	vleft_out(x, live, fmt, ap);
 	va_end(ap);
-	free(a);
 	tw_export_claim(x, live);
 }
 
@@ -407,19 +413,15 @@ void tw_export_download(struct tw_export *x, const struct tw_res *live, const ch
 			tw_export_bytes_cb cb, void *ud)
 {
 	struct tw_err err = TW_ERR_INIT;
-	char *host, *url = tw_http_deployed_url(x->h, domain, path, &host, &err);
-	struct fetch *f;
-	struct tw_req *req;
+	struct fetch *f = tw_xcalloc(1, sizeof(*f));
+	struct tw_req *req = tw_req_download(x->h, domain, path, got, f, &err);
 
-	if (!url) {
+	if (!req) {
+		free(f);
 		cb(x, live, NULL, err.msg, ud);
 		return;
 	}
-	f = tw_xcalloc(1, sizeof(*f));
 	*f = (struct fetch){ x, live, NULL, cb, ud };
-	req = tw_req_new("GET", url, got, f);
-	req->download = 1;
-	req->host = host;
 	tw_http_submit(x->h, req);
 }
 

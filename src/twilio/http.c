@@ -273,7 +273,7 @@ static int deployed_domain_ok(const char *d)
 	return 1;
 }
 
-char *tw_http_deployed_url(struct tw_http *h, const char *domain, const char *path, char **host, struct tw_err *err)
+static char *deployed_url(struct tw_http *h, const char *domain, const char *path, char **host, struct tw_err *err)
 {
 	static const char keep[] = "-._~!$&'()*+,;=:@/";
 	struct tw_buf b = TW_BUF_INIT;
@@ -315,6 +315,20 @@ char *tw_http_deployed_url(struct tw_http *h, const char *domain, const char *pa
 		else
 			tw_buf_addf(&b, "%%%02X", *p);
 	return tw_buf_detach(&b);
+}
+
+struct tw_req *tw_req_download(struct tw_http *h, const char *domain, const char *path, tw_req_cb cb, void *ud,
+			       struct tw_err *err)
+{
+	char *host, *url = deployed_url(h, domain, path, &host, err);
+	struct tw_req *req;
+
+	if (!url)
+		return NULL;
+	req = tw_req_new("GET", url, cb, ud);
+	req->download = 1;
+	req->host = host;
+	return req;
 }
 
 /* Length of "scheme://" or "//" at the start of `s`, or 0 when `s` has none. */

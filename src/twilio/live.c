@@ -102,24 +102,20 @@ static void got_download(struct tw_http *h, struct tw_req *req)
 void tw_live_download(struct tw_live_more *lm, struct tw_res *r, const char *domain, const char *path,
 		      tw_live_bytes_cb cb, void *ud)
 {
-	struct download_job *j;
+	struct download_job *j = tw_xcalloc(1, sizeof(*j));
 	struct tw_err err = TW_ERR_INIT;
-	struct tw_req *req;
-	char *host, *url = tw_http_deployed_url(lm->h, domain, path, &host, &err);
+	struct tw_req *req = tw_req_download(lm->h, domain, path, got_download, j, &err);
 
-	if (!url) {
+	if (!req) {
 		tw_trace(1, "%s", err.msg);
+		free(j);
 		cb(lm, r, NULL, ud);
 		return;
 	}
-	j = tw_xcalloc(1, sizeof(*j));
 	j->c = lm;
 	j->r = r;
 	j->cb = cb;
 	j->ud = ud;
-	req = tw_req_new("GET", url, got_download, j);
-	req->download = 1;
-	req->host = host;
 	tw_http_submit(lm->h, req);
 }
 
