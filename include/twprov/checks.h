@@ -23,6 +23,7 @@ int tw_check_enum(const struct tw_field *f, const char *v, struct tw_buf *why); 
 int tw_check_sip_uri(const struct tw_field *f, const char *v, struct tw_buf *why);  /* sip:host[:port][;params], not sips: */
 int tw_check_sip_address(const struct tw_field *f, const char *v, struct tw_buf *why); /* sip:user@host[:port][;params] */
 int tw_check_name(const struct tw_field *f, const char *v, struct tw_buf *why);     /* non-empty, no control chars, <= f->max */
+int tw_check_iso_country(const struct tw_field *f, const char *v, struct tw_buf *why); /* ISO 3166 alpha-2: US, GB */
 
 /*
  * The regular expressions of call routes (regex.c): the subset that PCRE2

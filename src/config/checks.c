@@ -362,6 +362,13 @@ int tw_check_name(const struct tw_field *f, const char *v, struct tw_buf *why)
 	return 0;
 }
 
+int tw_check_iso_country(const struct tw_field *f, const char *v, struct tw_buf *why)
+{
+	if (strlen(v) != 2 || v[0] < 'A' || v[0] > 'Z' || v[1] < 'A' || v[1] > 'Z')
+		return fail(f, v, why, "not an ISO country code", "two capital letters, e.g. US or GB");
+	return 0;
+}
+
 int tw_host_label_ok(const char *s)
 {
 	if (!s || !*s)

@@ -795,6 +795,8 @@ static void load_item(struct ld *ld, struct wctx *c, const struct tw_kind *ck, c
 			free(idpath);
 			idpath = join(ipath, ck->fields[idf].name);
 		}
+	} else if (ck->flags & TW_K_SINGLE) {
+		r->id = tw_xstrdup(ck->yaml_key);     /* the one of its parent: matched as such */
 	}
 	if (keep)
 		keep_res(ld, c, r, ipath, idpath, &idloc);

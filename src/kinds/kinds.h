@@ -62,6 +62,9 @@ extern const struct tw_kind tw_kind_outbound_routes;
 extern const struct tw_kind tw_kind_byoc_inbound;
 extern const struct tw_kind tw_kind_inbound_routes;
 extern const struct tw_kind tw_kind_inbound_default;
+extern const struct tw_kind tw_kind_addresses;
+extern const struct tw_kind tw_kind_voice_permissions;
+extern const struct tw_kind tw_kind_countries;
 
 struct tw_res;
 struct tw_diags;
@@ -84,6 +87,18 @@ void tw_deploy_plan(struct tw_planner *pl, const struct tw_res *w, const struct 
  * content and SHA-256). */
 struct tw_res *tw_service_function(struct tw_res *svc, const char *path);
 void tw_service_set_code(struct tw_res *f, const char *code);
+
+/* calling_codes.c (generated): country calling codes, with more digits for the regions that
+ * share one (Jamaica: 1876); Canada is under US, as in Twilio's dialing permissions. */
+struct tw_calling_code {
+	const char *iso;
+	const char *prefix;     /* digits, without + */
+};
+extern const struct tw_calling_code tw_calling_codes[];
+extern const size_t tw_ncalling_codes;
+
+/* voice_permissions.c: may calls to E.164 prefix `prefix` ("+44", "+" for all) reach country iso? */
+int tw_prefix_reaches(const char *prefix, const char *iso);
 
 /* dialer.c: the generated outbound dialer and ring functions */
 void tw_dialer_wire_domain(struct tw_res *dom, struct tw_diags *d);

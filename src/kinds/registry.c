@@ -15,6 +15,7 @@
  * new descriptor file plus one line here.
  */
 const struct tw_kind *const tw_kinds[] = {
+	&tw_kind_addresses,
 	&tw_kind_credential_lists,
 	&tw_kind_credentials,
 	&tw_kind_devices,
@@ -43,6 +44,8 @@ const struct tw_kind *const tw_kinds[] = {
 	&tw_kind_trunk_credential_lists,
 	&tw_kind_trunk_ip_access_control_lists,
 	&tw_kind_phone_numbers,
+	&tw_kind_voice_permissions,
+	&tw_kind_countries,
 };
 const size_t tw_nkinds = sizeof(tw_kinds) / sizeof(tw_kinds[0]);
 
