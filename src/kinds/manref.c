@@ -4,7 +4,6 @@
  * writes it between the markers of man/twprov.yaml.5 at build time; a test
  * fails when the committed page differs.
  */
-#include <ctype.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -33,20 +32,6 @@ static void bold(struct tw_buf *b, const char *s)
 	tw_buf_adds(b, "\\fB");
 	roff(b, s);
 	tw_buf_adds(b, "\\fR");
-}
-
-/* A doc line as a sentence: capitalised, with a final period. */
-static void sentence(struct tw_buf *b, const char *doc)
-{
-	size_t n = strlen(doc);
-	char first[2] = { (char)toupper((unsigned char)doc[0]), '\0' };
-
-	if (!n)
-		return;
-	roff(b, first);
-	roff(b, doc + 1);
-	if (doc[n - 1] != '.')
-		tw_buf_addc(b, '.');
 }
 
 /* "; " between the parts of a field's parenthetical. */
@@ -165,7 +150,7 @@ static void field(struct tw_buf *b, const struct tw_field *f)
 	}
 	tw_buf_adds(b, ")\n");
 	if (f->doc) {
-		sentence(b, f->doc);
+		roff(b, f->doc);
 		tw_buf_addc(b, '\n');
 	}
 }
@@ -205,12 +190,11 @@ static void child(struct tw_buf *b, const struct tw_kind *k)
 	}
 	tw_buf_adds(b, ")\n");
 	if (k->doc) {
-		sentence(b, k->doc);
+		roff(b, k->doc);
 		tw_buf_addc(b, '\n');
 	}
 	if (k->flags & TW_K_ASSOC)
 		return;
-	tw_buf_adds(b, (k->flags & (TW_K_MAPPED | TW_K_SINGLE)) ? "Its keys:\n" : "Each:\n");
 	tw_buf_adds(b, ".RS\n");
 	fields_and_kinds(b, k);
 	tw_buf_adds(b, ".RE\n");
@@ -247,7 +231,7 @@ void tw_schema_man(struct tw_buf *b)
 		roff(b, k->yaml_key);
 		tw_buf_addc(b, '\n');
 		if (k->doc) {
-			sentence(b, k->doc);
+			roff(b, k->doc);
 			tw_buf_addc(b, '\n');
 		}
 		if (k->create_guard)
