@@ -193,6 +193,8 @@ static void resources(struct ctx *c, const struct tw_res *r, const char *kind)
 {
 	for (size_t i = 0; i < r->nchildren; i++) {
 		const struct tw_res *k = r->children[i];
+		if (!k->id && tw_kind_identity(k->kind) >= 0)
+			continue;   /* an item the file gives no identity: it has no address */
 		if (!kind) {
 			char *a = tw_res_address(k);
 			candidate(c, a, NULL);
