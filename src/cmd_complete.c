@@ -248,9 +248,11 @@ static const char *values(struct ctx *c, const char *name, const char *metavar)
 	return ":words";
 }
 
-static void options(struct ctx *c, const struct copts *o)
+static void options(struct ctx *c, const struct copts *o, int after_command)
 {
 	for (size_t i = 0; i < o->n; i++) {
+		if (after_command && o->v[i].name && !strcmp(o->v[i].name, "--version"))
+			continue;   /* the one global option only main takes */
 		if (o->v[i].name) {
 			candidate(c, o->v[i].name, o->v[i].desc);
 		} else {
@@ -318,7 +320,7 @@ void tw_complete(const struct tw_cmd *cmds, char **words, size_t n, struct tw_bu
 		free(prefix);
 		free(name);
 	} else if (!dashdash && c.cur[0] == '-') {
-		options(&c, &opts);
+		options(&c, &opts, cmd != NULL);
 	} else if (!cmd) {
 		for (const struct tw_cmd *k = cmds; k->name; k++)
 			if (k->summary)

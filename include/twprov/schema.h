@@ -12,7 +12,7 @@ struct tw_buf;
  * range, required field and reference of the registry, with its doc line.  A file twprov
  * accepts always validates; the schema is looser where JSON Schema cannot follow twprov
  * (references to names the file declares, unique identities, secret values, the kinds'
- * hooks: twprov(1), COMMANDS, schema).  A new reference.
+ * hooks: twprov(1), COMMANDS, schema).  Returns a new reference.
  */
 json_t *tw_schema(void);
 
