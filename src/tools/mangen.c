@@ -51,6 +51,7 @@ int main(int argc, char **argv)
 	struct tw_err err = TW_ERR_INIT;
 	int check = argc == 3 && !strcmp(argv[1], "--check");
 	const char *in = check ? argv[2] : argv[1];
+	int rc = 0;
 
 	if (argc != 3) {
 		fprintf(stderr, "usage: twprov-mangen PAGE OUT | --check PAGE\n");
@@ -58,19 +59,16 @@ int main(int argc, char **argv)
 	}
 	if (tw_read_file(in, MAX_PAGE, &page, NULL, &err) < 0 || regenerate(page.buf, &gen, &err) < 0) {
 		fprintf(stderr, "twprov-mangen: %s: %s\n", in, err.msg);
-		return 1;
-	}
-	if (check) {
-		if (strcmp(page.buf, gen.buf)) {
-			fprintf(stderr, "twprov-mangen: %s: the field reference differs from the kind descriptors; "
-				"run `cmake --build BUILD --target man` and commit the page\n", in);
-			return 1;
-		}
-		return 0;
-	}
-	if (tw_write_atomic(argv[2], gen.buf, gen.len, 0644, &err) < 0) {
+		rc = 1;
+	} else if (check && strcmp(page.buf, gen.buf)) {
+		fprintf(stderr, "twprov-mangen: %s: the field reference differs from the kind descriptors; "
+			"run `cmake --build BUILD --target man` and commit the page\n", in);
+		rc = 1;
+	} else if (!check && tw_write_atomic(argv[2], gen.buf, gen.len, 0644, &err) < 0) {
 		fprintf(stderr, "twprov-mangen: %s\n", err.msg);
-		return 1;
+		rc = 1;
 	}
-	return 0;
+	tw_buf_release(&page);
+	tw_buf_release(&gen);
+	return rc;
 }
