@@ -19,7 +19,7 @@ import re
 import subprocess
 import textwrap
 
-from harness import HERE, SOURCE_DIR, WRAPPED, TwprovCase
+from harness import BIN, HERE, SOURCE_DIR, WRAPPED, TwprovCase
 from account import Account
 
 SCHEMA_DIR = os.path.join(SOURCE_DIR, "tests", "schema")
@@ -163,7 +163,11 @@ class Schema(SchemaCase):
             with open(path, "w") as f:
                 f.write(text)
             names = set(re.findall(r"\$\{env:(\w+)\}", text)) - set(env)
-            r = self.twprov("validate", "-f", path, env={**env, **{n: "Env-Secret-2024" for n in names}})
+            # which files twprov accepts: asked of the binary itself even under valgrind (the
+            # test is about the schema; other tests run validate under valgrind)
+            r = subprocess.run([BIN, "validate", "-f", path], env={**env, **{n: "Env-Secret-2024" for n in names}},
+                               capture_output=True, text=True)
+            r.rc, r.err = r.returncode, r.stderr
             if r.rc == 0:
                 valid.append(path)
                 paths[path] = origin
@@ -182,10 +186,12 @@ class Schema(SchemaCase):
         results = self.validate(files)
         env = self.env(TWPROV_TEST_UNSET_VAR=None)
         same = 0
-        for path in files:
+        for i, path in enumerate(files):
             name = os.path.basename(path)
             res = results[path]
             with self.subTest(file=name):
+                if WRAPPED and i % 8:
+                    continue        # under valgrind one in eight: test_badfiles runs them all there
                 if name in OUT_OF_REACH:
                     outcome, _ = OUT_OF_REACH[name]
                     if outcome == "valid":
@@ -207,7 +213,8 @@ class Schema(SchemaCase):
                                 message_path(e["message"]) in (None, p) for line, col, p in at)]
                 self.assertTrue(match, f"twprov: {errors}\nschema: {sorted(at)}")
                 same += 1
-        self.assertEqual(same + len(OUT_OF_REACH), len(files))
+        if not WRAPPED:
+            self.assertEqual(same + len(OUT_OF_REACH), len(files))
         print(f"\n{same} of {len(files)} bad files fail the schema where twprov fails them; "
               f"{len(OUT_OF_REACH)} are out of its reach")
 
