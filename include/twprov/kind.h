@@ -248,6 +248,9 @@ const struct tw_kind *const *tw_kind_children(const struct tw_kind *parent, size
 const struct tw_field *tw_kind_field(const struct tw_kind *k, const char *name);
 /* Index of the identity field, or -1 (TW_K_ASSOC kinds have none: the item is the name). */
 int tw_kind_identity(const struct tw_kind *k);
+/* TW_K_MAPPED: the index of the one field a value is, or -1 when a value is a mapping of the
+ * kind's fields but its identity (the key) and computed ones. */
+int tw_kind_mapped_value(const struct tw_kind *k);
 /* The kind's position in tw_kinds (stable order for sorting). */
 size_t tw_kind_index(const struct tw_kind *k);
 

@@ -813,13 +813,8 @@ static void load_item(struct ld *ld, struct wctx *c, const struct tw_kind *ck, c
 static void load_mapped(struct ld *ld, struct wctx *c, const struct tw_kind *ck, const struct tw_ynode *v,
 			const char *lpath, int keep)
 {
-	int idf = tw_kind_identity(ck);
-	size_t vf = 0, nvalues = 0;
+	int idf = tw_kind_identity(ck), vf = tw_kind_mapped_value(ck);
 
-	while (vf < ck->nfields && (int)vf == idf)
-		vf++;
-	for (size_t i = 0; i < ck->nfields; i++)
-		nvalues += (int)i != idf && !(ck->fields[i].flags & TW_F_COMPUTED);
 	for (size_t i = 0; i < v->n / 2; i++) {
 		const struct tw_ynode *k = pair_key(ld, v, i, lpath);
 		if (!k)
@@ -836,13 +831,13 @@ static void load_mapped(struct ld *ld, struct wctx *c, const struct tw_kind *ck,
 			r->flocs[idf] = kloc;
 			r->id = tw_xstrdup(k->str);
 		}
-		if (nvalues > 1 && tw_ynode_deref(v->kids[2 * i + 1])->type != TW_Y_MAP) {
+		if (vf < 0 && tw_ynode_deref(v->kids[2 * i + 1])->type != TW_Y_MAP) {
 			err_at(ld, v->kids[2 * i + 1], ipath, "expected a mapping, got %s", what(v->kids[2 * i + 1]));
-		} else if (nvalues > 1) {
+		} else if (vf < 0) {
 			cc.seen[idf] = 1;
 			load_fields(ld, &cc, v->kids[2 * i + 1], ipath);
-		} else if (vf < ck->nfields) {
-			load_field(ld, &cc, vf, v->kids[2 * i + 1], lpath);
+		} else {
+			load_field(ld, &cc, (size_t)vf, v->kids[2 * i + 1], lpath);
 		}
 		free(cc.seen);
 		if (keep && r->id)

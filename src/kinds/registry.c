@@ -176,3 +176,16 @@ char *tw_res_path(const struct tw_res *r, const char *tmpl, const char *account_
 	const struct tw_res *gp = p && p->parent && p->parent->kind ? p->parent : NULL;
 	return tw_path_expand(tmpl, account_sid, p ? p->sid : NULL, gp ? gp->sid : NULL, sid);
 }
+
+int tw_kind_mapped_value(const struct tw_kind *k)
+{
+	int idf = tw_kind_identity(k), value = -1, n = 0;
+
+	for (size_t i = 0; i < k->nfields; i++)
+		if ((int)i != idf && !(k->fields[i].flags & TW_F_COMPUTED)) {
+			if (value < 0)
+				value = (int)i;
+			n++;
+		}
+	return n == 1 ? value : -1;
+}

@@ -796,8 +796,34 @@ static void batch_updates(struct tw_plan *p)
 					add_dep(&p->acts[leader], a->deps[d]);
 				add_dep(a, leader);
 				a->batch = leader + 1;
+				free(a->note);
+				a->note = tw_xasprintf("sent with %s", p->acts[leader].address);
 			}
 			size++;
+		}
+	}
+}
+
+/* Say which changes apply waits for Twilio to finish (struct tw_settle). */
+static void note_settling(struct tw_plan *p)
+{
+	for (size_t i = 0; i < p->n; i++) {
+		struct tw_action *a = &p->acts[i];
+		for (size_t f = 0; a->type == TW_ACT_DELETE && !a->note && f < a->kind->nfields; f++) {
+			const struct tw_field *fd = &a->kind->fields[f];
+			const char *v = fd->settle ? json_string_value(json_object_get(a->have->fields, fd->name)) : NULL;
+			if (v && *v)
+				a->note = tw_xasprintf("%s %s is cleared first; apply waits until its %s is %s", fd->name, v,
+						       fd->settle->json, fd->settle->cleared);
+		}
+		for (size_t c = 0; c < a->nchanges && !a->note; c++) {
+			const struct tw_change *ch = &a->changes[c];
+			const struct tw_settle *se = ch->field->settle;
+			int clears = !ch->unknown && !ch->sensitive && (!ch->after || !json_string_length(ch->after));
+			if (se)
+				a->note = tw_xasprintf("apply waits until its %s is %s%s", se->json,
+						       clears ? se->cleared : se->set,
+						       ch->before && !clears ? " (unlinked first, as Twilio documents)" : "");
 		}
 	}
 }
@@ -939,6 +965,7 @@ int tw_plan_build(const struct tw_model *want, const struct tw_model *have, cons
 	if (apply_targets(&pl, err) < 0)
 		return -1;
 	batch_updates(p);
+	note_settling(p);
 	return 0;
 }
 
