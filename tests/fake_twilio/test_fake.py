@@ -758,6 +758,7 @@ class ControlTest(FakeCase):
                                          'rate_500': 0.0, 'rate_drop': 0.0, 'rate_drop_after': 0.0,
                                          'concurrency': 0, 'fail_all_status': 0,
                                          'build_polls': 2, 'list_lag': 0.0, 'fetch_lag': 0.0,
+                                         'emergency_lag': 1.0, 'permissions_lag': 0.0,
                                          'build_visibility': 'upper', 'shuffle_versions': False,
                                          'omit_receive_mode': False,
                                          'purchase_ignores_receive_mode': False,
