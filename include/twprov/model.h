@@ -115,6 +115,11 @@ int tw_res_is_sensitive(const struct tw_res *r, const char *name);
  * children "credential_lists/office-phones/credentials/alice".  Heap string.
  */
 char *tw_res_address(const struct tw_res *r);
+/* Where the file sets r's field `name` (NULL: r itself), else where it declares r. */
+const struct tw_loc *tw_res_loc(const struct tw_res *r, const char *name);
+/* A problem with r, "ADDRESS: message", at tw_res_loc(r, field). */
+void tw_res_diag(struct tw_diags *d, int warning, const struct tw_res *r, const char *field, const char *fmt, ...)
+	__attribute__((format(printf, 5, 6)));
 
 /* Find a top-level or nested declared resource by address (for --target). */
 struct tw_res *tw_model_find_address(const struct tw_model *m, const char *address);

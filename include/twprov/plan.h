@@ -55,7 +55,12 @@ struct tw_action {
 	size_t ndeps, deps_alloc;
 	uint64_t omit;              /* create: fields (bit = index) left for a follow-up update */
 	int followup;               /* an update that completes a create (see TW_F_DEFER) */
-	int secondary;              /* not the resource's primary action (follow-ups, custom actions) */
+	int secondary;              /* not the resource's primary action (follow-ups, custom actions, the
+	                               delete that ends a create-first replace) */
+	int create_first;           /* a replace that only creates: a secondary delete removes the old
+	                               resource once what used it has moved (TW_K_CREATE_FIRST) */
+	size_t batch;               /* 1 + index of the action whose one request also writes this one's
+	                               changes (struct tw_bulk); 0: none (it sends its own) */
 	const struct tw_custom *custom; /* a kind's own action, or NULL */
 	char *summary;              /* custom: one line for plans ("3 functions, node22") */
 	char *note;                 /* a remark shown with it ("not in twprov.yaml"), or NULL */

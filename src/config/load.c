@@ -772,6 +772,24 @@ static void read_state(struct ld *ld, struct wctx *cc, const struct tw_ynode *ma
 	}
 }
 
+/* The fields of an item written as a mapping, and the required ones it lacks. */
+static void load_fields(struct ld *ld, struct wctx *cc, const struct tw_ynode *item, const char *ipath)
+{
+	const struct tw_kind *ck = cc->kind;
+
+	walk_map(ld, cc, tw_ynode_deref(item), "", ipath);
+	for (size_t i = 0; i < ck->nfields; i++) {
+		const struct tw_field *f = &ck->fields[i];
+		if (cc->seen[i])
+			continue;
+		if ((f->flags & TW_F_IDENTITY) || ((f->flags & TW_F_REQUIRED) && !cc->in_absent)) {
+			char *q = quoted(f->name);
+			err_at(ld, item, ipath, "missing required field %s", q);
+			free(q);
+		}
+	}
+}
+
 static void load_item(struct ld *ld, struct wctx *c, const struct tw_kind *ck, const struct tw_ynode *item,
 		      const char *ipath, int keep)
 {
@@ -785,18 +803,7 @@ static void load_item(struct ld *ld, struct wctx *c, const struct tw_kind *ck, c
 	cc.seen = tw_xcalloc(ck->nfields ? ck->nfields : 1, 1);
 	if (cc.top)
 		read_state(ld, &cc, map, ipath);
-	walk_map(ld, &cc, map, "", ipath);
-
-	for (size_t i = 0; i < ck->nfields; i++) {
-		const struct tw_field *f = &ck->fields[i];
-		if (cc.seen[i])
-			continue;
-		if ((f->flags & TW_F_IDENTITY) || ((f->flags & TW_F_REQUIRED) && !cc.in_absent)) {
-			char *q = quoted(f->name);
-			err_at(ld, item, ipath, "missing required field %s", q);
-			free(q);
-		}
-	}
+	load_fields(ld, &cc, item, ipath);
 	free(cc.seen);
 
 	int idf = tw_kind_identity(ck);
@@ -813,6 +820,8 @@ static void load_item(struct ld *ld, struct wctx *c, const struct tw_kind *ck, c
 			free(idpath);
 			idpath = join(ipath, ck->fields[idf].name);
 		}
+	} else if (ck->flags & TW_K_SINGLE) {
+		r->id = tw_xstrdup(ck->yaml_key);     /* the one of its parent: matched as such */
 	}
 	if (keep)
 		keep_res(ld, c, r, ipath, idpath, &idloc);
@@ -822,15 +831,15 @@ static void load_item(struct ld *ld, struct wctx *c, const struct tw_kind *ck, c
 	}
 }
 
-/* Children written as a mapping {IDENTITY: VALUE} (TW_K_MAPPED). */
+/*
+ * Children written as a mapping {IDENTITY: VALUE} (TW_K_MAPPED): VALUE is the
+ * kind's one other field, or, for a kind of several, a mapping of them.
+ */
 static void load_mapped(struct ld *ld, struct wctx *c, const struct tw_kind *ck, const struct tw_ynode *v,
 			const char *lpath, int keep)
 {
-	int idf = tw_kind_identity(ck);
-	size_t vf = 0;
+	int idf = tw_kind_identity(ck), vf = tw_kind_mapped_value(ck);
 
-	while (vf < ck->nfields && (int)vf == idf)
-		vf++;
 	for (size_t i = 0; i < v->n / 2; i++) {
 		const struct tw_ynode *k = pair_key(ld, v, i, lpath);
 		if (!k)
@@ -847,8 +856,14 @@ static void load_mapped(struct ld *ld, struct wctx *c, const struct tw_kind *ck,
 			r->flocs[idf] = kloc;
 			r->id = tw_xstrdup(k->str);
 		}
-		if (vf < ck->nfields)
-			load_field(ld, &cc, vf, v->kids[2 * i + 1], lpath);
+		if (vf < 0 && tw_ynode_deref(v->kids[2 * i + 1])->type != TW_Y_MAP) {
+			err_at(ld, v->kids[2 * i + 1], ipath, "expected a mapping, got %s", what(v->kids[2 * i + 1]));
+		} else if (vf < 0) {
+			cc.seen[idf] = 1;
+			load_fields(ld, &cc, v->kids[2 * i + 1], ipath);
+		} else {
+			load_field(ld, &cc, (size_t)vf, v->kids[2 * i + 1], lpath);
+		}
 		free(cc.seen);
 		if (keep && r->id)
 			keep_res(ld, c, r, ipath, tw_xstrdup(ipath), &kloc);

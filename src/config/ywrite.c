@@ -202,8 +202,7 @@ static void children(struct yw *w, const struct tw_res *p)
 
 	for (size_t k = 0; k < nk; k++) {
 		const struct tw_kind *ck = kids[k];
-		int idf = tw_kind_identity(ck), any = 0;
-		size_t vf = 0;
+		int any = 0;
 
 		for (size_t i = 0; i < p->nchildren && !any; i++)
 			any = p->children[i]->kind == ck;
@@ -219,18 +218,29 @@ static void children(struct yw *w, const struct tw_res *p)
 			continue;
 		}
 		if (ck->flags & TW_K_MAPPED) {
-			while (vf < ck->nfields && (int)vf == idf)
-				vf++;
+			/* IDENTITY: VALUE, the value being the kind's one field, or a mapping of its fields */
+			int vf = tw_kind_mapped_value(ck), idf = tw_kind_identity(ck);
 			mapping_start(w, 0);
 			for (size_t i = 0; i < p->nchildren; i++) {
 				const struct tw_res *c = p->children[i];
+				json_t *v;
 				if (c->kind != ck || !c->id)
 					continue;
 				str(w, c->id);
-				if (vf < ck->nfields && json_object_get(c->fields, ck->fields[vf].name))
-					value(w, &ck->fields[vf], json_object_get(c->fields, ck->fields[vf].name));
-				else
+				if (vf < 0) {
+					mapping_start(w, 1);
+					for (size_t f = 0; f < ck->nfields; f++)
+						if ((int)f != idf && !(ck->fields[f].flags & TW_F_COMPUTED) &&
+						    (v = json_object_get(c->fields, ck->fields[f].name))) {
+							str(w, ck->fields[f].name);
+							value(w, &ck->fields[f], v);
+						}
+					mapping_end(w);
+				} else if ((v = json_object_get(c->fields, ck->fields[vf].name))) {
+					value(w, &ck->fields[vf], v);
+				} else {
 					scalar(w, "", 0, 1);
+				}
 			}
 			mapping_end(w);
 			continue;

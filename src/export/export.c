@@ -708,6 +708,24 @@ static void check_references(struct tw_export *x, struct tw_res *d)
 		check_references(x, d->children[i]);
 }
 
+/*
+ * Settings (TW_K_SETTING) are never created nor deleted: one the file does not
+ * declare is left alone.  So one whose every value is Twilio's default (a
+ * country closed to every call) is not written: it would manage nothing.
+ */
+static void drop_default_settings(struct tw_export *x, struct tw_res *d)
+{
+	for (size_t i = d->nchildren; i-- > 0;)
+		drop_default_settings(x, d->children[i]);
+	if (d->kind && (d->kind->flags & TW_K_SETTING) && !d->nchildren) {
+		int idf = tw_kind_identity(d->kind);
+		for (size_t i = 0; i < d->kind->nfields; i++)
+			if ((int)i != idf && json_object_get(d->fields, d->kind->fields[i].name))
+				return;
+		drop(x, d);
+	}
+}
+
 /* Associations must name what the file declares: one that names a resource left out is a
  * problem (declared without it, its parent would lose it). */
 static void check_associations(struct tw_export *x, const struct tw_res *d)
@@ -724,20 +742,37 @@ static void check_associations(struct tw_export *x, const struct tw_res *d)
 	}
 }
 
+struct sorted {
+	struct tw_res *r;
+	size_t pos;
+};
+
+/* By kind, then identity; resources without one (a dialer's routes, whose order is their meaning)
+ * keep their order. */
 static int by_kind_and_id(const void *pa, const void *pb)
 {
-	const struct tw_res *a = *(const struct tw_res *const *)pa, *b = *(const struct tw_res *const *)pb;
-	size_t ka = tw_kind_index(a->kind), kb = tw_kind_index(b->kind);
+	const struct sorted *a = pa, *b = pb;
+	size_t ka = tw_kind_index(a->r->kind), kb = tw_kind_index(b->r->kind);
+	int c;
 
 	if (ka != kb)
 		return ka < kb ? -1 : 1;
-	return strcmp(a->id ? a->id : "", b->id ? b->id : "");
+	if ((c = strcmp(a->r->id ? a->r->id : "", b->r->id ? b->r->id : "")))
+		return c;
+	return a->pos < b->pos ? -1 : a->pos > b->pos;
 }
 
 static void sort_tree(struct tw_res *d)
 {
-	if (d->nchildren > 1)
-		qsort(d->children, d->nchildren, sizeof(d->children[0]), by_kind_and_id);
+	if (d->nchildren > 1) {
+		struct sorted *v = tw_xcalloc(d->nchildren, sizeof(*v));
+		for (size_t i = 0; i < d->nchildren; i++)
+			v[i] = (struct sorted){ d->children[i], i };
+		qsort(v, d->nchildren, sizeof(*v), by_kind_and_id);
+		for (size_t i = 0; i < d->nchildren; i++)
+			d->children[i] = v[i].r;
+		free(v);
+	}
 	for (size_t i = 0; i < d->nchildren; i++)
 		sort_tree(d->children[i]);
 }
@@ -1000,6 +1035,7 @@ int tw_export_run(struct tw_export *x, struct tw_http *h, struct tw_err *err)
 		free(a);
 		tw_buf_release(&why);
 	}
+	drop_default_settings(x, &x->out->root);
 	/* what is left out is no longer there to reference */
 	check_references(x, &x->out->root);
 	check_associations(x, &x->out->root);

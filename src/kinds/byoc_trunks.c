@@ -20,6 +20,13 @@ static const struct tw_field byoc_fields[] = {
 	  .doc = "the SIP domain in the From header of calls to the carrier (default sip.twilio.com)" },
 };
 
+static void trunk_validate(struct tw_res *r, struct tw_diags *d)
+{
+	tw_inbound_wire_trunk(r, d);   /* inbound: routes its calls through a generated function */
+}
+
+static const struct tw_kind_hooks trunk_hooks = { .validate = trunk_validate };
+
 const struct tw_kind tw_kind_byoc_trunks = {
 	.name = "byoc_trunks",
 	.yaml_key = "byoc_trunks",
@@ -30,5 +37,6 @@ const struct tw_kind tw_kind_byoc_trunks = {
 	.sid_prefix = "BY",
 	.fields = byoc_fields,
 	.nfields = TW_NFIELDS(byoc_fields),
+	.hooks = &trunk_hooks,
 	.doc = "BYOC trunks: calls to and from your own carrier",
 };

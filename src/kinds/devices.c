@@ -42,20 +42,14 @@ static void device_validate(struct tw_res *r, struct tw_diags *d)
 {
 	const struct tw_phone_vendor *v = tw_phone_vendor_find(tw_res_get_str(r, "type"));
 	const char *mac = tw_res_get_str(r, "mac"), *key = tw_res_get_str(r, "encrypt_key");
-	char *addr;
 
 	if (!v)
 		return;   /* reported by the field check */
-	addr = tw_res_address(r);
 	if (v->needs_mac && !(mac && *mac))
-		tw_diag_add(d, 0, &r->loc, "%s: a %s device needs its mac (the phone asks for a file named after it)",
-			    addr, v->type);
-	if (!v->can_encrypt && key && *key) {
-		const struct tw_field *f = tw_kind_field(r->kind, "encrypt_key");
-		tw_diag_add(d, 0, &r->flocs[f - r->kind->fields], "%s: encrypt_key: %s phones do not read "
-			    "encrypted files (only grandstream does)", addr, v->type);
-	}
-	free(addr);
+		tw_res_diag(d, 0, r, NULL, "a %s device needs its mac (the phone asks for a file named after it)", v->type);
+	if (!v->can_encrypt && key && *key)
+		tw_res_diag(d, 0, r, "encrypt_key", "encrypt_key: %s phones do not read encrypted files (only "
+			    "grandstream does)", v->type);
 }
 
 static const struct tw_kind_hooks device_hooks = { .validate = device_validate };

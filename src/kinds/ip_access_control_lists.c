@@ -33,7 +33,7 @@ static const struct tw_field address_fields[] = {
 };
 
 const struct tw_kind tw_kind_ip_addresses = {
-	.name = "addresses",
+	.name = "ip_access_control_lists.addresses",
 	.yaml_key = "addresses",
 	.parent = "ip_access_control_lists",
 	.product = TW_PRODUCT_API,

@@ -7,6 +7,15 @@
 
 static const char *const receive_modes[] = { "voice", "fax", NULL };
 
+static const char *const registration_failed[] = { "registration-failure", "unregistration-failure", NULL };
+static const struct tw_settle emergency_registration = {
+	.json = "emergency_address_status",
+	.set = "registered",
+	.cleared = "unregistered",
+	.failed = registration_failed,
+	.timeout_s = 600,
+};
+
 static const struct tw_field number_fields[] = {
 	{ .name = "number", .param = "PhoneNumber", .json = "phone_number", .type = TW_V_STR,
 	  .flags = TW_F_IDENTITY, .check = tw_check_e164, .doc = "the number in E.164 (+16505551234); its identity" },
@@ -30,6 +39,14 @@ static const struct tw_field number_fields[] = {
 	  .choices = receive_modes, .twilio_default = "voice", .doc = "voice or fax" },
 	{ .name = "voice_caller_id_lookup", .param = "VoiceCallerIdLookup", .json = "voice_caller_id_lookup",
 	  .type = TW_V_BOOL, .twilio_default = "false", .doc = "look up the caller's name (CNAM) on incoming calls" },
+	/* the documented order: link, then wait until registered; to change it, unlink and wait
+	 * until unregistered first (twilio.com/docs/voice/sip/api/emergency-calling-api); a purchase
+	 * ignores it (twilio-node#706); Twilio will not release a number nor delete an address
+	 * while they are linked (terraform-provider-twilio#149) */
+	{ .name = "emergency_address", .param = "EmergencyAddressSid", .json = "emergency_address_sid",
+	  .type = TW_V_REF, .ref = "addresses", .flags = TW_F_CREATE_IGNORES | TW_F_BLOCKS_DELETE,
+	  .settle = &emergency_registration,
+	  .doc = "the address emergency calls from this number report (an emergency_enabled address)" },
 	{ .name = "purchase", .type = TW_V_BOOL, .flags = TW_F_LOCAL,
 	  .doc = "buy the number if the account lacks it (apply needs --allow-purchase)" },
 	{ .name = "ring", .type = TW_V_LIST, .flags = TW_F_LOCAL, .check = tw_check_username,
@@ -64,11 +81,8 @@ static void number_validate(struct tw_res *r, struct tw_diags *d)
 		if (!routed_by(r, routings[i]))
 			continue;
 		if (chosen) {
-			int fi = (int)(tw_kind_field(r->kind, routings[i]) - r->kind->fields);
-			char *addr = tw_res_address(r);
-			tw_diag_add(d, 0, &r->flocs[fi], "%s: %s and %s are two voice routings: choose one", addr,
-				    chosen, routings[i]);
-			free(addr);
+			tw_res_diag(d, 0, r, routings[i], "%s and %s are two voice routings: choose one", chosen,
+				    routings[i]);
 			return;
 		}
 		chosen = routings[i];

@@ -15,6 +15,7 @@
  * new descriptor file plus one line here.
  */
 const struct tw_kind *const tw_kinds[] = {
+	&tw_kind_addresses,
 	&tw_kind_credential_lists,
 	&tw_kind_credentials,
 	&tw_kind_devices,
@@ -28,17 +29,23 @@ const struct tw_kind *const tw_kinds[] = {
 	&tw_kind_connection_policies,
 	&tw_kind_targets,
 	&tw_kind_byoc_trunks,
+	&tw_kind_byoc_inbound,
+	&tw_kind_inbound_routes,
+	&tw_kind_inbound_default,
 	&tw_kind_sip_domains,
 	&tw_kind_domain_calls_credential_lists,
 	&tw_kind_domain_calls_ip_access_control_lists,
 	&tw_kind_domain_registrations_credential_lists,
 	&tw_kind_domain_outbound,
+	&tw_kind_outbound_routes,
 	&tw_kind_applications,
 	&tw_kind_sip_trunks,
 	&tw_kind_origination_urls,
 	&tw_kind_trunk_credential_lists,
 	&tw_kind_trunk_ip_access_control_lists,
 	&tw_kind_phone_numbers,
+	&tw_kind_voice_permissions,
+	&tw_kind_countries,
 };
 const size_t tw_nkinds = sizeof(tw_kinds) / sizeof(tw_kinds[0]);
 
@@ -168,4 +175,17 @@ char *tw_res_path(const struct tw_res *r, const char *tmpl, const char *account_
 	const struct tw_res *p = r->parent && r->parent->kind ? r->parent : NULL;
 	const struct tw_res *gp = p && p->parent && p->parent->kind ? p->parent : NULL;
 	return tw_path_expand(tmpl, account_sid, p ? p->sid : NULL, gp ? gp->sid : NULL, sid);
+}
+
+int tw_kind_mapped_value(const struct tw_kind *k)
+{
+	int idf = tw_kind_identity(k), value = -1, n = 0;
+
+	for (size_t i = 0; i < k->nfields; i++)
+		if ((int)i != idf && !(k->fields[i].flags & TW_F_COMPUTED)) {
+			if (value < 0)
+				value = (int)i;
+			n++;
+		}
+	return n == 1 ? value : -1;
 }

@@ -136,7 +136,9 @@ static const struct tw_field variable_fields[] = {
 	{ .name = "key", .param = "Key", .json = "key", .type = TW_V_STR, .flags = TW_F_IDENTITY,
 	  .check = tw_check_name, .max = 128, .doc = "the variable's name; its identity within the environment" },
 	{ .name = "value", .param = "Value", .json = "value", .type = TW_V_STR, .flags = TW_F_SECREF,
-	  .max = 450, .doc = "its value (may be a ${env:NAME} or ${file:PATH} reference: then sensitive)" },
+	  .objval = &tw_sidref, .max = 450,
+	  .doc = "its value (may be a ${env:NAME} or ${file:PATH} reference: then sensitive; or {sid_of: KIND/NAME}: "
+		 "the SID of a resource of the file)" },
 };
 
 const struct tw_kind tw_kind_variables = {
@@ -205,16 +207,6 @@ const struct tw_kind tw_kind_assets = {
 
 /* ---- loading: sources, defaults, the manifest function ---- */
 
-/* An error about r, at its field `field` if the file has it, else at r. */
-static void diag(struct tw_diags *d, const struct tw_res *r, const char *field, const char *msg)
-{
-	const struct tw_field *f = field ? tw_kind_field(r->kind, field) : NULL;
-	const struct tw_loc *loc = f && r->flocs[f - r->kind->fields].line ? &r->flocs[f - r->kind->fields] : &r->loc;
-	char *addr = tw_res_address(r);
-	tw_diag_add(d, 0, loc, "%s: %s", addr, msg);
-	free(addr);
-}
-
 /* The bytes of a function or asset: its inline content or its source file. */
 int tw_source_bytes(const struct tw_res *r, struct tw_buf *out, struct tw_err *err)
 {
@@ -243,7 +235,7 @@ static void source_validate(struct tw_res *r, struct tw_diags *d)
 	if (!tw_res_get(r, "visibility"))
 		json_object_set_new(r->fields, "visibility", json_string("protected"));
 	if ((source != NULL) == (content != NULL)) {
-		diag(d, r, source ? "content" : NULL, "give either source (a file) or content (inline), not both");
+		tw_res_diag(d, 0, r, source ? "content" : NULL, "give either source (a file) or content (inline), not both");
 		return;
 	}
 	if (source) {
@@ -252,7 +244,7 @@ static void source_validate(struct tw_res *r, struct tw_diags *d)
 		free(file);
 	}
 	if (tw_source_bytes(r, &bytes, &err) < 0) {
-		diag(d, r, "source", err.msg);
+		tw_res_diag(d, 0, r, "source", "%s", err.msg);
 	} else {
 		tw_sha256_hex(bytes.buf, bytes.len, sha);
 		json_object_set_new(r->fields, "sha256", json_string(sha));

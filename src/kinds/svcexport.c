@@ -207,16 +207,21 @@ static void sources(struct tw_export *x, struct tw_res *svc, const json_t *data)
 	free(kids);
 }
 
+/* The configuration a generated function came from, back where the file says it (its kind's
+ * hook): how many resources got it, or -1 when the path is no generated function's. */
+static int generated_config(struct tw_export *x, struct tw_res *svc, struct tw_res *env, const char *path,
+			    const char *code)
+{
+	int n = tw_dialer_export(x, svc, env, path, code);
+	return n >= 0 ? n : tw_inbound_export(x, svc, env, path, code);
+}
+
 /* twprov's own functions of the build: accounted for by what generates them. */
 static void generated(struct tw_export *x, const struct tw_res *live, struct tw_res *svc, const json_t *data)
 {
 	const struct tw_res *env = (const struct tw_res *)(intptr_t)json_integer_value(json_object_get(data, "env"));
-	const struct tw_res *denv = env ? tw_export_declared(x, env) : NULL;
-	const char *domain = env ? json_string_value(json_object_get(env->json, "domain_name")) : NULL;
-	size_t nenv = 0;
+	struct tw_res *denv = env ? tw_export_declared(x, env) : NULL;
 
-	for (size_t i = 0; i < svc->nchildren; i++)
-		nenv += svc->children[i]->kind == &tw_kind_environments;
 	/* the dialer's outbound: before its ring:, which needs it */
 	for (int pass = 0; pass < 2; pass++)
 		for (size_t i = 0; i < live->nchildren; i++) {
@@ -228,8 +233,7 @@ static void generated(struct tw_export *x, const struct tw_res *live, struct tw_
 				continue;
 			if (!strcmp(path, TW_MANIFEST_PATH) || !v)
 				tw_export_claim(x, f);    /* rewritten by every load; or not deployed: dropped */
-			else if (denv && domain && json_is_string(code) &&
-				 tw_dialer_export(x, svc, nenv > 1 ? denv->id : NULL, domain, path, json_string_value(code)) > 0)
+			else if (denv && json_is_string(code) && generated_config(x, svc, denv, path, json_string_value(code)) > 0)
 				tw_export_claim(x, f);
 			else
 				tw_export_leave_out_live(x, f, "twprov generated it from configuration that names what the "

@@ -233,32 +233,6 @@ static const char *fstr(const struct tw_res *r, const char *name)
 	return s && *s ? s : NULL;
 }
 
-static const struct tw_loc *floc(const struct tw_res *r, const char *name)
-{
-	const struct tw_field *f = tw_kind_field(r->kind, name);
-	if (f) {
-		const struct tw_loc *l = &r->flocs[f - r->kind->fields];
-		if (l->line)
-			return l;
-	}
-	return &r->loc;
-}
-
-static void problem(struct job *j, const struct tw_res *r, const struct tw_loc *at, const char *fmt, ...)
-	__attribute__((format(printf, 4, 5)));
-static void problem(struct job *j, const struct tw_res *r, const struct tw_loc *at, const char *fmt, ...)
-{
-	struct tw_buf b = TW_BUF_INIT;
-	char *addr = tw_res_address(r);
-	va_list ap;
-	va_start(ap, fmt);
-	tw_buf_vaddf(&b, fmt, ap);
-	va_end(ap);
-	tw_diag_add(j->d, 0, at, "%s: %s", addr, b.buf);
-	free(addr);
-	tw_buf_release(&b);
-}
-
 /* Is the declared domain `dom` taking registrations from credential list `list`? */
 static int maps_list(const struct job *j, const struct tw_res *dom, const struct tw_res *list)
 {
@@ -281,7 +255,6 @@ static const struct tw_res *pick_domain(struct job *j, const struct tw_res *list
 {
 	const struct tw_res *root = &j->m->root, *only = NULL;
 	const char *want = fstr(dev, "domain");
-	const struct tw_loc *at = want ? floc(dev, "domain") : &dev->loc;
 	struct tw_buf names = TW_BUF_INIT;
 	size_t n = 0;
 
@@ -292,10 +265,11 @@ static const struct tw_res *pick_domain(struct job *j, const struct tw_res *list
 		if (dom && maps_list(j, dom, list))
 			return dom;
 		if (dom)
-			problem(j, dev, at, "sip domain \"%s\" does not take registrations from credential list \"%s\" "
-				"(add the list to its auth.registrations.credential_lists)", want, list->id);
+			tw_res_diag(j->d, 0, dev, "domain", "sip domain \"%s\" does not take registrations from "
+				    "credential list \"%s\" (add the list to its auth.registrations.credential_lists)",
+				    want, list->id);
 		else
-			problem(j, dev, at, "no sip domain \"%s\" in the file", want);
+			tw_res_diag(j->d, 0, dev, "domain", "no sip domain \"%s\" in the file", want);
 		return NULL;
 	}
 	for (size_t i = 0; i < root->nchildren; i++) {
@@ -307,11 +281,11 @@ static const struct tw_res *pick_domain(struct job *j, const struct tw_res *list
 			only = dom;
 	}
 	if (n == 0)
-		problem(j, dev, at, "no sip domain takes registrations from credential list \"%s\" (name it in a "
-			"domain's auth.registrations.credential_lists)", list->id);
+		tw_res_diag(j->d, 0, dev, "domain", "no sip domain takes registrations from credential list \"%s\" "
+			    "(name it in a domain's auth.registrations.credential_lists)", list->id);
 	else if (n > 1)
-		problem(j, dev, at, "credential list \"%s\" takes registrations on %zu sip domains (%s): choose one "
-			"with the device's domain or --domain", list->id, n, names.buf);
+		tw_res_diag(j->d, 0, dev, "domain", "credential list \"%s\" takes registrations on %zu sip domains "
+			    "(%s): choose one with the device's domain or --domain", list->id, n, names.buf);
 	tw_buf_release(&names);
 	return n == 1 ? only : NULL;
 }
@@ -366,7 +340,7 @@ static void add_file(struct job *j, const struct tw_res *dev, const struct tw_ph
 		     struct tw_buf *data, const char *account, int encrypted)
 {
 	if (!safe_name(name)) {
-		problem(j, dev, &dev->loc, "%s: cannot name a file \"%s\" (the username is used as a directory name: "
+		tw_res_diag(j->d, 0, dev, NULL, "%s: cannot name a file \"%s\" (the username is used as a directory name: "
 			"it must not contain '/' nor start with '.')", v->type, name);
 		free(name);
 		tw_buf_wipe(data);
@@ -374,7 +348,7 @@ static void add_file(struct job *j, const struct tw_res *dev, const struct tw_ph
 	}
 	for (size_t i = 0; i < j->out->n; i++)
 		if (!strcmp(j->out->v[i].name, name)) {
-			problem(j, dev, &dev->loc, "%s would be written twice (also for %s %s): give each device "
+			tw_res_diag(j->d, 0, dev, NULL, "%s would be written twice (also for %s %s): give each device "
 				"its own mac, or each softphone user one device", name, j->out->v[i].type,
 				j->out->v[i].account);
 			free(name);
@@ -423,22 +397,22 @@ static int render_device(struct job *j, const struct tw_res *cred, const struct 
 	a.proxy_host = j->proxy_host;
 	a.proxy_port = j->proxy_port;
 	if (!a.password) {
-		problem(j, cred, floc(cred, "password"), "no password: phones need it (declare password)");
+		tw_res_diag(j->d, 0, cred, "password", "no password: phones need it (declare password)");
 		return -1;
 	}
 	if (a.srtp && a.transport != TW_PHONE_TLS) {
-		problem(j, dev, floc(dev, "transport"), "sip domain \"%s\" is secure (TLS and SRTP): transport must "
+		tw_res_diag(j->d, 0, dev, "transport", "sip domain \"%s\" is secure (TLS and SRTP): transport must "
 			"be tls, not %s", dom->id, t);
 		return -1;
 	}
 	if (json_is_false(tw_res_get(dom, "sip_registration")))
-		tw_diag_add(j->d, 1, floc(dom, "sip_registration"), "%s: sip_registration is false: phones "
+		tw_diag_add(j->d, 1, tw_res_loc(dom, "sip_registration"), "%s: sip_registration is false: phones "
 			    "provisioned for this domain cannot register", dom->id);
 	a.port = a.transport == TW_PHONE_TLS ? 5061 : 5060;
 	if (edge) {
 		size_t dl = strlen(dom->id), sl = strlen(".sip.twilio.com");
 		if (dl <= sl || strcmp(dom->id + dl - sl, ".sip.twilio.com")) {
-			problem(j, dev, floc(dev, "edge"), "edge needs a domain ending in .sip.twilio.com");
+			tw_res_diag(j->d, 0, dev, "edge", "edge needs a domain ending in .sip.twilio.com");
 			return -1;
 		}
 		hostbuf = tw_xasprintf("%.*s.sip.%s.twilio.com", (int)(dl - sl), dom->id, edge);
@@ -448,12 +422,12 @@ static int render_device(struct job *j, const struct tw_res *cred, const struct 
 	}
 	if (mac) {
 		if (tw_phone_mac_normalize(mac, macbuf) < 0) {
-			problem(j, dev, floc(dev, "mac"), "not a MAC address");   /* the loader checked it */
+			tw_res_diag(j->d, 0, dev, "mac", "not a MAC address");   /* the loader checked it */
 			goto out;
 		}
 		a.mac = macbuf;
 	} else if (v->needs_mac) {
-		problem(j, dev, &dev->loc, "a %s device needs its mac (the phone asks for a file named after it)",
+		tw_res_diag(j->d, 0, dev, NULL, "a %s device needs its mac (the phone asks for a file named after it)",
 			v->type);
 		goto out;
 	}
@@ -461,11 +435,11 @@ static int render_device(struct job *j, const struct tw_res *cred, const struct 
 		key = j->o->encrypt_key;
 	account = tw_xasprintf("%s@%s", a.username, a.host);
 	if (v->render(&a, &data, &name, &err) < 0) {
-		problem(j, dev, &dev->loc, "%s", err.msg);
+		tw_res_diag(j->d, 0, dev, NULL, "%s", err.msg);
 		free(name);
 		name = NULL;
 	} else if (key && tw_phone_encrypt(key, &data, &enc, &err) < 0) {
-		problem(j, dev, floc(dev, "encrypt_key"), "%s", err.msg);
+		tw_res_diag(j->d, 0, dev, "encrypt_key", "%s", err.msg);
 	} else {
 		if (key) {
 			tw_buf_wipe(&data);
@@ -522,7 +496,7 @@ int tw_phone_render_all(const struct tw_model *m, const struct tw_phone_opts *o,
 				render_device(&j, cred, list, cred->children[k]);
 			}
 			if (!ndev && o->only)
-				problem(&j, cred, &cred->loc, "declares no devices (add devices: [{type: ...}])");
+				tw_res_diag(j.d, 0, cred, NULL, "declares no devices (add devices: [{type: ...}])");
 			if (out->n > nfiles)
 				out->ncredentials++;
 		}

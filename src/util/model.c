@@ -265,6 +265,26 @@ char *tw_res_address(const struct tw_res *r)
 	return tw_buf_detach(&b);
 }
 
+const struct tw_loc *tw_res_loc(const struct tw_res *r, const char *name)
+{
+	const struct tw_field *f = name ? tw_kind_field(r->kind, name) : NULL;
+	return f && r->flocs && r->flocs[f - r->kind->fields].line ? &r->flocs[f - r->kind->fields] : &r->loc;
+}
+
+void tw_res_diag(struct tw_diags *d, int warning, const struct tw_res *r, const char *field, const char *fmt, ...)
+{
+	struct tw_buf b = TW_BUF_INIT;
+	char *addr = tw_res_address(r);
+	va_list ap;
+
+	va_start(ap, fmt);
+	tw_buf_vaddf(&b, fmt, ap);
+	va_end(ap);
+	tw_diag_add(d, warning, tw_res_loc(r, field), "%s: %s", addr, b.buf);
+	free(addr);
+	tw_buf_release(&b);
+}
+
 static struct tw_res *find_address(const struct tw_res *r, const char *address)
 {
 	for (size_t i = 0; i < r->nchildren; i++) {

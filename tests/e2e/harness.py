@@ -49,6 +49,10 @@ SECRETS = {
     "ASTERISK_TRUNK_PW": "Asterisk-Trunk-2024",
     "SIP_PW_HOME": "Home-Phone-Pass-2024",
     "SIP_PW_XLITE": "Xlite-Soft-Pass-2024",
+    "SIP_PW_AGENT1": "Agent-One-Phone-2024",
+    "SIP_PW_AGENT2": "Agent-Two-Phone-2024",
+    "SIP_PW_FRONTDESK": "Front-Desk-Phone-2024",
+    "SIP_PW_WAREHOUSE": "Warehouse-Phone-2024",
 }
 
 

@@ -15,7 +15,7 @@ import re
 import shutil
 import unicodedata
 
-from harness import SECRETS, WRAPPED, EVERY_KIND, EVERY_KIND_OWNED, TwprovCase
+from harness import EVERY_KIND, EVERY_KIND_OWNED, SOURCE_DIR, WRAPPED, TwprovCase
 
 STRONG = "Export-Adopted-2024x"     # the passwords the exported file's variables are set to
 
@@ -172,8 +172,10 @@ class Gen:
             for al in r.sample(als, r.randint(0, len(als))):
                 self.api("POST", f"/v1/Trunks/{tk['sid']}/IpAccessControlLists", {"IpAccessControlListSid": al})
         svc = self.service() if self.maybe(0.7) else None
+        addresses = self.addresses()
         self.owned = [f"+1650{self.seed % 1000:03d}{i:04d}" for i in range(r.randint(1, 3))]
-        for pn in self.t.fake.add_owned(self.owned):
+        numbers = self.t.fake.add_owned(self.owned)
+        for pn in numbers:
             p = {}
             if self.maybe():
                 p["FriendlyName"] = self.name()
@@ -192,8 +194,51 @@ class Gen:
             self.some(p, "StatusCallbackMethod", "GET", "POST")
             self.some(p, "VoiceReceiveMode", "voice", "fax")
             self.some(p, "VoiceCallerIdLookup", True, False)
+            if addresses and self.maybe(0.4):
+                p["EmergencyAddressSid"] = r.choice(addresses)
             if p:
                 self.api("POST", A + f"/IncomingPhoneNumbers/{pn['sid']}.json", p)
+        if self.maybe(0.3):
+            self.api("POST", A + f"/SIP/Domains/{r.choice(domains)}.json",
+                     {"EmergencyCallerSid": r.choice(numbers)["sid"]})
+        self.permissions()
+
+    def addresses(self):
+        """Addresses as a user types them: Twilio stores US ones corrected ("1 main street" is
+        "1 Main St"); the emergency ones the numbers may use.  Returns those."""
+        r, A, emergency = self.rnd, "/2010-04-01/Accounts/{AccountSid}", []
+        for _ in range(r.randint(0, 2)):
+            us = self.maybe()
+            p = {"FriendlyName": self.name(32), "CustomerName": self.name(),
+                 "Street": r.choice(["1 main street", "20 Elm Ave", "5 oak road"]) if us else "10 Downing Street",
+                 "City": "springfield" if us else "London", "Region": "il" if us else "Greater London",
+                 "PostalCode": r.choice(["62701", "62701-1234"]) if us else "SW1A 2AA", "IsoCountry": "US" if us else "GB"}
+            self.some(p, "StreetSecondary", "apt 4", "Floor 2")
+            self.some(p, "EmergencyEnabled", True, False)
+            ad = self.api("POST", A + "/Addresses.json", p)
+            if p.get("EmergencyEnabled") is True:
+                emergency.append(ad["sid"])
+        return emergency
+
+    def permissions(self):
+        """Dialing permissions.  US (a new account's home: its low-risk numbers open) keeps them
+        open: a file leaves out a country at the default of every other one, so an export cannot
+        tell a closed home country from a foreign one (twprov-export(1), DEFAULTS)."""
+        r = self.rnd
+        if self.maybe():
+            upd = []
+            for c in r.sample(["GB", "FR", "DE", "MX", "JP", "BS", "US"], r.randint(1, 3)):
+                o = {"iso_code": c}
+                for flag in ("low_risk_numbers_enabled", "high_risk_special_numbers_enabled",
+                             "high_risk_tollfraud_numbers_enabled"):
+                    if self.maybe():
+                        o[flag] = r.choice(["true", "false"])
+                if c == "US":
+                    o["low_risk_numbers_enabled"] = "true"
+                upd.append(o)
+            self.api("POST", "/v1/DialingPermissions/BulkCountryUpdates", {"UpdateRequest": json.dumps(upd)})
+        if self.maybe(0.3):
+            self.api("POST", "/v1/Settings", {"DialingPermissionsInheritance": r.choice([True, False])})
 
     def service(self):
         """A service built and deployed as the Console does: no twprov manifest; public assets
@@ -255,6 +300,7 @@ def normal(fake):
     st = fake.state()
     name = {}
     for kind, key in (("credential_list", "friendly_name"), ("ip_acl", "friendly_name"), ("application", "friendly_name"),
+                      ("address", "friendly_name"),
                       ("connection_policy", "friendly_name"), ("byoc_trunk", "friendly_name"), ("sip_domain", "domain_name"),
                       ("trunk", "domain_name"), ("incoming_number", "phone_number"), ("service", "unique_name"),
                       ("environment", "unique_name")):
@@ -279,7 +325,7 @@ def normal(fake):
     out = {}
     for kind in ("credential_list", "credential", "ip_acl", "ip_address", "calls_cl", "calls_al", "registrations_cl",
                  "application", "connection_policy", "target", "byoc_trunk", "sip_domain", "trunk", "origination_url",
-                 "trunk_cl", "trunk_al", "incoming_number", "service", "environment", "variable"):
+                 "trunk_cl", "trunk_al", "incoming_number", "service", "environment", "variable", "address"):
         rows = []
         for rec in st[kind]:
             row = clean(rec)
@@ -298,11 +344,13 @@ def normal(fake):
                 row["domain_suffix"] = rec["domain_suffix"]
             rows.append(json.dumps(row, sort_keys=True, ensure_ascii=False))
         out[kind] = sorted(rows)
+    out["dialing_permissions"] = st["dialing_permissions"]
     return out
 
 
 class Export(TwprovCase):
-    fake_options = {"build_polls": 0}
+    # emergency registrations complete at once: apply waits for them otherwise
+    fake_options = {"build_polls": 0, "emergency_lag": 0}
 
     def env(self, **extra):
         return super().env(TWPROV_BUILD_POLL_MS="10", **extra)
@@ -332,7 +380,7 @@ class Export(TwprovCase):
         env = self.env(**self.variables(path))
         r = self.twprov("validate", "-f", path, env=env)
         self.assertEqual(r.rc, 0, r)
-        self.assertNotIn("warning", r.err)
+        self.assertNotIn("literal secret", r.err)
         r = self.twprov("plan", "-f", path, "--detailed-exitcode", env=env)
         self.assertEqual(r.rc, 0, r)
         return env
@@ -447,6 +495,39 @@ class Export(TwprovCase):
         got = [e for e in self.fake.log() if e.get("host") == env["domain_name"]]
         self.assertEqual({(e["path"], e["status"]) for e in got}, {("/hold.mp3", 200)})
         self.adopted_but_for("services/console/assets/secret.txt")
+
+    def test_every_example_and_every_route_comes_back_as_written(self):
+        """The examples (a BYOC trunk's inbound routes by number, a dialer with PBX-style routes,
+        ring lists) and test_routes' file (every target of an outbound route) are applied, then
+        exported: the file plans no changes, has no generated function, and exports again the same."""
+        routes = os.path.join(os.path.dirname(os.path.abspath(__file__)), "test_routes.py")
+        with open(routes) as f:
+            routes_file = re.search(r'^ROUTES = """\\\n(.*?)^"""', f.read(), re.M | re.S)[1]
+        files = {}
+        for name in sorted(os.listdir(os.path.join(SOURCE_DIR, "examples"))):
+            with open(os.path.join(SOURCE_DIR, "examples", name)) as f:
+                files[name] = f.read()
+        files["routes.yaml"] = routes_file.replace("\\\\", "\\")
+        for name, text in files.items():
+            with self.subTest(example=name):
+                self.fake.reset()
+                shutil.rmtree(os.path.join(self.dir, "out"), ignore_errors=True)
+                self.fake.add_owned(re.findall(r'number: "(\+\d+)"', text))
+                path = self.write(text, name)
+                env = self.env(**{v: STRONG for v in re.findall(r"\$\{env:(\w+)\}", text)})
+                r = self.twprov("apply", "-f", path, "--auto-approve", env=env)
+                self.assertEqual(r.rc, 0, r)
+                r = self.export()
+                self.assertNotIn("warning: plan will not be empty", r.err)
+                first = self.tree()
+                self.assertNotIn("_twprov", first["twprov.yaml"].decode())
+                self.adopted()
+                self.export()
+                self.assertEqual(self.tree(), first)
+                if "inbound:" in text:
+                    self.assertIn("  inbound:\n", first["twprov.yaml"].decode())
+                if "routes:" in text:
+                    self.assertIn("    routes:\n", first["twprov.yaml"].decode())
 
     def test_generated_functions_whose_configuration_is_not_exported(self):
         self.every_kind(private_asset=False)

@@ -99,6 +99,7 @@ def invocations(valid, invalid, broken, out):
         # checked directory, as the phone files are
         "export": [("export", "-o", os.path.join(out, "export", "twprov.yaml")),
                    ("export", "-o", os.path.join(out, "export", "services.yaml"), "--kinds", "services")],
+        "schema": [("schema", "-f", valid)],
         "apply": [("apply", saved),
                   ("apply", "-f", valid, "--auto-approve"),
                   ("apply", "-f", valid, "--auto-approve", "--sync-passwords"),
@@ -198,9 +199,9 @@ class Secrets(TwprovCase):
                         if "--json" in args and r.out:
                             self.assertNothingLeaks(what, json.dumps(json.loads(r.out)))
                         seen.add((creds, cmd, r.rc))
-                        # it did talk to the fake (gen-phone-config and show are offline; an unknown user is
-                        # found out first)
-                        if verbosity and r.rc != 3 and cmd not in ("validate", "gen-phone-config", "show") and \
+                        # it did talk to the fake (gen-phone-config, show and schema are offline; an unknown
+                        # user is found out first)
+                        if verbosity and r.rc != 3 and cmd not in ("validate", "gen-phone-config", "show", "schema") and \
                                 "nobody" not in args:
                             self.assertIn("> GET ", r.err, what)
         self.assertNoFileLeaks()

@@ -177,6 +177,27 @@ class FakeTwilio:
     def insert(self, path, params=None):
         return self._control('POST', 'insert', {'path': path, 'params': params or {}})
 
+    def emergency_failures(self, numbers=None, status='registration-failure'):
+        """The next emergency address registration (status='unregistration-failure': the next
+        unregistration) of each number (E.164 or PN SID) ends in that status.  Without numbers,
+        lists the armed failures: {"failures": [{"phone_number", "status"}]}."""
+        if numbers is None:
+            return self._control('GET', 'emergency_failures')
+        return self._control('POST', 'emergency_failures', {'numbers': list(numbers),
+                                                            'status': status})
+
+    def dialing_permissions(self, countries=None, inheritance=None, defaults=False):
+        """The voice dialing permissions: {"countries": {ISO: {low_risk_numbers_enabled,
+        high_risk_special_numbers_enabled, high_risk_tollfraud_numbers_enabled}},
+        "dialing_permissions_inheritance", "pending": [{"due_in", "countries"}]}.  With
+        arguments, sets them first, at once (defaults=True: a new account's permissions first)."""
+        if countries is None and inheritance is None and not defaults:
+            return self._control('GET', 'dialing_permissions')
+        data = {'countries': countries or {}, 'defaults': defaults}
+        if inheritance is not None:
+            data['dialing_permissions_inheritance'] = inheritance
+        return self._control('POST', 'dialing_permissions', data)
+
     def deployed(self, service, environment):
         """What a Serverless environment serves (unique names or SIDs): {domain_name, build_sid,
         functions: {path: {visibility, sha256, content}}, assets: {path: {visibility, sha256}},
