@@ -1,8 +1,6 @@
 /* export.c - twprov export: the live account -> a declared model, generic over the descriptors
  * (export.h says what is written and why plan then reports no changes) */
-#include <errno.h>
 #include <stdarg.h>
-#include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
@@ -18,6 +16,18 @@
 #include "twprov/plan.h"
 #include "twprov/ptrmap.h"
 
+/* Live resources, in an order. */
+struct reslist {
+	const struct tw_res **v;
+	size_t n, alloc;
+};
+
+static void reslist_add(struct reslist *l, const struct tw_res *r)
+{
+	TW_ALLOC_GROW(l->v, l->n + 1, l->alloc);
+	l->v[l->n++] = r;
+}
+
 struct tw_export {
 	struct tw_http *h;
 	struct tw_export_opts o;
@@ -29,7 +39,7 @@ struct tw_export {
 	struct tw_ptrmap from;          /* declared -> live */
 	struct tw_ptrmap data;          /* live -> its hooks' json object */
 	struct tw_ptrmap claimed;       /* live -> non-NULL: accounted for by a hook */
-	json_t *unwritable;             /* live resources whose identity a file cannot hold ("pointer" ints) */
+	struct reslist unwritable;      /* live resources whose identity a file cannot hold */
 	json_t *problems, *left_out, *env;
 	struct tw_buf *kept;
 	size_t nkept, akept;
@@ -135,7 +145,6 @@ struct tw_export *tw_export_new(const struct tw_export_opts *o, struct tw_err *e
 		}
 		x->selected[tw_kind_index(k)] = 1;
 	}
-	x->unwritable = json_array();
 	x->problems = json_array();
 	x->left_out = json_array();
 	x->env = json_array();
@@ -171,7 +180,7 @@ void tw_export_free(struct tw_export *x)
 	tw_ptrmap_release(&x->from);
 	tw_ptrmap_release(&x->data);
 	tw_ptrmap_release(&x->claimed);
-	json_decref(x->unwritable);
+	free(x->unwritable.v);
 	json_decref(x->problems);
 	json_decref(x->left_out);
 	json_decref(x->env);
@@ -525,7 +534,7 @@ static int identity_ok(const struct tw_res *live, struct tw_buf *why)
 
 static void note_unwritable(struct tw_export *x, const struct tw_res *live)
 {
-	json_array_append_new(x->unwritable, json_integer((json_int_t)(intptr_t)live));
+	reslist_add(&x->unwritable, live);
 }
 
 static void duplicates(struct tw_export *x, const struct tw_res *live, const json_t *entry)
@@ -778,17 +787,15 @@ static void sort_tree(struct tw_res *d)
 }
 
 /* The live resources written, in the file's order (a snapshot: hooks may leave some out). */
-static void in_order(const struct tw_export *x, const struct tw_res *d, json_t *out)
+static void in_order(const struct tw_export *x, const struct tw_res *d, struct reslist *out)
 {
 	for (size_t i = 0; i < d->nchildren; i++) {
 		const struct tw_res *l = tw_export_live(x, d->children[i]);
 		if (l)
-			json_array_append_new(out, json_integer((json_int_t)(intptr_t)l));
+			reslist_add(out, l);
 		in_order(x, d->children[i], out);
 	}
 }
-
-#define AS_RES(v) ((const struct tw_res *)(intptr_t)json_integer_value(v))
 
 /* Literal values that stand for a declared resource (a deployed path's URL), written as it. */
 static void unresolve(struct tw_export *x, struct tw_res *d)
@@ -955,13 +962,11 @@ static int read_account(struct tw_export *x, struct tw_err *err)
 
 static void call_hooks(struct tw_export *x, int read)
 {
-	json_t *order = json_array();
-	size_t i;
-	json_t *v;
+	struct reslist order = { NULL, 0, 0 };
 
-	in_order(x, &x->out->root, order);
-	json_array_foreach(order, i, v) {
-		const struct tw_res *l = AS_RES(v);
+	in_order(x, &x->out->root, &order);
+	for (size_t i = 0; i < order.n; i++) {
+		const struct tw_res *l = order.v[i];
 		struct tw_res *d = tw_export_declared(x, l);
 		const struct tw_kind_hooks *hk = l->kind->hooks;
 		if (!d || !hk)
@@ -971,13 +976,12 @@ static void call_hooks(struct tw_export *x, int read)
 		else if (!read && hk->export)
 			hk->export(x, l, d);
 	}
-	json_decref(order);
+	free(order.v);
 }
 
 int tw_export_run(struct tw_export *x, struct tw_http *h, struct tw_err *err)
 {
 	size_t i;
-	json_t *v;
 
 	x->h = h;
 	if (read_account(x, err) < 0)
@@ -1012,8 +1016,8 @@ int tw_export_run(struct tw_export *x, struct tw_http *h, struct tw_err *err)
 		return -1;
 	}
 	call_hooks(x, 0);
-	json_array_foreach(x->unwritable, i, v) {
-		const struct tw_res *l = AS_RES(v), *top = l;
+	for (i = 0; i < x->unwritable.n; i++) {
+		const struct tw_res *l = x->unwritable.v[i], *top = l;
 		struct tw_res *d;
 		struct tw_buf why = TW_BUF_INIT;
 		char *a, *ta;

@@ -48,6 +48,13 @@ static const struct tw_res *chosen_env(const struct tw_res *svc)
 
 static const char *const keys[2] = { "function_versions", "asset_versions" };
 
+/* The live environment whose build the file takes, as export_read chose it, or NULL. */
+static const struct tw_res *env_of(const struct tw_res *svc, const json_t *data)
+{
+	const char *name = json_string_value(json_object_get(data, "env"));
+	return name ? tw_res_find(svc, &tw_kind_environments, name) : NULL;
+}
+
 /* The version of build b (functions: asset 0) whose function or asset is `sid`, or NULL. */
 static json_t *version_of(const json_t *b, int asset, const char *sid)
 {
@@ -97,7 +104,7 @@ void tw_service_export_read(struct tw_export *x, const struct tw_res *svc)
 
 	if (!b)
 		return;
-	json_object_set_new(data, "env", json_integer((json_int_t)(intptr_t)env));
+	json_object_set_new(data, "env", json_string(env->id));
 	json_object_set(data, "build", b);
 	json_object_set_new(data, "code", json_object());
 	json_object_set_new(data, "bytes", json_object());
@@ -183,7 +190,7 @@ static void sources(struct tw_export *x, struct tw_res *svc, const json_t *data)
 		vis = json_string_value(json_object_get(v, "visibility"));
 		if (!v || !path) {
 			tw_export_leave_out(x, d, "not in the build %s runs, which the file takes",
-					    ((const struct tw_res *)(intptr_t)json_integer_value(json_object_get(data, "env")))->id);
+					    json_string_value(json_object_get(data, "env")));
 		} else if (strcmp(path, d->id)) {
 			tw_export_leave_out(x, d, "served at %s: twprov names a %s by its path (its FriendlyName): "
 					    "rename it to its path", path, asset ? "asset" : "function");
@@ -219,7 +226,7 @@ static int generated_config(struct tw_export *x, struct tw_res *svc, struct tw_r
 /* twprov's own functions of the build: accounted for by what generates them. */
 static void generated(struct tw_export *x, const struct tw_res *live, struct tw_res *svc, const json_t *data)
 {
-	const struct tw_res *env = (const struct tw_res *)(intptr_t)json_integer_value(json_object_get(data, "env"));
+	const struct tw_res *env = env_of(live, data);
 	struct tw_res *denv = env ? tw_export_declared(x, env) : NULL;
 
 	/* the dialer's outbound: before its ring:, which needs it */
@@ -244,7 +251,7 @@ static void generated(struct tw_export *x, const struct tw_res *live, struct tw_
 void tw_service_export(struct tw_export *x, const struct tw_res *live, struct tw_res *decl)
 {
 	const json_t *data = tw_export_data(x, live);
-	const struct tw_res *env = (const struct tw_res *)(intptr_t)json_integer_value(json_object_get(data, "env"));
+	const struct tw_res *env = env_of(live, data);
 	json_t *b = json_object_get(data, "build");
 	json_t *man = env ? tw_manifest_parse(json_string_value(json_object_get(env->json, "_manifest_source"))) : NULL;
 	json_t *deps = man ? json_incref(json_object_get(man, "dependencies")) : json_object(), *rt, *d;
