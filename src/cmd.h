@@ -54,6 +54,7 @@ int cmd_apply(int argc, char **argv, struct tw_global *g);
 int cmd_gen_phone_config(int argc, char **argv, struct tw_global *g);
 int cmd_remove_credential(int argc, char **argv, struct tw_global *g);
 int cmd_show(int argc, char **argv, struct tw_global *g);
+int cmd_export(int argc, char **argv, struct tw_global *g);
 int cmd_schema(int argc, char **argv, struct tw_global *g);
 int cmd_complete(int argc, char **argv, struct tw_global *g);
 

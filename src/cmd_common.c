@@ -16,7 +16,7 @@
 #include "twprov/redact.h"
 
 extern const char tw_usage_validate[], tw_usage_plan[], tw_usage_apply[], tw_usage_gen_phone_config[],
-	tw_usage_remove_credential[], tw_usage_show[], tw_usage_schema[], tw_usage_complete[];
+	tw_usage_remove_credential[], tw_usage_show[], tw_usage_export[], tw_usage_schema[], tw_usage_complete[];
 
 const struct tw_cmd tw_commands[] = {
 	{ "validate", cmd_validate, "check the file offline (types, references, Twilio's rules)", tw_usage_validate },
@@ -25,6 +25,7 @@ const struct tw_cmd tw_commands[] = {
 	{ "gen-phone-config", cmd_gen_phone_config, "write provisioning files for the credentials' phones", tw_usage_gen_phone_config },
 	{ "remove-credential", cmd_remove_credential, "revoke a SIP user now and drop it from the file", tw_usage_remove_credential },
 	{ "show", cmd_show, "print a plan saved by plan --out", tw_usage_show },
+	{ "export", cmd_export, "write a twprov file from the live account (adoption)", tw_usage_export },
 	{ "schema", cmd_schema, "print the JSON Schema of the file, for editors", tw_usage_schema },
 	{ "__complete", cmd_complete, NULL, tw_usage_complete },
 	{ NULL, NULL, NULL, NULL },

@@ -13,6 +13,7 @@ struct tw_res;
 struct tw_diags;
 struct tw_live_more;
 struct tw_planner;
+struct tw_export;
 
 /* Which Twilio API host a kind lives on (DESIGN.md section 2). */
 enum tw_product {
@@ -122,6 +123,11 @@ struct tw_objval {
 	struct tw_res *(*source)(const struct tw_res *from, const json_t *v);
 	/* The value (heap), or NULL while it is not known (its source is not at Twilio yet). */
 	char *(*resolve)(const struct tw_res *from, const json_t *v, const struct tw_facts *facts);
+	/* twprov export: the mapping that stands for the literal value `s` of a field of `from` (a
+	 * resource of a declared model whose resources' live objects `facts` gives), or NULL when
+	 * `s` is no such value or what it would name is not declared.  Resolving the mapping gives
+	 * back `s`. */
+	json_t *(*unresolve)(const struct tw_res *from, const char *s, const struct tw_facts *facts);
 };
 
 /*
@@ -143,6 +149,13 @@ struct tw_field {
 	const char *ref;         /* TW_V_REF/TW_V_REFLIST: name of the referenced kind */
 	const char *suffix;      /* tw_check_domain: required suffix, e.g. ".sip.twilio.com" */
 	const char *create_default; /* sent on create when the file leaves the field out */
+	const char *twilio_default; /* the value Twilio gives it when a create leaves it out, written as
+	                               the file would ("POST", "false", "32"), only where Twilio documents
+	                               it: twprov export leaves out a live value equal to it (or to
+	                               create_default), so the file then does not manage the field */
+	const char *export_env;     /* a TW_F_SECRET field Twilio never returns: twprov export writes
+	                               ${env:NAME}, NAME being this prefix and the identities of the
+	                               resource and its parents (twprov-export(1)) */
 	const struct tw_objval *objval; /* TW_V_STR that may be written as a mapping (see above) */
 	const struct tw_settle *settle; /* writing it starts work Twilio finishes later (see above) */
 	const char *endpoint;    /* written through this sub-resource (path template with {Sid} of the
@@ -203,6 +216,14 @@ struct tw_kind_hooks {
 	 * created) and its children are diffed, add the kind's own actions
 	 * (Serverless uploads, builds and deployments). */
 	void (*plan_more)(struct tw_planner *pl, const struct tw_res *w, const struct tw_res *h);
+	/* twprov export: read what the live model lacks for the file (a function's code), with
+	 * tw_export_get and tw_export_download, for each live resource export writes. */
+	void (*export_read)(struct tw_export *x, const struct tw_res *live);
+	/* twprov export: complete `decl`, the resource written for `live`, once every resource has
+	 * its fields and children from the descriptors (what only the kind knows: a number's routing,
+	 * a service's sources, the configuration that generated a function).  Called in the file's
+	 * order: kinds as registered, resources by identity. */
+	void (*export)(struct tw_export *x, const struct tw_res *live, struct tw_res *decl);
 };
 
 struct tw_kind {

@@ -146,6 +146,8 @@ size_t tw_planner_custom(struct tw_planner *pl, const struct tw_custom *c, const
 void tw_planner_change(struct tw_planner *pl, size_t a, const struct tw_field *f, const json_t *before,
 		       const json_t *after);
 void tw_planner_dep(struct tw_planner *pl, size_t a, size_t dep);
+/* The create of on_demand resource w (model.h), planned once; returns its index. */
+size_t tw_planner_create(struct tw_planner *pl, const struct tw_res *w);
 /* Action a waits for the create or replace of r, if the plan has one. */
 void tw_planner_after_creation(struct tw_planner *pl, size_t a, const struct tw_res *r);
 

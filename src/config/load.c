@@ -319,6 +319,34 @@ static int leaks(const char *msg, const char *value)
 	return found;
 }
 
+/* The length limit of a string field, then its check (on a value that is not secret). */
+static int length_and_check(const struct tw_field *f, const char *text, struct tw_buf *why)
+{
+	size_t n = tw_cfg_utf8_len(text);
+
+	if (f->type == TW_V_STR && f->max > 0 && n > (size_t)f->max) {
+		tw_buf_addf(why, "too long: %zu characters (max %ld)", n, f->max);
+		return -1;
+	}
+	return f->check ? f->check(f, text, why) : 0;
+}
+
+int tw_config_check_str(const struct tw_field *f, const char *text, size_t len, struct tw_buf *why)
+{
+	const char *arg;
+	size_t arglen;
+
+	if (strlen(text) != len) {
+		tw_buf_adds(why, "contains a NUL character");
+		return -1;
+	}
+	if (tw_secref_parse(text, len, &arg, &arglen)) {
+		tw_buf_adds(why, "reads as a secret reference (${env:...} or ${file:...})");
+		return -1;
+	}
+	return len ? length_and_check(f, text, why) : 0;
+}
+
 /* Run the field's checks on a string value; report the first failure. */
 static int check_string(struct ld *ld, const struct tw_field *f, const char *text, int sensitive,
 			const struct tw_ynode *at, const char *path)
@@ -327,13 +355,12 @@ static int check_string(struct ld *ld, const struct tw_field *f, const char *tex
 	int ret = 0;
 	size_t n = tw_cfg_utf8_len(text);
 
-	if (f->type == TW_V_STR && f->max > 0 && n > (size_t)f->max) {
-		err_at(ld, at, path, "too long: %zu characters (max %ld)", n, f->max);
-		return -1;
-	}
-	if (!f->check)
-		return 0;
-	if (sensitive || (f->flags & TW_F_SECRET)) {
+	if (!(sensitive || (f->flags & TW_F_SECRET))) {
+		ret = length_and_check(f, text, &why);
+	} else if (f->type == TW_V_STR && f->max > 0 && n > (size_t)f->max) {
+		tw_buf_addf(&why, "too long: %zu characters (max %ld)", n, f->max);
+		ret = -1;
+	} else if (f->check) {
 		/* checks leave the value out of messages about secret fields */
 		struct tw_field redacted = *f;
 		redacted.flags |= TW_F_SECRET;
@@ -342,8 +369,6 @@ static int check_string(struct ld *ld, const struct tw_field *f, const char *tex
 			tw_buf_reset(&why);
 			tw_buf_adds(&why, "invalid value (not shown: it is secret)");
 		}
-	} else {
-		ret = f->check(f, text, &why);
 	}
 	if (ret) {
 		err_at(ld, at, path, "%s", why.len ? why.buf : "invalid value");

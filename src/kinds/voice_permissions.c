@@ -13,9 +13,17 @@
 #include "kinds.h"
 #include "twprov/model.h"
 
+/*
+ * twilio_default (what twprov export leaves out): a new account's permissions, as the fake's
+ * README sources them: "By default, new subaccounts will inherit the Master Project
+ * permissions", and every country closed but the low-risk numbers of the account's own country
+ * (the Twilio blog "Increase conversions with Voice Dialing Geographic Permissions REST API",
+ * 2019; support.twilio.com 223180228).
+ */
 static const struct tw_field permissions_fields[] = {
 	{ .name = "inherit", .param = "DialingPermissionsInheritance", .json = "dialing_permissions_inheritance",
-	  .type = TW_V_BOOL, .doc = "a subaccount uses its parent account's permissions (Voice Settings)" },
+	  .type = TW_V_BOOL, .twilio_default = "true",
+	  .doc = "a subaccount uses its parent account's permissions (Voice Settings)" },
 };
 
 const struct tw_kind tw_kind_voice_permissions = {
@@ -33,12 +41,12 @@ static const struct tw_field country_fields[] = {
 	{ .name = "iso_code", .json = "iso_code", .type = TW_V_STR, .flags = TW_F_IDENTITY,
 	  .check = tw_check_iso_country, .doc = "the country's ISO code (US stands for the US and Canada); its identity" },
 	{ .name = "low_risk_numbers", .param = "low_risk_numbers_enabled", .json = "low_risk_numbers_enabled",
-	  .type = TW_V_BOOL, .doc = "calls to the country's ordinary numbers" },
+	  .type = TW_V_BOOL, .twilio_default = "false", .doc = "calls to the country's ordinary numbers" },
 	{ .name = "high_risk_special_numbers", .param = "high_risk_special_numbers_enabled",
-	  .json = "high_risk_special_numbers_enabled", .type = TW_V_BOOL,
+	  .json = "high_risk_special_numbers_enabled", .type = TW_V_BOOL, .twilio_default = "false",
 	  .doc = "calls to premium, shared-cost and other special service numbers" },
 	{ .name = "high_risk_tollfraud_numbers", .param = "high_risk_tollfraud_numbers_enabled",
-	  .json = "high_risk_tollfraud_numbers_enabled", .type = TW_V_BOOL,
+	  .json = "high_risk_tollfraud_numbers_enabled", .type = TW_V_BOOL, .twilio_default = "false",
 	  .doc = "calls to the ranges most used for toll fraud" },
 };
 

@@ -397,6 +397,18 @@ static void create_changes(struct tw_planner *pl, size_t ai)
 
 static void diff_level(struct tw_planner *pl, const struct tw_res *wp, const struct tw_res *hp);
 
+size_t tw_planner_create(struct tw_planner *pl, const struct tw_res *w)
+{
+	long i = tw_plan_act_index(pl->p, w);
+	size_t idx;
+
+	if (i >= 0)
+		return (size_t)i;
+	idx = add_action(pl->p, TW_ACT_CREATE, w, NULL);
+	create_changes(pl, idx);
+	return idx;
+}
+
 /*
  * First the whole tree is matched, declared to live by identity, so that
  * while any resource is diffed every other's live counterpart is known (a
@@ -509,6 +521,8 @@ static void diff_kind(struct tw_planner *pl, const struct tw_res *wp, const stru
 			diff_level(pl, w, h);
 			if (k->hooks && k->hooks->plan_more)
 				k->hooks->plan_more(pl, w, h);
+		} else if (w->on_demand) {
+			continue;   /* created when its kind's own actions need it (tw_planner_create) */
 		} else if (k->create_requires && !json_is_true(json_object_get(w->fields, k->create_requires))) {
 			char *addr = tw_res_address(w);
 			say(p->problems, "%s: not in the account; set %s: true to %s it (apply then needs %s)", addr,

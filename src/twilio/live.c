@@ -5,6 +5,7 @@
 #include "twprov/buf.h"
 #include "twprov/http.h"
 #include "twprov/live.h"
+#include "twprov/log.h"
 
 struct tw_live_more {
 	struct tw_http *h;
@@ -76,6 +77,45 @@ void tw_live_get(struct tw_live_more *lm, struct tw_res *r, enum tw_product prod
 	j->cb = cb;
 	j->ud = ud;
 	req = tw_req_new("GET", tw_http_url(lm->h, product, path), got_more, j);
+	tw_http_submit(lm->h, req);
+}
+
+struct download_job {
+	struct tw_live_more *c;
+	struct tw_res *r;
+	tw_live_bytes_cb cb;
+	void *ud;
+};
+
+static void got_download(struct tw_http *h, struct tw_req *req)
+{
+	struct download_job *j = req->ud;
+	(void)h;
+	if (req->result != TW_REQ_OK)
+		tw_trace(1, "%s", req->err.msg);
+	if (!j->c->failed)
+		j->cb(j->c, j->r, req->result == TW_REQ_OK ? &req->body : NULL, j->ud);
+	tw_req_free(req);
+	free(j);
+}
+
+void tw_live_download(struct tw_live_more *lm, struct tw_res *r, const char *domain, const char *path,
+		      tw_live_bytes_cb cb, void *ud)
+{
+	struct download_job *j = tw_xcalloc(1, sizeof(*j));
+	struct tw_err err = TW_ERR_INIT;
+	struct tw_req *req = tw_req_download(lm->h, domain, path, got_download, j, &err);
+
+	if (!req) {
+		tw_trace(1, "%s", err.msg);
+		free(j);
+		cb(lm, r, NULL, ud);
+		return;
+	}
+	j->c = lm;
+	j->r = r;
+	j->cb = cb;
+	j->ud = ud;
 	tw_http_submit(lm->h, req);
 }
 
@@ -176,7 +216,7 @@ static void list_done(struct tw_http *h, json_t *items, const struct tw_err *err
 			for (size_t k = 0; k < nkids; k++)
 				if (w || c->o->all_children || carries_refs(kids[k]))
 					submit_list(c, kids[k], r, w);
-			if (w && j->k->hooks && j->k->hooks->read_more)
+			if ((w || c->o->all_children) && j->k->hooks && j->k->hooks->read_more)
 				j->k->hooks->read_more(c, r);
 		}
 		json_decref(index);

@@ -18,6 +18,7 @@ CPACK = os.environ.get("TWPROV_CPACK") or "cpack"
 INSTALLED = {
     "usr/bin/twprov",
     "usr/share/man/man1/twprov.1.gz",
+    "usr/share/man/man1/twprov-export.1.gz",
     "usr/share/man/man1/twprov-gen-phone-config.1.gz",
     "usr/share/man/man1/twprov-remove-credential.1.gz",
     "usr/share/man/man5/twprov.yaml.5.gz",

@@ -95,6 +95,10 @@ def invocations(valid, invalid, broken, out):
                  ("plan", "-f", valid, "--sync-passwords"), ("plan", "-f", valid, "--sync-passwords", "--json"),
                  ("plan", "-f", invalid, "--json"), ("plan", "-f", valid, "--sync-passwords", "--out", saved)],
         "show": [("show", saved), ("show", "--json", saved)],
+        # the exported file holds the account's variable values as Twilio returns them: outside the
+        # checked directory, as the phone files are
+        "export": [("export", "-o", os.path.join(out, "export", "twprov.yaml")),
+                   ("export", "-o", os.path.join(out, "export", "services.yaml"), "--kinds", "services")],
         "schema": [("schema", "-f", valid)],
         "apply": [("apply", saved),
                   ("apply", "-f", valid, "--auto-approve"),
@@ -212,6 +216,7 @@ class Secrets(TwprovCase):
         self.assertIn(("auth token", "gen-phone-config", 0), seen)
         self.assertIn(("auth token", "remove-credential", 0), seen)
         self.assertIn(("auth token", "remove-credential", 1), seen)     # nobody to remove
+        self.assertIn(("api key", "export", 0), seen)
         # the variable reached Twilio intact
         self.assertIn(VARIABLE_SECRET, variables)
 

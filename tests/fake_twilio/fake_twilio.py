@@ -33,7 +33,7 @@ from dataclasses import dataclass, field
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from itertools import islice
 from typing import Callable, Optional
-from urllib.parse import parse_qs, urlencode, urlsplit
+from urllib.parse import parse_qs, unquote, urlencode, urlsplit
 
 HERE = os.path.dirname(os.path.abspath(__file__))
 SPEC_FILES = ('twilio_api_v2010.json', 'twilio_voice_v1.json',
@@ -2171,6 +2171,40 @@ class Fake:
                 'dependencies': build['dependencies'] if build else [],
                 'runtime': build['runtime'] if build else None}
 
+    def serve_deployed(self, h, method, host, path):
+        """GET https://<an environment's domain_name><path>: the bytes of a public Asset of the build
+        the environment runs (twilio.com/docs/serverless/functions-assets/visibility: "a public
+        Asset called ahoy.mp3 ... would be accessible by anyone from
+        https://example-1234.twil.io/ahoy.mp3").  Anything else answers 404: running a Function,
+        and protected (X-Twilio-Signature) or private Assets, are not modelled."""
+        entry = {'method': method, 'host': host, 'path': path, 'query': {}, 'form': {}, 'files': {},
+                 'status': 404, 't_start': time.time(), 't_end': None, 'dropped': False}
+        data, ctype = None, None
+        with self.lock:
+            st = self.state
+            env = next((e for (store, _, _), e in st.recs.items()
+                        if store == 'environment' and not e.get('_dead')
+                        and e['domain_name'].lower() == host), None)
+            build = env and env['build_sid'] and st.recs.get(('build', env['_parent'], env['build_sid']))
+            asset = build and next((v for v in build['_assets'] if v['path'] == path), None)
+            if method == 'GET' and asset and asset['visibility'] == 'public':
+                data, ctype = asset['_data'], asset['_content_type'] or 'application/octet-stream'
+                entry['status'] = 200
+            entry['t_end'] = time.time()
+            self.log.append(entry)
+        if data is None:
+            h.send_response(404)
+            h.send_header('Content-Type', 'text/plain')
+            h.send_header('Content-Length', '10')
+            h.end_headers()
+            h.wfile.write(b'Not found\n')
+            return
+        h.send_response(200)
+        h.send_header('Content-Type', ctype)
+        h.send_header('Content-Length', str(len(data)))
+        h.end_headers()
+        h.wfile.write(data)
+
     def c_available(self, data):
         country, number_type = data.get('country', 'US'), data.get('type', 'Local')
         if number_type not in NUMBER_TYPES:
@@ -2251,7 +2285,10 @@ class Handler(BaseHTTPRequestHandler):
         except ValueError:
             self.reply(400, {'error': 'bad Content-Length'})
             return
-        if url.path.startswith('/_fake/'):
+        host = (self.headers.get('Host') or '').rsplit(':', 1)[0].lower()
+        if host.endswith('.twil.io'):
+            fake.serve_deployed(self, self.command, host, unquote(url.path))
+        elif url.path.startswith('/_fake/'):
             self.reply(*fake.control(self.command, url.path, body, parse_qs(url.query)))
         else:
             fake.serve_api(self, self.command, url.path,

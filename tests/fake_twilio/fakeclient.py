@@ -20,7 +20,7 @@ import tempfile
 import time
 import urllib.error
 import urllib.request
-from urllib.parse import urlencode
+from urllib.parse import quote, urlencode
 
 HERE = os.path.dirname(os.path.abspath(__file__))
 sys.path.insert(0, HERE)
@@ -204,6 +204,19 @@ class FakeTwilio:
         dependencies, runtime}."""
         query = urlencode({'service': service, 'environment': environment})
         return self._control('GET', 'deployed?' + query)
+
+
+    def fetch_deployed(self, domain, path, method='GET'):
+        """What https://DOMAIN/PATH serves (a public asset of the build the environment with that
+        domain_name runs): a request to the fake's port with `Host: DOMAIN`, as twprov sends it
+        through TWPROV_API_URL.  Returns (status, bytes, Content-Type)."""
+        req = urllib.request.Request(self.url + quote(path), method=method,
+                                     headers={'Host': domain})
+        try:
+            with urllib.request.urlopen(req, timeout=60, context=self._ssl) as r:
+                return r.status, r.read(), r.headers.get('Content-Type')
+        except urllib.error.HTTPError as e:
+            return e.code, e.read(), e.headers.get('Content-Type')
 
 
 def multipart(fields, file):

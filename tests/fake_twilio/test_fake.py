@@ -1755,6 +1755,28 @@ class ServerlessDeploymentTest(ServerlessCase):
         with self.assertRaises(RuntimeError):
             FAKE.deployed('office-voice', 'nowhere')
 
+    def test_public_assets_are_served_at_their_environments_domain(self):
+        d = self.deployed_service()                      # /logo.png public, /hello protected
+        svc, domain = d['svc'], d['env']['domain_name']
+        secret = self.aversion(svc, self.asset(svc, 'secret'), '/secret.txt', b'no', 'protected')
+        private = self.aversion(svc, self.asset(svc, 'private'), '/private.txt', b'no', 'private')
+        uni = self.aversion(svc, self.asset(svc, 'uni'), '/ünï/a b.txt', b'unicode path', 'public')
+        pub_fn = self.fversion(svc, self.function(svc, 'pub'), '/pub', CODE, 'public')
+        build = self.build(svc, [d['fv'], pub_fn], [d['av'], secret, private, uni])
+        self.finish(svc, build)
+        self.deploy(svc, d['env'], build)
+        FAKE.clear_log()
+        self.assertEqual(FAKE.fetch_deployed(domain, '/logo.png'), (200, bytes(range(256)), 'image/png'))
+        self.assertEqual(FAKE.fetch_deployed(domain.upper(), '/ünï/a b.txt')[:2], (200, b'unicode path'))
+        # protected and private assets, functions (not run by the fake), other paths and domains
+        for host, path in ((domain, '/secret.txt'), (domain, '/private.txt'), (domain, '/hello'), (domain, '/pub'),
+                           (domain, '/nothing'), ('nosuch-1234.twil.io', '/logo.png')):
+            self.assertEqual(FAKE.fetch_deployed(host, path)[0], 404, (host, path))
+        self.assertEqual(FAKE.fetch_deployed(domain, '/logo.png', 'POST')[0], 404)
+        # no credentials needed, none asked for; logged with the host
+        self.assertEqual([(e['method'], e['host'], e['path'], e['status']) for e in FAKE.log()][:2],
+                         [('GET', domain, '/logo.png', 200), ('GET', domain, '/ünï/a b.txt', 200)])
+
     def test_deployed_functions_assets_and_builds_cannot_be_deleted(self):
         d = self.deployed_service()
         s = d['s']
