@@ -44,8 +44,8 @@ void tw_global_apply(const struct tw_global *g);
 struct tw_cmd {
 	const char *name;
 	int (*fn)(int argc, char **argv, struct tw_global *g);
-	const char *summary;
-	const char *usage;      /* full --help text */
+	const char *summary;    /* NULL: not listed (a command for twprov's own use) */
+	const char *usage;      /* full --help text; shell completion reads its options from it */
 };
 
 int cmd_validate(int argc, char **argv, struct tw_global *g);
@@ -54,8 +54,13 @@ int cmd_apply(int argc, char **argv, struct tw_global *g);
 int cmd_gen_phone_config(int argc, char **argv, struct tw_global *g);
 int cmd_remove_credential(int argc, char **argv, struct tw_global *g);
 int cmd_show(int argc, char **argv, struct tw_global *g);
+int cmd_export(int argc, char **argv, struct tw_global *g);
+int cmd_schema(int argc, char **argv, struct tw_global *g);
+int cmd_complete(int argc, char **argv, struct tw_global *g);
 
 extern const struct tw_cmd tw_commands[];
+/* The global options, as the usage texts list options ("  -f, --file FILE    ..."). */
+extern const char tw_usage_global[];
 const struct tw_cmd *tw_cmd_find(const char *name);
 /* Prints the command's usage to stdout (help) and returns 0, or to stderr and returns 64. */
 int tw_cmd_usage(const char *name, int error);
@@ -66,6 +71,13 @@ int tw_cmd_usage(const char *name, int error);
  * command `name` to stderr (NULL: none, the caller prints its own) and return 64.
  */
 int tw_cmd_bad_option(const char *name, const struct option *longopts, char **argv, int c);
+
+/*
+ * Shell completion (cmd_complete.c): the candidates for the last of the n words of a command
+ * line (the words after "twprov"), one a line, then a directive line (:words, :files, :dirs).
+ * Commands come from `cmds`, their options from their usage texts.
+ */
+void tw_complete(const struct tw_cmd *cmds, char **words, size_t n, struct tw_buf *out);
 
 /* Shared plumbing (cmd_common.c). Each returns an exit code; 0 means go on. */
 int tw_cmd_load(const struct tw_global *g, struct tw_model **out);

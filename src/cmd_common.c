@@ -16,7 +16,7 @@
 #include "twprov/redact.h"
 
 extern const char tw_usage_validate[], tw_usage_plan[], tw_usage_apply[], tw_usage_gen_phone_config[],
-	tw_usage_remove_credential[], tw_usage_show[];
+	tw_usage_remove_credential[], tw_usage_show[], tw_usage_export[], tw_usage_schema[], tw_usage_complete[];
 
 const struct tw_cmd tw_commands[] = {
 	{ "validate", cmd_validate, "check the file offline (types, references, Twilio's rules)", tw_usage_validate },
@@ -25,8 +25,19 @@ const struct tw_cmd tw_commands[] = {
 	{ "gen-phone-config", cmd_gen_phone_config, "write provisioning files for the credentials' phones", tw_usage_gen_phone_config },
 	{ "remove-credential", cmd_remove_credential, "revoke a SIP user now and drop it from the file", tw_usage_remove_credential },
 	{ "show", cmd_show, "print a plan saved by plan --out", tw_usage_show },
+	{ "export", cmd_export, "write a twprov file from the live account (adoption)", tw_usage_export },
+	{ "schema", cmd_schema, "print the JSON Schema of the file, for editors", tw_usage_schema },
+	{ "__complete", cmd_complete, NULL, tw_usage_complete },
 	{ NULL, NULL, NULL, NULL },
 };
+
+const char tw_usage_global[] =
+	"  -f, --file FILE    the twprov file (default twprov.yaml)\n"
+	"  -v, --verbose      trace HTTP requests on stderr (secrets redacted); twice for more\n"
+	"      --no-color     no colour (also NO_COLOR=1)\n"
+	"      --cacert FILE  trust this CA bundle for TLS (also CURL_CA_BUNDLE)\n"
+	"  -h, --help         show help; `twprov COMMAND --help` for a command\n"
+	"      --version      print the version\n";
 
 const struct tw_cmd *tw_cmd_find(const char *name)
 {

@@ -21,12 +21,7 @@ static const char main_usage[] =
 	"%s"
 	"\n"
 	"Global options (also accepted after the command):\n"
-	"  -f, --file FILE    the twprov file (default twprov.yaml)\n"
-	"  -v, --verbose      trace HTTP requests on stderr (secrets redacted); twice for more\n"
-	"      --no-color     no colour (also NO_COLOR=1)\n"
-	"      --cacert FILE  trust this CA bundle for TLS (also CURL_CA_BUNDLE)\n"
-	"  -h, --help         show help; `twprov COMMAND --help` for a command\n"
-	"      --version      print the version\n"
+	"%s"
 	"\n"
 	"Credentials come from TWILIO_ACCOUNT_SID with TWILIO_AUTH_TOKEN, or\n"
 	"TWILIO_API_KEY and TWILIO_API_SECRET.  See twprov(1) and twprov.yaml(5).\n";
@@ -36,8 +31,9 @@ static void print_main_usage(FILE *f)
 	char list[2048] = "";
 	size_t n = 0;
 	for (const struct tw_cmd *c = tw_commands; c->name; c++)
-		n += (size_t)snprintf(list + n, sizeof(list) - n, "  %-18s %s\n", c->name, c->summary);
-	fprintf(f, main_usage, list);
+		if (c->summary)   /* NULL: a command for twprov's own use (__complete) */
+			n += (size_t)snprintf(list + n, sizeof(list) - n, "  %-18s %s\n", c->name, c->summary);
+	fprintf(f, main_usage, list, tw_usage_global);
 }
 
 int main(int argc, char **argv)

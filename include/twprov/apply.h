@@ -24,14 +24,21 @@ enum tw_step_op {
 	TW_STEP_CREATE,     /* POST the collection */
 	TW_STEP_UPDATE,     /* POST the item with the changed fields */
 	TW_STEP_ENDPOINT,   /* POST a sub-resource with its fields (a trunk's Recording) */
+	TW_STEP_CLEAR,      /* POST the item with a settling field cleared (struct tw_settle) */
+	TW_STEP_SETTLE,     /* GET the item until the field's work is done */
+	TW_STEP_BULK,       /* POST the kind's bulk path with the whole batch (struct tw_bulk) */
 };
 
 struct tw_step {
 	enum tw_step_op op;
 	const char *endpoint;       /* TW_STEP_ENDPOINT: the fields' endpoint template */
+	const struct tw_field *field; /* TW_STEP_CLEAR, TW_STEP_SETTLE: the settling field */
+	int cleared;                /* TW_STEP_SETTLE: wait for settle->cleared (else settle->set) */
+	int live;                   /* TW_STEP_CLEAR, TW_STEP_SETTLE: of the live resource, before its
+	                               delete (else of the declared one) */
 };
 
-#define TW_MAX_STEPS 8
+#define TW_MAX_STEPS 12
 
 
 struct tw_apply_opts {

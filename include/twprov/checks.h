@@ -23,6 +23,7 @@ int tw_check_enum(const struct tw_field *f, const char *v, struct tw_buf *why); 
 int tw_check_sip_uri(const struct tw_field *f, const char *v, struct tw_buf *why);  /* sip:host[:port][;params], not sips: */
 int tw_check_sip_address(const struct tw_field *f, const char *v, struct tw_buf *why); /* sip:user@host[:port][;params] */
 int tw_check_name(const struct tw_field *f, const char *v, struct tw_buf *why);     /* non-empty, no control chars, <= f->max */
+int tw_check_iso_country(const struct tw_field *f, const char *v, struct tw_buf *why); /* ISO 3166 alpha-2: US, GB */
 
 /*
  * The regular expressions of call routes (regex.c): the subset that PCRE2
@@ -35,6 +36,19 @@ int tw_check_name(const struct tw_field *f, const char *v, struct tw_buf *why); 
 int tw_regex_check(const char *pattern, int *ngroups, struct tw_buf *why);
 int tw_check_regex(const struct tw_field *f, const char *v, struct tw_buf *why);
 json_t *tw_regex_exec(const char *pattern, const char *subject);
+
+/*
+ * What a regular expression can say of the strings f->check accepts, for the JSON Schema of
+ * the file (`twprov schema`) and its man page: a pattern anchored at both ends, in the syntax
+ * ECMA-262 (with the u flag) and Python's re share, that matches every string the check
+ * accepts.  Never stricter than the check, looser where a regular expression cannot count
+ * (a port is 1 to 5 digits, not 1 to 65535).  A heap string, or NULL when the check has
+ * none (tw_check_enum: f->choices say it; a check of a descriptor's own).
+ * *scalars: whether the text of a YAML number or boolean (an unquoted +16505551111, true)
+ * can pass the check: the file's values are text to twprov, while YAML editors read them
+ * as numbers.  `what`, if not NULL, gets the check's noun for man pages ("URL"), or NULL.
+ */
+char *tw_check_pattern(const struct tw_field *f, int *scalars, const char **what);
 
 /* A region or edge name, one label of a host name: [a-z0-9-]+ (account.region, TWILIO_REGION, ...). */
 int tw_host_label_ok(const char *s);

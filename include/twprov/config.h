@@ -58,4 +58,29 @@ struct tw_config_opts {
 int tw_config_load_buf_opts(const char *name, const char *dir, const char *data, size_t len,
 			    const struct tw_config_opts *o, struct tw_model **out, struct tw_err *err);
 
+/*
+ * The loader's inverse (ywrite.c): append declared model `m` to `out` as a
+ * twprov file, written with libyaml's emitter.  `twprov: 1`, account, prune
+ * and ignore, then the top-level kinds in the registry's order, each resource
+ * as a mapping of its fields in its descriptor's order (not TW_F_COMPUTED ones,
+ * nor values kept under other names by hooks) followed by its children under
+ * their keys; resources in model order.  `header` (NULL: none) comes first as
+ * comment lines, escaped as shown text.  Loading the result gives the same
+ * model (the same values, before the kinds' hooks run).  -1 with err when
+ * libyaml refuses a value (invalid UTF-8).
+ */
+int tw_config_write(const struct tw_model *m, const char *header, struct tw_buf *out, struct tw_err *err);
+/* Append `text` as YAML comment lines ("# " and each line, escaped as shown text). */
+void tw_config_comment(struct tw_buf *out, const char *text);
+/* Whether a string can be written as a plain scalar and read back as that string (not as a
+ * null, boolean or number); the writer double-quotes the others. */
+int tw_yaml_plain_ok(const char *s, size_t len);
+/*
+ * The loader's checks of one string value of field `f` beyond its type: its
+ * length and the field's check; also that it is no ${env:}/${file:} reference
+ * where the field takes none and has no NUL.  0, or -1 with the message in
+ * `why` (as the loader would report it, without the place).
+ */
+int tw_config_check_str(const struct tw_field *f, const char *text, size_t len, struct tw_buf *why);
+
 #endif

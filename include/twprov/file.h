@@ -64,6 +64,31 @@ int tw_write_full(int fd, const void *data, size_t len);
  */
 int tw_write_atomic(const char *path, const void *data, size_t len, mode_t mode, struct tw_err *err);
 
+/* Create directory `path` and its missing parents with `mode`; -1 with "cannot create
+ * directory PATH: why" or "PATH is not a directory". */
+int tw_mkdir_p(const char *path, mode_t mode, struct tw_err *err);
+
+/* A file of a tree written under one directory (tw_write_tree). */
+struct tw_tree_file {
+	const char *name;       /* relative to the directory: segments joined by '/' */
+	const void *data;
+	size_t len;
+	int written;            /* set once it is in place */
+};
+
+/*
+ * Write every file into `dir` (created with its parents if missing): each
+ * through a temporary file in its final directory, fsync'd (removed if a
+ * signal ends twprov), then given `mode`; only when every temporary file is
+ * written are they renamed over the targets (an existing file is replaced
+ * atomically, a symbolic link replaced, not followed).  Paths under `dir`
+ * never follow a symbolic link: a directory on the way that is one is an
+ * error.  Directories are created 0700, or 0755 for files others may read.
+ * On failure the temporary files are removed; a rename that fails after
+ * others succeeded leaves those replaced: `written` says which.
+ */
+int tw_write_tree(struct tw_tree_file *v, size_t n, const char *dir, mode_t mode, struct tw_err *err);
+
 /* The directory of a path ("." when it has none); heap string. */
 char *tw_dir_of(const char *path);
 

@@ -15,8 +15,6 @@ struct tw_req;
  * flight to a host is found by trying (limit.h): Twilio publishes no number, reports
  * speak of about 100 per account.  Reads and writes share it. */
 #define TW_PARALLELISM 256
-/* The name of before, when reads had a default of their own (callers on other branches) */
-#define TW_PARALLELISM_READ TW_PARALLELISM
 
 struct tw_http_opts {
 	const char *account_sid;    /* AC..., for 2010 paths */
@@ -95,6 +93,11 @@ struct tw_req {
 	struct tw_form form;        /* POST body */
 	struct tw_part *parts;      /* or a multipart/form-data body (tw_req_add_part) */
 	int idempotent;             /* safe to re-send after a 5xx or a dropped connection */
+	int download;               /* a download from a deployed URL (tw_req_download): no
+	                               credentials are sent, a 2xx answer's bytes are kept in `body`
+	                               as they came (not parsed) */
+	char *host;                 /* a Host header to send (a deployed domain reached through
+	                               TWPROV_API_URL), or NULL; owned */
 	tw_req_cb cb;               /* called once, when done (from tw_http_run) */
 	void *ud;                   /* caller data */
 	long tag;                   /* caller data */
@@ -103,6 +106,7 @@ struct tw_req {
 	enum tw_req_result result;
 	long status;                /* HTTP status of the last attempt, 0 if none */
 	json_t *json;               /* parsed body (object) of a 2xx answer, or NULL (e.g. 204) */
+	struct tw_buf body;         /* a download's 2xx answer, its bytes */
 	struct tw_err err;          /* set unless TW_REQ_OK: "20404: The requested ... (more_info)";
 	                               transport errors: "GET https://...: <what curl said>", for a
 	                               timeout what was awaited from which host ("no answer from
@@ -115,7 +119,7 @@ struct tw_req {
 	double deadline;            /* when the first attempt started + deadline_ms */
 	char *location;             /* a 3xx answer's Location */
 	int requeues;               /* re-sent at once after a 429 (the host's limit had no room) */
-	void *host;                 /* its API host: limit and queue */
+	void *api;                  /* its API host: limit and queue */
 	struct tw_buf resp;
 	long retry_after_ms;
 	double due;                 /* time at which a delayed retry may start */
@@ -125,6 +129,7 @@ struct tw_req {
 	char curl_err[256];
 	struct tw_req *next;
 	void *mime;                 /* the attempt's curl_mime, when parts */
+	void *headers;              /* its own header list (a Host header), once built */
 };
 
 /* Full URL for `path` on `product`'s host, honouring TWPROV_API_URL, region and edge
@@ -135,6 +140,18 @@ char *tw_http_url(struct tw_http *h, enum tw_product product, const char *path);
  * Returns NULL when the link is neither absolute (scheme://host/...) nor a path. */
 char *tw_http_link(struct tw_http *h, enum tw_product product, const char *link);
 const char *tw_http_account_sid(struct tw_http *h);
+/*
+ * A download (req->download) of what Twilio serves for a deployed public
+ * Function or Asset: GET https://DOMAIN/PATH
+ * (twilio.com/docs/serverless/functions-assets/visibility), DOMAIN being an
+ * environment's domain_name.  With TWPROV_API_URL the request goes to that base
+ * URL with the same path and `Host: DOMAIN`.  DOMAIN must be a host name under
+ * twil.io and PATH a path of printable characters without "." or ".." segments
+ * (both come from a server); the path is percent-encoded.  NULL with the
+ * reason in err otherwise.  Submit it as any other request.
+ */
+struct tw_req *tw_req_download(struct tw_http *h, const char *domain, const char *path, tw_req_cb cb, void *ud,
+			       struct tw_err *err);
 /* The retry budget: retries after the first attempt (TWPROV_MAX_RETRIES). */
 int tw_http_max_retries(struct tw_http *h);
 

@@ -6,8 +6,6 @@
 
 #include <jansson.h>
 
-#include <jansson.h>
-
 struct tw_buf;
 struct tw_err;
 struct tw_field;
@@ -15,6 +13,7 @@ struct tw_res;
 struct tw_diags;
 struct tw_live_more;
 struct tw_planner;
+struct tw_export;
 
 /* Which Twilio API host a kind lives on (DESIGN.md section 2). */
 enum tw_product {
@@ -58,6 +57,40 @@ enum tw_vtype {
 #define TW_F_CREATE_IGNORES (1u << 11) /* Twilio ignores it on create (a purchase keeps the default
                                      voice_receive_mode): the create action writes it with an
                                      update right after the create */
+#define TW_F_WRITE_ONLY (1u << 12) /* Twilio takes it but never returns it (an address's
+                                     AutoCorrectAddress): sent with every create and update, the
+                                     file's value or else create_default; never compared */
+#define TW_F_BLOCKS_DELETE (1u << 13) /* TW_V_REF: Twilio refuses to delete what it names while it
+                                     does (a number's emergency address): the delete waits for the
+                                     reference to end, and a plan that leaves one fails */
+
+/*
+ * A field whose write starts work Twilio finishes later (a number's emergency
+ * address is registered with emergency services).  Apply waits, polling the
+ * item, until `json` says the work is done; a change from one value to
+ * another first clears the field and waits for that (the documented order),
+ * and deleting the resource first clears it too.
+ */
+struct tw_settle {
+	const char *json;            /* the status key in the item: "emergency_address_status" */
+	const char *set;             /* its value once a written value is in force: "registered" */
+	const char *cleared;         /* once the field is cleared: "unregistered" */
+	const char *const *failed;   /* values that mean the work failed (NULL-terminated) */
+	int timeout_s;               /* how long apply waits at most */
+};
+
+/*
+ * Updates of a kind that Twilio takes in batches (dialing permissions): one
+ * POST to `path` with `param` set to a JSON array of one object per resource,
+ * its identity under `id_key` and every field the file sets under the field's
+ * `param` (booleans as "true"/"false"), at most `max` resources per request.
+ */
+struct tw_bulk {
+	const char *path;
+	const char *param;
+	const char *id_key;
+	size_t max;
+};
 
 /*
  * What twprov knows of a declared resource at Twilio: while planning, the
@@ -90,6 +123,11 @@ struct tw_objval {
 	struct tw_res *(*source)(const struct tw_res *from, const json_t *v);
 	/* The value (heap), or NULL while it is not known (its source is not at Twilio yet). */
 	char *(*resolve)(const struct tw_res *from, const json_t *v, const struct tw_facts *facts);
+	/* twprov export: the mapping that stands for the literal value `s` of a field of `from` (a
+	 * resource of a declared model whose resources' live objects `facts` gives), or NULL when
+	 * `s` is no such value or what it would name is not declared.  Resolving the mapping gives
+	 * back `s`. */
+	json_t *(*unresolve)(const struct tw_res *from, const char *s, const struct tw_facts *facts);
 };
 
 /*
@@ -111,7 +149,15 @@ struct tw_field {
 	const char *ref;         /* TW_V_REF/TW_V_REFLIST: name of the referenced kind */
 	const char *suffix;      /* tw_check_domain: required suffix, e.g. ".sip.twilio.com" */
 	const char *create_default; /* sent on create when the file leaves the field out */
+	const char *twilio_default; /* the value Twilio gives it when a create leaves it out, written as
+	                               the file would ("POST", "false", "32"), only where Twilio documents
+	                               it: twprov export leaves out a live value equal to it (or to
+	                               create_default), so the file then does not manage the field */
+	const char *export_env;     /* a TW_F_SECRET field Twilio never returns: twprov export writes
+	                               ${env:NAME}, NAME being this prefix and the identities of the
+	                               resource and its parents (twprov-export(1)) */
 	const struct tw_objval *objval; /* TW_V_STR that may be written as a mapping (see above) */
+	const struct tw_settle *settle; /* writing it starts work Twilio finishes later (see above) */
 	const char *endpoint;    /* written through this sub-resource (path template with {Sid} of the
 	                            resource, e.g. a trunk's ".../Trunks/{Sid}/Recording") instead of
 	                            the item; `json` may then be a dotted path ("recording.mode") */
@@ -132,6 +178,14 @@ struct tw_field {
 #define TW_K_SINGLE   (1u << 6)  /* written as one mapping, not a list (a domain's outbound:) */
 #define TW_K_NO_PRUNE (1u << 4)  /* never removed for not being declared (phone numbers):
                                     only `state: absent` removes one */
+#define TW_K_CREATE_FIRST (1u << 7) /* a replace creates the new one first, moves what references
+                                    the old one to it, then deletes the old one (an address and the
+                                    numbers it is the emergency address of) */
+#define TW_K_SETTING  (1u << 8)  /* settings of the account (dialing permissions): never created nor
+                                    deleted and without SID; one the file declares that Twilio does
+                                    not have is a problem, those it does not declare are left alone.
+                                    A TW_K_SINGLE one without collection is read from and written
+                                    to `item` */
 
 /*
  * An action that costs money or cannot be undone (buying or releasing a phone
@@ -162,6 +216,14 @@ struct tw_kind_hooks {
 	 * created) and its children are diffed, add the kind's own actions
 	 * (Serverless uploads, builds and deployments). */
 	void (*plan_more)(struct tw_planner *pl, const struct tw_res *w, const struct tw_res *h);
+	/* twprov export: read what the live model lacks for the file (a function's code), with
+	 * tw_export_get and tw_export_download, for each live resource export writes. */
+	void (*export_read)(struct tw_export *x, const struct tw_res *live);
+	/* twprov export: complete `decl`, the resource written for `live`, once every resource has
+	 * its fields and children from the descriptors (what only the kind knows: a number's routing,
+	 * a service's sources, the configuration that generated a function).  Called in the file's
+	 * order: kinds as registered, resources by identity. */
+	void (*export)(struct tw_export *x, const struct tw_res *live, struct tw_res *decl);
 };
 
 struct tw_kind {
@@ -184,6 +246,7 @@ struct tw_kind {
 	const struct tw_guard *delete_guard;  /* deleting one is a release, ... */
 	const char *const *json_keep; /* more keys of the API object that its hooks read (a live
 	                                 resource keeps only "sid", its fields' keys and these) */
+	const struct tw_bulk *bulk;  /* updates are written in batches (see struct tw_bulk) */
 	const char *create_requires; /* a TW_F_LOCAL bool field that must be true for twprov to
 	                                create one (phone numbers: `purchase`); else plan reports it */
 	const char *doc;         /* one line for help and man pages */
@@ -206,6 +269,9 @@ const struct tw_kind *const *tw_kind_children(const struct tw_kind *parent, size
 const struct tw_field *tw_kind_field(const struct tw_kind *k, const char *name);
 /* Index of the identity field, or -1 (TW_K_ASSOC kinds have none: the item is the name). */
 int tw_kind_identity(const struct tw_kind *k);
+/* TW_K_MAPPED: the index of the one field a value is, or -1 when a value is a mapping of the
+ * kind's fields but its identity (the key) and computed ones. */
+int tw_kind_mapped_value(const struct tw_kind *k);
 /* The kind's position in tw_kinds (stable order for sorting). */
 size_t tw_kind_index(const struct tw_kind *k);
 

@@ -8,7 +8,8 @@ struct tw_http;
 struct tw_err;
 
 struct tw_live_opts {
-	int all_children;   /* read children of every live parent, not only declared ones */
+	int all_children;   /* read children of every live parent, not only declared ones, and run
+	                       the kinds' read_more hooks on every live resource (export) */
 };
 
 /*
@@ -32,6 +33,15 @@ int tw_live_read(struct tw_http *h, const struct tw_model *want, const struct tw
 typedef void (*tw_live_more_cb)(struct tw_live_more *lm, struct tw_res *r, json_t *obj, void *ud);
 void tw_live_get(struct tw_live_more *lm, struct tw_res *r, enum tw_product product, const char *path,
 		 tw_live_more_cb cb, void *ud);
+/*
+ * The same for the bytes a deployed public Function or Asset serves
+ * (tw_req_download: no credentials are sent).  `cb` gets them, or NULL when
+ * they cannot be had (a 404, a refused or invalid URL, a failure after the
+ * retries: traced with -v); a download never fails the read.
+ */
+typedef void (*tw_live_bytes_cb)(struct tw_live_more *lm, struct tw_res *r, const struct tw_buf *body, void *ud);
+void tw_live_download(struct tw_live_more *lm, struct tw_res *r, const char *domain, const char *path,
+		      tw_live_bytes_cb cb, void *ud);
 const char *tw_live_account_sid(struct tw_live_more *lm);
 /* Fail the read (an answer about r that twprov cannot use: a malformed SID). */
 void tw_live_fail(struct tw_live_more *lm, struct tw_res *r, const struct tw_err *err);

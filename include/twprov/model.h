@@ -56,6 +56,9 @@ struct tw_res {
 	struct tw_loc *flocs;           /* declared: per field of kind->fields, where its value is
 	                                   (line 0 = not in `fields`: absent or invalid) */
 	int absent;                     /* declared with `state: absent` */
+	int on_demand;                  /* declared by a hook (twprov's manifest function): created only
+	                                   when its kind's own actions need it (tw_planner_create), not
+	                                   because the account lacks it */
 	struct tw_res **children;       /* all child kinds, in file (or API) order */
 	size_t nchildren, children_alloc;
 	char *sid;                      /* live: its SID */

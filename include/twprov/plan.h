@@ -55,7 +55,12 @@ struct tw_action {
 	size_t ndeps, deps_alloc;
 	uint64_t omit;              /* create: fields (bit = index) left for a follow-up update */
 	int followup;               /* an update that completes a create (see TW_F_DEFER) */
-	int secondary;              /* not the resource's primary action (follow-ups, custom actions) */
+	int secondary;              /* not the resource's primary action (follow-ups, custom actions, the
+	                               delete that ends a create-first replace) */
+	int create_first;           /* a replace that only creates: a secondary delete removes the old
+	                               resource once what used it has moved (TW_K_CREATE_FIRST) */
+	size_t batch;               /* 1 + index of the action whose one request also writes this one's
+	                               changes (struct tw_bulk); 0: none (it sends its own) */
 	const struct tw_custom *custom; /* a kind's own action, or NULL */
 	char *summary;              /* custom: one line for plans ("3 functions, node22") */
 	char *note;                 /* a remark shown with it ("not in twprov.yaml"), or NULL */
@@ -141,6 +146,8 @@ size_t tw_planner_custom(struct tw_planner *pl, const struct tw_custom *c, const
 void tw_planner_change(struct tw_planner *pl, size_t a, const struct tw_field *f, const json_t *before,
 		       const json_t *after);
 void tw_planner_dep(struct tw_planner *pl, size_t a, size_t dep);
+/* The create of on_demand resource w (model.h), planned once; returns its index. */
+size_t tw_planner_create(struct tw_planner *pl, const struct tw_res *w);
 /* Action a waits for the create or replace of r, if the plan has one. */
 void tw_planner_after_creation(struct tw_planner *pl, size_t a, const struct tw_res *r);
 

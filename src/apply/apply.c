@@ -27,6 +27,8 @@ struct run {
 	struct tw_step steps[TW_MAX_STEPS];
 	size_t nsteps, step;        /* the requests of this action, and the one running */
 	int attempts;               /* create re-sends after an unsafe failure */
+	double settle_deadline;     /* TW_STEP_SETTLE: give up waiting then */
+	long settle_delay_ms;       /* and the next look's delay */
 };
 
 struct tw_applier {
@@ -166,6 +168,8 @@ static int same_endpoint(const char *a, const char *b)
 	return a == b || (a && b && !strcmp(a, b));
 }
 
+static void bulk_form(const struct tw_plan *p, const struct tw_action *a, struct tw_form *f);
+
 void tw_apply_form(const struct tw_plan *p, const struct tw_applier *ap, const struct tw_action *a,
 		   const struct tw_step *st, struct tw_form *f)
 {
@@ -173,6 +177,14 @@ void tw_apply_form(const struct tw_plan *p, const struct tw_applier *ap, const s
 	const struct tw_kind *k = a->kind;
 	const char *ep = st->op == TW_STEP_ENDPOINT ? st->endpoint : NULL;
 
+	if (st->op == TW_STEP_CLEAR) {
+		tw_form_add(f, st->field->param, "");
+		return;
+	}
+	if (st->op == TW_STEP_BULK) {
+		bulk_form(p, a, f);
+		return;
+	}
 	if (st->op == TW_STEP_CREATE && (k->flags & TW_K_ASSOC)) {
 		const char *sid = sid_of(p, ap, tw_res_top(w, k->assoc_ref, w->id));
 		tw_form_add(f, k->assoc_param, sid ? sid : "");
@@ -202,6 +214,45 @@ void tw_apply_form(const struct tw_plan *p, const struct tw_applier *ap, const s
 	for (size_t c = 0; c < a->nchanges; c++)    /* an update: what changed */
 		if (same_endpoint(a->changes[c].field->endpoint, ep))
 			add_value(p, ap, f, w, (size_t)(a->changes[c].field - k->fields));
+	for (size_t i = 0; !ep && i < k->nfields; i++)   /* and what Twilio takes with every write */
+		if ((k->fields[i].flags & TW_F_WRITE_ONLY) && k->fields[i].param) {
+			if (json_object_get(w->fields, k->fields[i].name))
+				add_value(p, ap, f, w, i);
+			else if (k->fields[i].create_default)
+				tw_form_add(f, k->fields[i].param, k->fields[i].create_default);
+		}
+}
+
+/* The objects of a batch (struct tw_bulk): the first action's and those that wait for it. */
+static void bulk_form(const struct tw_plan *p, const struct tw_action *a, struct tw_form *f)
+{
+	const struct tw_bulk *bk = a->kind->bulk;
+	size_t self = (size_t)(a - p->acts);
+	json_t *list = json_array();
+	char *text;
+
+	for (size_t i = self; i < p->n; i++) {
+		const struct tw_action *m = &p->acts[i];
+		json_t *o;
+		if (i != self && m->batch != self + 1)
+			continue;
+		o = json_pack("{s:s}", bk->id_key, m->want->id);
+		for (size_t j = 0; j < m->kind->nfields; j++) {
+			const struct tw_field *fd = &m->kind->fields[j];
+			json_t *v = json_object_get(m->want->fields, fd->name);
+			if (!v || !fd->param || (fd->flags & (TW_F_LOCAL | TW_F_IDENTITY)))
+				continue;
+			if (json_is_boolean(v))
+				json_object_set_new(o, fd->param, json_string(json_is_true(v) ? "true" : "false"));
+			else
+				json_object_set(o, fd->param, v);
+		}
+		json_array_append_new(list, o);
+	}
+	text = json_dumps(list, JSON_COMPACT);
+	tw_form_add(f, bk->param, text);
+	free(text);
+	json_decref(list);
 }
 
 /* Does the action write any field through `ep` (NULL: the item)? */
@@ -224,15 +275,57 @@ static int writes_to(const struct tw_action *a, const char *ep)
 static void push_step(struct tw_step *steps, size_t *n, enum tw_step_op op, const char *ep)
 {
 	if (*n < TW_MAX_STEPS)
-		steps[(*n)++] = (struct tw_step){ op, ep };
+		steps[(*n)++] = (struct tw_step){ .op = op, .endpoint = ep };
+}
+
+static void push_settle(struct tw_step *steps, size_t *n, enum tw_step_op op, const struct tw_field *f,
+			int cleared)
+{
+	if (*n < TW_MAX_STEPS)
+		steps[(*n)++] = (struct tw_step){ .op = op, .field = f, .cleared = cleared };
+}
+
+static int is_set(const json_t *v)
+{
+	return v && !json_is_null(v) && !(json_is_string(v) && !json_string_length(v));
+}
+
+/*
+ * A settling field (struct tw_settle) of the change c: a change from one
+ * value to another clears it and waits first, then writes and waits again.
+ * Before: the steps that go before the write; after: those after it.
+ */
+static void settle_change(const struct tw_change *c, struct tw_step *steps, size_t *n, int before)
+{
+	int to_value = c->unknown || is_set(c->after) || c->sensitive;
+
+	if (before && is_set(c->before) && to_value) {
+		push_settle(steps, n, TW_STEP_CLEAR, c->field, 1);
+		push_settle(steps, n, TW_STEP_SETTLE, c->field, 1);
+	} else if (!before) {
+		push_settle(steps, n, TW_STEP_SETTLE, c->field, !to_value);
+	}
 }
 
 size_t tw_apply_steps(const struct tw_action *a, struct tw_step *steps)
 {
 	const struct tw_kind *k = a->kind;
 	size_t n = 0;
+	int deletes = a->type == TW_ACT_DELETE || (a->type == TW_ACT_REPLACE && !a->create_first);
 
-	if (a->type == TW_ACT_DELETE || a->type == TW_ACT_REPLACE)
+	if (a->type == TW_ACT_UPDATE && k->bulk && !a->custom) {
+		if (!a->batch)      /* the batch's first sends it; the others have nothing left to send */
+			push_step(steps, &n, TW_STEP_BULK, NULL);
+		return n;
+	}
+	/* Twilio keeps what a settling field links until it is cleared (a number's emergency address) */
+	for (size_t i = 0; deletes && i < k->nfields; i++)
+		if (k->fields[i].settle && is_set(json_object_get(a->have->fields, k->fields[i].name))) {
+			push_settle(steps, &n, TW_STEP_CLEAR, &k->fields[i], 1);
+			push_settle(steps, &n, TW_STEP_SETTLE, &k->fields[i], 1);
+			steps[n - 1].live = steps[n - 2].live = 1;
+		}
+	if (deletes)
 		push_step(steps, &n, TW_STEP_DELETE, NULL);
 	if (a->type == TW_ACT_CREATE || a->type == TW_ACT_REPLACE) {
 		push_step(steps, &n, TW_STEP_CREATE, NULL);
@@ -241,9 +334,20 @@ size_t tw_apply_steps(const struct tw_action *a, struct tw_step *steps)
 				push_step(steps, &n, TW_STEP_UPDATE, NULL);
 				break;
 			}
+		for (size_t i = 0; i < k->nfields; i++)
+			if (k->fields[i].settle && !(i < 64 && (a->omit >> i & 1)) &&
+			    is_set(json_object_get(a->want->fields, k->fields[i].name)))
+				push_settle(steps, &n, TW_STEP_SETTLE, &k->fields[i], 0);
 	}
-	if (a->type == TW_ACT_UPDATE && writes_to(a, NULL))
+	if (a->type == TW_ACT_UPDATE && writes_to(a, NULL)) {
+		for (size_t c = 0; c < a->nchanges; c++)
+			if (a->changes[c].field->settle)
+				settle_change(&a->changes[c], steps, &n, 1);
 		push_step(steps, &n, TW_STEP_UPDATE, NULL);
+		for (size_t c = 0; c < a->nchanges; c++)
+			if (a->changes[c].field->settle)
+				settle_change(&a->changes[c], steps, &n, 0);
+	}
 	if (a->type == TW_ACT_DELETE)
 		return n;
 	/* then each sub-resource endpoint with something to write, once */
@@ -277,7 +381,8 @@ static char *path_of(const struct tw_applier *ap, const struct tw_res *r, const 
 									      { parent, ps }, { gp, gs } };
 
 	for (size_t i = 0; i < 3; i++) {
-		if (!chain[i].r || (i == 0 && !need_sid))
+		/* settings have no SID, and their paths hold none */
+		if (!chain[i].r || (i == 0 && !need_sid) || (chain[i].r->kind->flags & TW_K_SETTING))
 			continue;
 		if (!tw_sid_ok(chain[i].sid, chain[i].r->kind->sid_prefix)) {
 			char *a = tw_res_address(chain[i].r);
@@ -311,7 +416,7 @@ static void finish(struct tw_applier *ap, size_t ai, const char *sid)
 	switch (a->type) {
 	case TW_ACT_CREATE: ap->res->added++; break;
 	case TW_ACT_UPDATE: ap->res->changed++; break;
-	case TW_ACT_DELETE: ap->res->destroyed++; break;
+	case TW_ACT_DELETE: ap->res->destroyed += !a->secondary; break;   /* a create-first replace's */
 	case TW_ACT_REPLACE: ap->res->added++; ap->res->destroyed++; break;
 	}
 	if (oc->gone)
@@ -533,23 +638,84 @@ static void on_done(struct tw_http *h, struct tw_req *req)
 	advance(ap, ai);
 }
 
+/* The item's status of a settling field: done, failed, or not yet (look again until the deadline). */
+static void settled(struct tw_http *h, struct tw_req *req)
+{
+	struct tw_applier *ap = req->ud;
+	size_t ai = (size_t)req->tag;
+	struct run *rn = &ap->runs[ai];
+	const struct tw_step *st = &rn->steps[rn->step];
+	const struct tw_settle *se = st->field->settle;
+	const char *want = st->cleared ? se->cleared : se->set;
+	const char *now;
+	struct tw_req *again;
+
+	if (req->result != TW_REQ_OK) {
+		fail(ap, ai, req);
+		tw_req_free(req);
+		return;
+	}
+	now = json_string_value(json_object_get(req->json, se->json));
+	if (now && !strcmp(now, want)) {
+		tw_trace(1, "%s: %s is %s", tw_quote(ap->p->acts[ai].address), se->json, tw_quote(now));
+		tw_req_free(req);
+		advance(ap, ai);
+		return;
+	}
+	for (const char *const *f = se->failed; now && f && *f; f++)
+		if (!strcmp(now, *f)) {
+			tw_err_set(&ap->res->outcome[ai].err, "Twilio did not complete %s %s: its %s is %s",
+				   st->cleared ? "clearing" : "setting", st->field->name, se->json, tw_quote(now));
+			tw_req_free(req);
+			fail(ap, ai, NULL);
+			return;
+		}
+	if (ap->stopping || tw_now_s() >= rn->settle_deadline) {
+		tw_err_set(&ap->res->outcome[ai].err, "%s was written, but its %s is still %s (waiting for %s)%s",
+			   st->field->name, se->json, now ? tw_quote(now) : "not returned", want,
+			   ap->stopping ? ": stopped" : ": gave up waiting");
+		tw_req_free(req);
+		fail(ap, ai, NULL);
+		return;
+	}
+	rn->settle_delay_ms = rn->settle_delay_ms ? rn->settle_delay_ms * 2 : 250;
+	if (rn->settle_delay_ms > 5000)
+		rn->settle_delay_ms = 5000;
+	tw_trace(1, "%s: %s is %s; looking again in %ld ms", tw_quote(ap->p->acts[ai].address), se->json,
+		 now ? tw_quote(now) : "not returned", rn->settle_delay_ms);
+	again = tw_req_new("GET", tw_xstrdup(req->url), settled, ap);
+	again->tag = req->tag;
+	tw_req_free(req);
+	tw_http_submit_after(h, again, rn->settle_delay_ms);
+}
+
 static void run_step(struct tw_applier *ap, size_t ai)
 {
 	const struct tw_action *a = &ap->p->acts[ai];
-	const struct tw_step *st = &ap->runs[ai].steps[ap->runs[ai].step];
+	struct run *rn = &ap->runs[ai];
+	const struct tw_step *st = &rn->steps[rn->step];
 	/* the live resource to delete; otherwise the declared one */
-	const struct tw_res *r = st->op == TW_STEP_DELETE ? a->have : a->want;
-	const char *sid = st->op == TW_STEP_DELETE ? a->have->sid : sid_of(ap->p, ap, r);
+	const struct tw_res *r = st->op == TW_STEP_DELETE || st->live ? a->have : a->want;
+	const char *sid = st->op == TW_STEP_DELETE || st->live ? a->have->sid : sid_of(ap->p, ap, r);
 	const char *tmpl = st->op == TW_STEP_ENDPOINT ? st->endpoint : st->op == TW_STEP_CREATE ? r->kind->collection
-											       : r->kind->item;
+			   : st->op == TW_STEP_BULK ? r->kind->bulk->path : r->kind->item;
+	int own_sid = st->op != TW_STEP_CREATE && st->op != TW_STEP_BULK;
 	struct tw_req *req;
 	char *path;
 
 	/* the path holds the SIDs of r's parents, and r's own but for a create */
-	path = path_of(ap, r, tmpl, st->op == TW_STEP_CREATE ? NULL : sid, st->op != TW_STEP_CREATE,
-		       &ap->res->outcome[ai].err);
+	path = path_of(ap, r, tmpl, own_sid ? sid : NULL, own_sid, &ap->res->outcome[ai].err);
 	if (!path) {
 		fail(ap, ai, NULL);
+		return;
+	}
+	if (st->op == TW_STEP_SETTLE) {
+		rn->settle_deadline = tw_now_s() + st->field->settle->timeout_s;
+		rn->settle_delay_ms = 0;
+		req = tw_req_new("GET", tw_http_url(ap->h, r->kind->product, path), settled, ap);
+		free(path);
+		req->tag = (long)ai;
+		tw_http_submit(ap->h, req);
 		return;
 	}
 	req = tw_req_new(st->op == TW_STEP_DELETE ? "DELETE" : "POST", tw_http_url(ap->h, r->kind->product, path),

@@ -15,11 +15,14 @@ static void section(const struct tw_plan *p, const struct tw_apply_result *res, 
 		const struct tw_outcome *oc = &res->outcome[i];
 		if (oc->state != st || (gone >= 0 && oc->gone != gone))
 			continue;
+		const struct tw_loc *at = st == TW_ST_FAILED && a->want && a->want->loc.line ? &a->want->loc : NULL;
 		if (!any++)
 			fprintf(f, "%s:\n", title);
-		tw_show(f, "  %s %s%s%s%s%s%s\n", tw_act_symbol(a->type), tw_quote(a->address),
-			a->custom ? " (" : "", a->custom ? a->custom->verb : "", a->custom ? ")" : "",
-			st == TW_ST_FAILED ? ": " : "", st == TW_ST_FAILED ? oc->err.msg : "");
+		tw_show(f, "  %s %s%s%s%s", tw_act_symbol(a->type), tw_quote(a->address),
+			a->custom ? " (" : "", a->custom ? a->custom->verb : "", a->custom ? ")" : "");
+		if (at)     /* where the file declares it: what Twilio refused is there */
+			tw_show(f, " (%s:%d:%d)", tw_quote(at->file ? at->file : "?"), at->line, at->col);
+		tw_show(f, "%s%s\n", st == TW_ST_FAILED ? ": " : "", st == TW_ST_FAILED ? oc->err.msg : "");
 	}
 }
 

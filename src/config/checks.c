@@ -362,6 +362,13 @@ int tw_check_name(const struct tw_field *f, const char *v, struct tw_buf *why)
 	return 0;
 }
 
+int tw_check_iso_country(const struct tw_field *f, const char *v, struct tw_buf *why)
+{
+	if (strlen(v) != 2 || v[0] < 'A' || v[0] > 'Z' || v[1] < 'A' || v[1] > 'Z')
+		return fail(f, v, why, "not an ISO country code", "two capital letters, e.g. US or GB");
+	return 0;
+}
+
 int tw_host_label_ok(const char *s)
 {
 	if (!s || !*s)
@@ -477,4 +484,76 @@ const char *tw_suggest(const char *word, const char *const *cands, size_t n)
 int tw_glob_match(const char *glob, const char *s)
 {
 	return fnmatch(glob, s, 0) == 0;
+}
+
+/* ---- the checks as regular expressions (JSON Schema, man pages) ---- */
+
+/* A host (valid_host): a name without spaces, controls or URL delimiters, or a bracketed IPv6
+ * address; SIP_HOST also ends at ';', where a SIP URI's parameters start. */
+#define HOST_CHARS "^\\x00-\\x20\\x7f/?#@\\[\\]\\\\\"<>{}|^`%:"
+#define URL_HOST "(?:[" HOST_CHARS "]+|\\[[0-9A-Fa-f:.]+\\])"
+#define SIP_HOST "(?:[" HOST_CHARS ";]+|\\[[0-9A-Fa-f:.]+\\])"
+#define PORT "(?::[0-9]{1,5})?"
+#define LABEL "[a-z0-9](?:[a-z0-9-]{0,61}[a-z0-9])?"
+#define OCTET "(?:25[0-5]|2[0-4][0-9]|1[0-9]{2}|[1-9]?[0-9])"
+
+static const struct {
+	tw_check_fn fn;
+	const char *what;           /* its noun in man pages */
+	const char *pattern;        /* NULL: made from the field (domains) or none (enums) */
+	int scalars;
+} check_patterns[] = {
+	{ tw_check_url, "URL",
+	  "^[Hh][Tt][Tt][Pp][Ss]?://(?:[^\\x00-\\x20\\x7f/?#]*@)?" URL_HOST PORT "(?:[/?#][^\\x00-\\x20\\x7f]*)?$", 0 },
+	{ tw_check_method, "GET or POST", "^(?:GET|POST)$", 0 },
+	{ tw_check_e164, "E.164 number", "^\\+[1-9][0-9]{1,14}$", 1 },
+	{ tw_check_domain, "domain name", NULL, 0 },
+	{ tw_check_username, "SIP username", "^[\\x21-\\x39\\x3b-\\x3f\\x41-\\x7e]{1,32}$", 1 },
+	{ tw_check_password, "password", "^(?=[\\s\\S]*[0-9])(?=[\\s\\S]*[A-Z])(?=[\\s\\S]*[a-z])[\\s\\S]{12,}$", 0 },
+	{ tw_check_ipv4, "IPv4 address", "^(?:" OCTET "\\.){3}" OCTET "$", 0 },
+	{ tw_check_enum, NULL, NULL, 0 },
+	{ tw_check_sip_uri, "SIP URI",
+	  "^[Ss][Ii][Pp]:" SIP_HOST PORT "(?:;[^;=\\x00-\\x20\\x7f][^;\\x00-\\x20\\x7f]*)*$", 0 },
+	{ tw_check_name, NULL, "^[^\\x00-\\x1f\\x7f-\\x9f]+$", 1 },
+};
+
+/* `s` with the characters regular expressions give a meaning escaped. */
+static void add_regex_literal(struct tw_buf *b, const char *s)
+{
+	for (; *s; s++) {
+		if (strchr("^$\\.*+?()[]{}|/", *s))
+			tw_buf_addc(b, '\\');
+		tw_buf_addc(b, *s);
+	}
+}
+
+char *tw_check_pattern(const struct tw_field *f, int *scalars, const char **what)
+{
+	struct tw_buf b = TW_BUF_INIT;
+	size_t i;
+
+	*scalars = 1;           /* a check of a descriptor's own: nothing is known */
+	if (what)
+		*what = NULL;
+	for (i = 0; i < sizeof(check_patterns) / sizeof(check_patterns[0]); i++)
+		if (f->check == check_patterns[i].fn)
+			break;
+	if (!f->check || i == sizeof(check_patterns) / sizeof(check_patterns[0]))
+		return NULL;
+	*scalars = check_patterns[i].scalars;
+	if (what)
+		*what = check_patterns[i].what;
+	if (check_patterns[i].pattern)
+		return tw_xstrdup(check_patterns[i].pattern);
+	if (f->check != tw_check_domain)
+		return NULL;
+	/* labels of [a-z0-9-] that neither start nor end with '-', the suffix, 253 at most */
+	const char *suffix = f->suffix ? f->suffix : "";
+	tw_buf_adds(&b, "^(?=[\\s\\S]{0,253}$)(?:" LABEL "\\.)*" LABEL);
+	if (*suffix && *suffix != '.')
+		tw_buf_adds(&b, "\\.");
+	add_regex_literal(&b, suffix);
+	tw_buf_addc(&b, '$');
+	*scalars = !*suffix;
+	return tw_buf_detach(&b);
 }

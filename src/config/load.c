@@ -319,6 +319,34 @@ static int leaks(const char *msg, const char *value)
 	return found;
 }
 
+/* The length limit of a string field, then its check (on a value that is not secret). */
+static int length_and_check(const struct tw_field *f, const char *text, struct tw_buf *why)
+{
+	size_t n = tw_cfg_utf8_len(text);
+
+	if (f->type == TW_V_STR && f->max > 0 && n > (size_t)f->max) {
+		tw_buf_addf(why, "too long: %zu characters (max %ld)", n, f->max);
+		return -1;
+	}
+	return f->check ? f->check(f, text, why) : 0;
+}
+
+int tw_config_check_str(const struct tw_field *f, const char *text, size_t len, struct tw_buf *why)
+{
+	const char *arg;
+	size_t arglen;
+
+	if (strlen(text) != len) {
+		tw_buf_adds(why, "contains a NUL character");
+		return -1;
+	}
+	if (tw_secref_parse(text, len, &arg, &arglen)) {
+		tw_buf_adds(why, "reads as a secret reference (${env:...} or ${file:...})");
+		return -1;
+	}
+	return len ? length_and_check(f, text, why) : 0;
+}
+
 /* Run the field's checks on a string value; report the first failure. */
 static int check_string(struct ld *ld, const struct tw_field *f, const char *text, int sensitive,
 			const struct tw_ynode *at, const char *path)
@@ -327,13 +355,12 @@ static int check_string(struct ld *ld, const struct tw_field *f, const char *tex
 	int ret = 0;
 	size_t n = tw_cfg_utf8_len(text);
 
-	if (f->type == TW_V_STR && f->max > 0 && n > (size_t)f->max) {
-		err_at(ld, at, path, "too long: %zu characters (max %ld)", n, f->max);
-		return -1;
-	}
-	if (!f->check)
-		return 0;
-	if (sensitive || (f->flags & TW_F_SECRET)) {
+	if (!(sensitive || (f->flags & TW_F_SECRET))) {
+		ret = length_and_check(f, text, &why);
+	} else if (f->type == TW_V_STR && f->max > 0 && n > (size_t)f->max) {
+		tw_buf_addf(&why, "too long: %zu characters (max %ld)", n, f->max);
+		ret = -1;
+	} else if (f->check) {
 		/* checks leave the value out of messages about secret fields */
 		struct tw_field redacted = *f;
 		redacted.flags |= TW_F_SECRET;
@@ -342,8 +369,6 @@ static int check_string(struct ld *ld, const struct tw_field *f, const char *tex
 			tw_buf_reset(&why);
 			tw_buf_adds(&why, "invalid value (not shown: it is secret)");
 		}
-	} else {
-		ret = f->check(f, text, &why);
 	}
 	if (ret) {
 		err_at(ld, at, path, "%s", why.len ? why.buf : "invalid value");
@@ -795,6 +820,8 @@ static void load_item(struct ld *ld, struct wctx *c, const struct tw_kind *ck, c
 			free(idpath);
 			idpath = join(ipath, ck->fields[idf].name);
 		}
+	} else if (ck->flags & TW_K_SINGLE) {
+		r->id = tw_xstrdup(ck->yaml_key);     /* the one of its parent: matched as such */
 	}
 	if (keep)
 		keep_res(ld, c, r, ipath, idpath, &idloc);
@@ -811,13 +838,8 @@ static void load_item(struct ld *ld, struct wctx *c, const struct tw_kind *ck, c
 static void load_mapped(struct ld *ld, struct wctx *c, const struct tw_kind *ck, const struct tw_ynode *v,
 			const char *lpath, int keep)
 {
-	int idf = tw_kind_identity(ck);
-	size_t vf = 0, nvalues = 0;
+	int idf = tw_kind_identity(ck), vf = tw_kind_mapped_value(ck);
 
-	while (vf < ck->nfields && (int)vf == idf)
-		vf++;
-	for (size_t i = 0; i < ck->nfields; i++)
-		nvalues += (int)i != idf && !(ck->fields[i].flags & TW_F_COMPUTED);
 	for (size_t i = 0; i < v->n / 2; i++) {
 		const struct tw_ynode *k = pair_key(ld, v, i, lpath);
 		if (!k)
@@ -834,13 +856,13 @@ static void load_mapped(struct ld *ld, struct wctx *c, const struct tw_kind *ck,
 			r->flocs[idf] = kloc;
 			r->id = tw_xstrdup(k->str);
 		}
-		if (nvalues > 1 && tw_ynode_deref(v->kids[2 * i + 1])->type != TW_Y_MAP) {
+		if (vf < 0 && tw_ynode_deref(v->kids[2 * i + 1])->type != TW_Y_MAP) {
 			err_at(ld, v->kids[2 * i + 1], ipath, "expected a mapping, got %s", what(v->kids[2 * i + 1]));
-		} else if (nvalues > 1) {
+		} else if (vf < 0) {
 			cc.seen[idf] = 1;
 			load_fields(ld, &cc, v->kids[2 * i + 1], ipath);
-		} else if (vf < ck->nfields) {
-			load_field(ld, &cc, vf, v->kids[2 * i + 1], lpath);
+		} else {
+			load_field(ld, &cc, (size_t)vf, v->kids[2 * i + 1], lpath);
 		}
 		free(cc.seen);
 		if (keep && r->id)

@@ -10,8 +10,10 @@ static const struct tw_field application_fields[] = {
 	  .check = tw_check_url, .doc = "URL that receives call status events" },
 	{ .name = "status_callback_method", .param = "StatusCallbackMethod", .json = "status_callback_method",
 	  .type = TW_V_STR, .check = tw_check_enum, .choices = tw_methods, .doc = "GET or POST" },
+	/* the default: every create, list and fetch example of the spec shows false (the methods'
+	 * examples disagree: no default is assumed for them) */
 	{ .name = "voice_caller_id_lookup", .param = "VoiceCallerIdLookup", .json = "voice_caller_id_lookup",
-	  .type = TW_V_BOOL, .doc = "look up the caller's name (CNAM) on incoming calls" },
+	  .type = TW_V_BOOL, .twilio_default = "false", .doc = "look up the caller's name (CNAM) on incoming calls" },
 };
 
 const struct tw_kind tw_kind_applications = {

@@ -26,12 +26,13 @@ static const struct tw_field target_fields[] = {
 	  .doc = "the target's FriendlyName; its identity within the policy" },
 	{ .name = "target", .param = "Target", .json = "target", .type = TW_V_STR,
 	  .flags = TW_F_REQUIRED, .check = tw_check_sip_uri, .doc = "a sip: URI (sips: is not supported)" },
+	/* the defaults: the spec's descriptions of the Target parameters */
 	{ .name = "priority", .param = "Priority", .json = "priority", .type = TW_V_INT, .min = 0, .max = 65535,
-	  .doc = "0 to 65535, lower is preferred (Twilio's default 10)" },
+	  .twilio_default = "10", .doc = "0 to 65535, lower is preferred (Twilio's default 10)" },
 	{ .name = "weight", .param = "Weight", .json = "weight", .type = TW_V_INT, .min = 1, .max = 65535,
-	  .doc = "1 to 65535, share among targets of equal priority (Twilio's default 10)" },
+	  .twilio_default = "10", .doc = "1 to 65535, share among targets of equal priority (Twilio's default 10)" },
 	{ .name = "enabled", .param = "Enabled", .json = "enabled", .type = TW_V_BOOL,
-	  .doc = "whether the target is used (Twilio's default true)" },
+	  .twilio_default = "true", .doc = "whether the target is used (Twilio's default true)" },
 };
 
 const struct tw_kind tw_kind_targets = {

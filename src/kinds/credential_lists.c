@@ -27,7 +27,7 @@ static const struct tw_field credential_fields[] = {
 	  .flags = TW_F_IDENTITY, .check = tw_check_username, .max = 32,
 	  .doc = "the SIP username; its identity within the list" },
 	{ .name = "password", .param = "Password", .type = TW_V_STR,
-	  .flags = TW_F_REQUIRED | TW_F_SECRET, .check = tw_check_password,
+	  .flags = TW_F_REQUIRED | TW_F_SECRET, .check = tw_check_password, .export_env = "SIP_PW",
 	  .doc = "at least 12 characters with a digit, an upper and a lower case letter; write-only" },
 	{ .name = "display_name", .type = TW_V_STR, .flags = TW_F_LOCAL, .max = 64,
 	  .doc = "the name phones show (gen-phone-config)" },

@@ -10,9 +10,18 @@
  * The manifest (services.c) lists the SHA-256 and visibility of every
  * function and asset of a build: asset contents cannot be read back from the
  * API, function sources can, so one GET tells what an environment runs.
+ *
+ * A build twprov did not make (in the Console, by another tool) has no
+ * manifest.  What it holds is then read back where Twilio allows: each
+ * function's code (its Version Content) and each public asset's bytes (from
+ * its deployed URL), as SHA-256 sums in the manifest's shape ("_adopt"), so
+ * that a file saying the same (twprov export writes one) plans nothing.  A
+ * protected or private asset cannot be read: such a build is redeployed.
  */
+#include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
 
 #include "kinds.h"
 #include "twprov/apply.h"
@@ -39,6 +48,93 @@ static void got_manifest(struct tw_live_more *lm, struct tw_res *r, json_t *obj,
 		json_object_set_new(r->json, "_manifest_source", json_string(content));
 }
 
+/* ---- reading a build twprov did not make ---- */
+
+/* The version at index `i` of the two arrays of a build (functions first), and which array. */
+static json_t *version_at(const json_t *build, size_t i, int *asset)
+{
+	size_t nf = json_array_size(json_object_get(build, "function_versions"));
+	*asset = i >= nf;
+	return json_array_get(json_object_get(build, *asset ? "asset_versions" : "function_versions"),
+			      *asset ? i - nf : i);
+}
+
+/* What version i holds: its SHA-256 (NULL: it could not be read) under its path in "_adopt". */
+static void adopted(struct tw_res *r, size_t i, const char *sha)
+{
+	json_t *a = json_object_get(r->json, "_adopt"), *v;
+	int asset;
+	const char *path, *vis;
+	char *lower;
+
+	v = version_at(json_object_get(r->json, "_build"), i, &asset);
+	path = json_string_value(json_object_get(v, "path"));
+	vis = json_string_value(json_object_get(v, "visibility"));
+	if (!sha || !path || !vis) {
+		json_object_set_new(a, "unreadable", json_true());
+		return;
+	}
+	lower = tw_xstrdup(vis);
+	for (char *p = lower; *p; p++)
+		*p = (char)(*p >= 'A' && *p <= 'Z' ? *p - 'A' + 'a' : *p);
+	json_object_set_new(json_object_get(a, asset ? "assets" : "functions"), path,
+			    json_pack("{s:s, s:s}", "sha256", sha, "visibility", lower));
+	free(lower);
+}
+
+static void got_code(struct tw_live_more *lm, struct tw_res *r, json_t *obj, void *ud)
+{
+	const char *code = json_string_value(json_object_get(obj, "content"));
+	char sha[65];
+	(void)lm;
+	if (code)
+		tw_sha256_hex(code, strlen(code), sha);
+	adopted(r, (size_t)(uintptr_t)ud, code ? sha : NULL);
+}
+
+static void got_bytes(struct tw_live_more *lm, struct tw_res *r, const struct tw_buf *body, void *ud)
+{
+	char sha[65];
+	(void)lm;
+	if (body)
+		tw_sha256_hex(body->buf, body->len, sha);
+	adopted(r, (size_t)(uintptr_t)ud, body ? sha : NULL);
+}
+
+static void adopt_read(struct tw_live_more *lm, struct tw_res *r, const json_t *build)
+{
+	json_t *deps = json_object(), *d;
+	const char *domain = json_string_value(json_object_get(r->json, "domain_name"));
+	size_t i, n = json_array_size(json_object_get(build, "function_versions")) +
+		      json_array_size(json_object_get(build, "asset_versions"));
+
+	json_array_foreach(json_object_get(build, "dependencies"), i, d)
+		if (json_is_string(json_object_get(d, "name")) && json_is_string(json_object_get(d, "version")))
+			json_object_set(deps, json_string_value(json_object_get(d, "name")), json_object_get(d, "version"));
+	json_object_set_new(r->json, "_adopt", json_pack("{s:{}, s:{}, s:o, s:O?}", "functions", "assets",
+							 "dependencies", deps, "runtime",
+							 json_object_get(build, "runtime")));
+	tw_trace(1, "build %s has no twprov manifest: reading what it holds",
+		 json_string_value(json_object_get(build, "sid")));
+	for (i = 0; i < n; i++) {
+		int asset;
+		const json_t *v = version_at(build, i, &asset);
+		const char *path = json_string_value(json_object_get(v, "path"));
+		const char *vis = json_string_value(json_object_get(v, "visibility"));
+		if (!asset) {
+			char *p = tw_xasprintf("/v1/Services/%s/Functions/%s/Versions/%s/Content", r->parent->sid,
+					       json_string_value(json_object_get(v, "function_sid")),
+					       json_string_value(json_object_get(v, "sid")));
+			tw_live_get(lm, r, TW_PRODUCT_SERVERLESS, p, got_code, (void *)(uintptr_t)i);
+			free(p);
+		} else if (vis && !strcasecmp(vis, "public")) {
+			tw_live_download(lm, r, domain, path, got_bytes, (void *)(uintptr_t)i);
+		} else {
+			adopted(r, i, NULL);   /* protected and private assets are served to no one */
+		}
+	}
+}
+
 /* Every version of a build names a valid version SID and its function's or asset's. */
 static int check_versions(const json_t *build, struct tw_err *err)
 {
@@ -63,6 +159,7 @@ static void got_build(struct tw_live_more *lm, struct tw_res *r, json_t *build, 
 	struct tw_err err = TW_ERR_INIT;
 	size_t i;
 	json_t *v;
+	int manifest = 0;
 	(void)ud;
 	if (!build)    /* not found (yet): what it runs is unknown, so it is redeployed */
 		return;
@@ -74,6 +171,7 @@ static void got_build(struct tw_live_more *lm, struct tw_res *r, json_t *build, 
 	json_array_foreach(json_object_get(build, "function_versions"), i, v) {
 		const char *path = json_string_value(json_object_get(v, "path"));
 		if (path && !strcmp(path, TW_MANIFEST_PATH)) {
+			manifest = 1;
 			char *p = tw_xasprintf("/v1/Services/%s/Functions/%s/Versions/%s/Content", r->parent->sid,
 					       json_string_value(json_object_get(v, "function_sid")),
 					       json_string_value(json_object_get(v, "sid")));
@@ -81,6 +179,8 @@ static void got_build(struct tw_live_more *lm, struct tw_res *r, json_t *build, 
 			free(p);
 		}
 	}
+	if (!manifest)
+		adopt_read(lm, r, build);
 }
 
 void tw_deploy_read(struct tw_live_more *lm, struct tw_res *r)
@@ -125,6 +225,27 @@ static int same_visibility(const struct tw_res *c, const json_t *live)
 						      tw_res_get(c, "visibility"), live);
 }
 
+/* Does a build twprov did not make, as read back ("_adopt"), hold what manifest `source` says?
+ * The file's runtime, when it leaves it out, is whatever the build has. */
+static int holds(const json_t *adopt, const json_t *build, const char *source)
+{
+	json_t *want = tw_manifest_parse(source);
+	size_t nver = json_array_size(json_object_get(build, "function_versions")) +
+		      json_array_size(json_object_get(build, "asset_versions"));
+	json_t *rt = json_object_get(want, "runtime");
+	int same = adopt && want && !json_object_get(adopt, "unreadable") &&
+		   json_object_size(json_object_get(adopt, "functions")) +
+		   json_object_size(json_object_get(adopt, "assets")) == nver;
+
+	for (int k = 0; same && k < 3; k++) {
+		static const char *const keys[] = { "functions", "assets", "dependencies" };
+		same = json_equal(json_object_get(want, keys[k]), json_object_get(adopt, keys[k]));
+	}
+	same = same && (json_is_null(rt) || json_equal(rt, json_object_get(adopt, "runtime")));
+	json_decref(want);
+	return same;
+}
+
 /* Does live environment e run exactly what `source` (the desired manifest function) and w describe? */
 static int runs(const struct tw_res *e, const struct tw_res *w, const char *source)
 {
@@ -133,8 +254,9 @@ static int runs(const struct tw_res *e, const struct tw_res *w, const char *sour
 	size_t nver = json_array_size(json_object_get(build, "function_versions")) +
 		      json_array_size(json_object_get(build, "asset_versions"));
 	size_t nsrc = 0;
+	int adopt = !deployed;    /* a build twprov did not make: it has no manifest function */
 
-	if (!deployed || strcmp(deployed, source))
+	if (deployed ? strcmp(deployed, source) : !holds(json_object_get(e->json, "_adopt"), build, source))
 		return 0;
 	/* the manifest lists the hashes; the build must also hold those paths, so visible */
 	for (size_t i = 0; i < w->nchildren; i++) {
@@ -143,7 +265,7 @@ static int runs(const struct tw_res *e, const struct tw_res *w, const char *sour
 		size_t j;
 		json_t *v;
 		int found = 0;
-		if (!is_source(c))
+		if (!is_source(c) || (adopt && !strcmp(c->id, TW_MANIFEST_PATH)))
 			continue;
 		nsrc++;
 		json_array_foreach(json_object_get(build, key), j, v) {
@@ -166,7 +288,9 @@ static json_t *reusable_versions(const struct tw_res *h)
 	for (size_t i = 0; h && i < h->nchildren; i++) {
 		const struct tw_res *e = h->children[i];
 		const char *src = json_string_value(json_object_get(e->json, "_manifest_source"));
-		json_t *man = e->kind == &tw_kind_environments ? tw_manifest_parse(src) : NULL;
+		/* a build twprov did not make: what was read back of it */
+		json_t *man = e->kind != &tw_kind_environments ? NULL
+			      : src ? tw_manifest_parse(src) : json_incref(json_object_get(e->json, "_adopt"));
 		json_t *build = json_object_get(e->json, "_build");
 		static const char *const keys[2][2] = { { "function_versions", "functions" },
 							{ "asset_versions", "assets" } };
@@ -180,7 +304,7 @@ static json_t *reusable_versions(const struct tw_res *h)
 				const char *sha = json_string_value(json_object_get(
 					json_object_get(json_object_get(man, keys[k][1]), path ? path : ""), "sha256"));
 				char msha[65];
-				if (path && !strcmp(path, TW_MANIFEST_PATH)) {
+				if (path && src && !strcmp(path, TW_MANIFEST_PATH)) {
 					tw_sha256_hex(src, strlen(src), msha);
 					sha = msha;
 				}
@@ -241,6 +365,8 @@ void tw_deploy_plan(struct tw_planner *pl, const struct tw_res *w, const struct 
 				json_object_set(keep, c->id, json_object_get(old, "sid"));
 				continue;
 			}
+			if (c->on_demand && !tw_plan_live(p, c))
+				tw_planner_create(pl, c);
 			u = tw_planner_custom(pl, &upload_op, c, tw_xasprintf("%s, %s", tw_res_get_str(c, "visibility"),
 									   c->kind == &tw_kind_functions ? "function" : "asset"),
 					      NULL);

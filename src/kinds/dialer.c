@@ -21,6 +21,7 @@
 #include <string.h>
 
 #include "kinds.h"
+#include "twprov/export.h"
 #include "twprov/file.h"
 #include "twprov/model.h"
 
@@ -537,4 +538,158 @@ void tw_dialer_derive_number(struct tw_res *num, struct tw_diags *d)
 	(void)d;
 	if (tw_gen_pending(svc, RING_PATH))
 		generate_ring(svc);
+}
+
+/* ---- twprov export: the configuration back from the generated code ---- */
+
+/* ["+"]: what the generated code allows when the file says nothing. */
+static int every_destination(const json_t *allowed)
+{
+	const char *s = json_string_value(json_array_get(allowed, 0));
+	return json_array_size(allowed) == 1 && s && !strcmp(s, "+");
+}
+
+/* The routes of a dialer's config as outbound's children; -1 with why when one cannot be written. */
+static int export_routes(struct tw_export *x, struct tw_res *out, struct tw_res *env, const json_t *routes,
+			 struct tw_buf *why)
+{
+	static const char *const plain[] = { "match", "prefix", "pstn", "sip", "url", "caller_id", "timeout", "record",
+					     "status_callback" };
+	static const char *const sids[][3] = { { "byoc", "byoc_trunk", "byoc_trunks" },
+					       { "application", "application", "applications" } };
+	size_t i;
+	json_t *rc, *v;
+
+	json_array_foreach(routes, i, rc) {
+		struct tw_res *r = tw_res_new(&tw_kind_outbound_routes, NULL);
+		tw_res_add_child(out, r);   /* freed with out on failure */
+		for (size_t k = 0; k < sizeof(plain) / sizeof(plain[0]); k++)
+			if ((v = json_object_get(rc, plain[k])) && tw_gen_put(r, plain[k], json_incref(v), why) < 0)
+				return -1;
+		for (size_t k = 0; k < 2; k++) {
+			const char *key = json_string_value(json_object_get(rc, sids[k][0]));
+			const struct tw_res *target = key ? tw_gen_sid_target(x, env, key, sids[k][2]) : NULL;
+			if (key && !target) {
+				tw_buf_addf(why, "a route names variable %s, which holds no SID of %s in the file", key,
+					    sids[k][2]);
+				return -1;
+			}
+			if (target)
+				json_object_set_new(r->fields, sids[k][1], json_string(target->id));
+		}
+	}
+	return 0;
+}
+
+/* outbound: on each domain the dialer serves that is routed to it, and its users' caller IDs.
+ * Returns how many domains got it. */
+static int export_outbound(struct tw_export *x, struct tw_res *svc, struct tw_res *env, const char *url,
+			   const json_t *domains)
+{
+	const char *name, *env_name = tw_gen_env_name(env);
+	json_t *cfg;
+	int n = 0;
+
+	json_object_foreach((json_t *)domains, name, cfg) {
+		struct tw_res *dom = tw_gen_top(svc, tw_kind_sip_domains.name, name), *out;
+		json_t *allowed = json_object_get(cfg, "allowed_destinations"), *cc = json_object_get(cfg, "country_code");
+		struct tw_buf why = TW_BUF_INIT;
+		const char *user;
+		json_t *cid;
+
+		if (!dom || !tw_res_get_str(dom, "voice_url") || strcmp(tw_res_get_str(dom, "voice_url"), url))
+			continue;   /* not in the file, or its calls go elsewhere now: the code is stale */
+		out = tw_res_new(&tw_kind_domain_outbound, NULL);
+		json_object_set_new(out->fields, "service", json_string(svc->id));
+		if ((env_name && tw_gen_put(out, "environment", json_string(env_name), &why) < 0) ||
+		    tw_gen_put(out, "default_caller_id", json_incref(json_object_get(cfg, "default_caller_id")), &why) < 0 ||
+		    (json_is_string(cc) && strcmp(json_string_value(cc), "1") &&
+		     tw_gen_put(out, "country_code", json_incref(cc), &why) < 0) ||
+		    (!every_destination(allowed) && tw_gen_put(out, "allowed_destinations", json_incref(allowed), &why) < 0) ||
+		    export_routes(x, out, env, json_object_get(cfg, "routes"), &why) < 0) {
+			tw_export_note(x, "sip_domains/%s: its outbound dialer cannot be written: %s", name, why.buf);
+			tw_res_free(out);
+			tw_buf_release(&why);
+			continue;
+		}
+		tw_res_add_child(dom, out);
+		n++;
+		json_object_del(dom->fields, "voice_url");   /* outbound: routes the domain's calls */
+		json_object_foreach(json_object_get(cfg, "caller_ids"), user, cid)
+			for (size_t i = 0; i < dom->nchildren; i++) {
+				const struct tw_res *m = dom->children[i];
+				struct tw_res *cl, *cred;
+				if (m->kind != &tw_kind_domain_calls_credential_lists &&
+				    m->kind != &tw_kind_domain_registrations_credential_lists)
+					continue;
+				cl = tw_gen_top(svc, tw_kind_credential_lists.name, m->id);
+				cred = cl ? tw_res_find(cl, &tw_kind_credentials, user) : NULL;
+				if (cred && !tw_res_get(cred, "caller_id"))
+					tw_gen_put(cred, "caller_id", json_incref(cid), &why);
+			}
+		tw_buf_release(&why);
+	}
+	return n;
+}
+
+/* ring: on each number the ring function serves that is routed to it.  Returns how many got it. */
+static int export_ring(struct tw_export *x, struct tw_res *svc, const char *url, const json_t *numbers)
+{
+	const char *name;
+	json_t *cfg;
+	int n = 0;
+
+	json_object_foreach((json_t *)numbers, name, cfg) {
+		struct tw_res *num = tw_gen_top(svc, tw_kind_phone_numbers.name, name);
+		json_t *users = json_array(), *uri, *timeout = json_object_get(cfg, "timeout");
+		struct tw_buf why = TW_BUF_INIT;
+		size_t i;
+		int ok = 1;
+
+		if (!num || !tw_res_get_str(num, "voice_url") || strcmp(tw_res_get_str(num, "voice_url"), url)) {
+			json_decref(users);
+			continue;
+		}
+		/* each user as the file would ring them: the domain its list registers to */
+		json_array_foreach(json_object_get(cfg, "sip"), i, uri) {
+			const char *s = json_string_value(uri), *at = s ? strrchr(s, '@') : NULL, *list = NULL;
+			char *user = at && !strncmp(s, "sip:", 4) ? tw_xstrndup(s + 4, (size_t)(at - s - 4)) : NULL;
+			struct tw_res *dom = user ? domain_of_user(num, user, &list) : NULL;
+			const struct tw_res *o = dom ? tw_gen_child(dom, &tw_kind_domain_outbound) : NULL;
+			ok = ok && o && !strcmp(dom->id, at + 1) && !strcmp(tw_res_get_str(o, "service"), svc->id);
+			if (user)
+				json_array_append_new(users, json_string(user));
+			free(user);
+		}
+		if (!ok || !json_array_size(users) || !json_is_integer(timeout) || json_integer_value(timeout) < 5 ||
+		    json_integer_value(timeout) > 600 || tw_gen_put(num, "ring", json_incref(users), &why) < 0) {
+			tw_export_note(x, "phone_numbers/%s: its ring: users cannot be written (their lists or domains are "
+				       "not in the file as the code has them): its voice_url is written instead", name);
+			json_decref(users);
+			tw_buf_release(&why);
+			continue;
+		}
+		json_decref(users);
+		tw_buf_release(&why);
+		if (json_integer_value(timeout) != 30)
+			json_object_set(num->fields, "ring_timeout", timeout);
+		json_object_del(num->fields, "voice_url");   /* ring: routes the number's calls */
+		n++;
+	}
+	return n;
+}
+
+int tw_dialer_export(struct tw_export *x, struct tw_res *svc, struct tw_res *env, const char *path, const char *code)
+{
+	json_t *config = tw_gen_config(code);
+	char *url = tw_gen_url(x, env, path);
+	int ret = -1;
+
+	if (url && !strcmp(path, OUTBOUND_PATH) && json_is_object(json_object_get(config, "domains")))
+		ret = export_outbound(x, svc, env, url, json_object_get(config, "domains"));
+	else if (url && !strcmp(path, RING_PATH) && json_is_object(json_object_get(config, "numbers")))
+		ret = export_ring(x, svc, url, json_object_get(config, "numbers"));
+	free(url);
+	json_decref(config);
+	return ret;
 }

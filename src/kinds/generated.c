@@ -11,6 +11,8 @@
 #include <string.h>
 
 #include "kinds.h"
+#include "twprov/config.h"
+#include "twprov/export.h"
 #include "twprov/file.h"
 #include "twprov/model.h"
 
@@ -186,4 +188,75 @@ struct tw_res *tw_gen_environment(const struct tw_res *r)
 {
 	json_t *ref = tw_res_get(r, "voice_url");
 	return json_is_object(ref) ? tw_svcref.source(r, ref) : NULL;
+}
+
+/* ---- twprov export: the configuration back from generated code ---- */
+
+json_t *tw_gen_config(const char *code)
+{
+	const char *p = code ? strstr(code, "\nconst config = ") : NULL, *end;
+
+	if (!p)
+		return NULL;
+	p += strlen("\nconst config = ");
+	end = strstr(p, ";\n");
+	return end ? json_loadb(p, (size_t)(end - p), 0, NULL) : NULL;
+}
+
+int tw_gen_put(struct tw_res *r, const char *name, json_t *v, struct tw_buf *why)
+{
+	const struct tw_field *f = tw_kind_field(r->kind, name);
+	size_t i;
+	json_t *s;
+	int ok = f != NULL;
+
+	if (ok && json_is_string(v))
+		ok = tw_config_check_str(f, json_string_value(v), json_string_length(v), why) == 0;
+	else if (ok && json_is_array(v))
+		json_array_foreach(v, i, s)
+			ok = ok && json_is_string(s) &&
+			     tw_config_check_str(f, json_string_value(s), json_string_length(s), why) == 0;
+	else if (ok && json_is_integer(v))
+		ok = f->type == TW_V_INT && json_integer_value(v) >= f->min && json_integer_value(v) <= f->max;
+	else
+		ok = ok && json_is_boolean(v) && f->type == TW_V_BOOL;
+	if (!ok) {
+		if (!why->len)
+			tw_buf_addf(why, "%s: not a value the file can hold", name);
+		json_decref(v);
+		return -1;
+	}
+	json_object_set_new(r->fields, name, v);
+	return 0;
+}
+
+char *tw_gen_url(const struct tw_export *x, const struct tw_res *env, const char *path)
+{
+	const struct tw_res *l = tw_export_live(x, env);
+	const char *domain = l ? json_string_value(json_object_get(l->json, "domain_name")) : NULL;
+	return domain ? tw_xasprintf("https://%s%s", domain, path) : NULL;
+}
+
+const char *tw_gen_env_name(const struct tw_res *env)
+{
+	size_t n = 0;
+	for (size_t i = 0; i < env->parent->nchildren; i++)
+		n += env->parent->children[i]->kind == &tw_kind_environments;
+	return n > 1 ? env->id : NULL;
+}
+
+struct tw_res *tw_gen_sid_target(const struct tw_export *x, const struct tw_res *env, const char *key,
+				 const char *kind)
+{
+	const struct tw_res *v = key ? tw_res_find(env, &tw_kind_variables, key) : NULL;
+	const struct tw_res *root = &tw_res_model(env)->root;
+	const struct tw_kind *k = tw_kind_find(kind);
+	const char *sid = v ? tw_res_get_str(v, "value") : NULL;
+
+	for (size_t i = 0; sid && i < root->nchildren; i++) {
+		const struct tw_res *l = tw_export_live(x, root->children[i]);
+		if (root->children[i]->kind == k && l && l->sid && !strcmp(l->sid, sid))
+			return root->children[i];
+	}
+	return NULL;
 }

@@ -15,6 +15,7 @@
 #include <string.h>
 
 #include "kinds.h"
+#include "twprov/export.h"
 #include "twprov/file.h"
 #include "twprov/model.h"
 
@@ -220,3 +221,114 @@ static void inbound_derive(struct tw_res *in, struct tw_diags *d)
 		generate_inbound(svc, d);
 }
 
+
+/* ---- twprov export: inbound: back from the generated code ---- */
+
+/* A target of the generated config as the fields of t (not in the model yet: env is); -1 with
+ * why when a file cannot say it. */
+static int export_target(struct tw_export *x, struct tw_res *t, struct tw_res *env, const json_t *cfg,
+			 struct tw_buf *why)
+{
+	static const char *const plain[] = { "sip", "url", "timeout" };
+	const char *app = json_string_value(json_object_get(cfg, "application"));
+	json_t *v, *users = json_array();
+	size_t i;
+
+	for (size_t k = 0; k < sizeof(plain) / sizeof(plain[0]); k++)
+		if ((v = json_object_get(cfg, plain[k])) && tw_gen_put(t, plain[k], json_incref(v), why) < 0)
+			goto fail;
+	if (app) {
+		const struct tw_res *target = tw_gen_sid_target(x, env, app, "applications");
+		if (!target) {
+			tw_buf_addf(why, "variable %s holds no SID of an application in the file", app);
+			goto fail;
+		}
+		json_object_set_new(t->fields, "application", json_string(target->id));
+	}
+	/* each user as the file would ring them: at the domain its list registers to */
+	json_array_foreach(json_object_get(cfg, "ring"), i, v) {
+		const char *s = json_string_value(v), *at = s ? strrchr(s, '@') : NULL, *list = NULL;
+		char *user = at && !strncmp(s, "sip:", 4) ? tw_xstrndup(s + 4, (size_t)(at - s - 4)) : NULL;
+		const struct tw_res *dom = user ? tw_gen_domain_of(env, user, 0, &list) : NULL;
+		int ok = dom && !strcmp(dom->id, at + 1);
+		if (ok)
+			json_array_append_new(users, json_string(user));
+		free(user);
+		if (!ok) {
+			tw_buf_addf(why, "it rings %s, which no list and domain of the file give", s ? s : "?");
+			goto fail;
+		}
+	}
+	if (json_object_get(cfg, "ring"))
+		return tw_gen_put(t, "ring", users, why);
+	json_decref(users);
+	return 0;
+fail:
+	json_decref(users);
+	return -1;
+}
+
+int tw_inbound_export(struct tw_export *x, struct tw_res *svc, struct tw_res *env, const char *path, const char *code)
+{
+	const struct tw_res *root = &tw_res_model(svc)->root;
+	json_t *config = tw_gen_config(code), *numbers = json_object_get(config, "numbers");
+	json_t *dflt = json_object_get(config, "default"), *cfg;
+	char *url = strcmp(path, INBOUND_PATH) ? NULL : tw_gen_url(x, env, path);
+	struct tw_res *first = NULL, *in;
+	struct tw_buf why = TW_BUF_INIT;
+	const char *number;
+	int n = 0;
+
+	if (!url || !json_is_object(numbers)) {
+		free(url);
+		json_decref(config);
+		return -1;
+	}
+	/* the routes and the default, under the first trunk routed here (in the file's order) */
+	for (size_t i = 0; i < root->nchildren && !first; i++) {
+		struct tw_res *t = root->children[i];
+		if (t->kind == &tw_kind_byoc_trunks && tw_res_get_str(t, "voice_url") && !strcmp(tw_res_get_str(t, "voice_url"), url))
+			first = t;
+	}
+	in = tw_res_new(&tw_kind_byoc_inbound, NULL);
+	json_object_set_new(in->fields, "service", json_string(svc->id));
+	if (tw_gen_env_name(env))
+		json_object_set_new(in->fields, "environment", json_string(tw_gen_env_name(env)));
+	json_object_foreach(numbers, number, cfg) {
+		struct tw_res *r = tw_res_new(&tw_kind_inbound_routes, NULL);
+		r->id = tw_xstrdup(number);
+		tw_res_add_child(in, r);
+		if (tw_gen_put(r, "number", json_string(number), &why) < 0 || export_target(x, r, env, cfg, &why) < 0)
+			goto fail;
+	}
+	if (json_is_object(dflt)) {
+		struct tw_res *r = tw_res_new(&tw_kind_inbound_default, NULL);
+		tw_res_add_child(in, r);
+		if (export_target(x, r, env, dflt, &why) < 0)
+			goto fail;
+	}
+	/* every trunk routed here says so; the others' inbound: names the service only */
+	for (size_t i = 0; first && i < root->nchildren; i++) {
+		struct tw_res *t = root->children[i], *mine;
+		if (t->kind != &tw_kind_byoc_trunks || !tw_res_get_str(t, "voice_url") || strcmp(tw_res_get_str(t, "voice_url"), url))
+			continue;
+		mine = t == first ? in : tw_res_new(&tw_kind_byoc_inbound, NULL);
+		if (t != first)
+			json_object_update(mine->fields, in->fields);
+		tw_res_add_child(t, mine);
+		json_object_del(t->fields, "voice_url");   /* inbound: routes the trunk's calls */
+		n++;
+	}
+	if (!first)
+		tw_res_free(in);
+	free(url);
+	json_decref(config);
+	return n;
+fail:
+	tw_export_note(x, "services/%s%s: the inbound routes it serves cannot be written: %s", svc->id, path, why.buf);
+	tw_buf_release(&why);
+	tw_res_free(in);
+	free(url);
+	json_decref(config);
+	return 0;
+}

@@ -28,12 +28,12 @@ static const struct tw_field address_fields[] = {
 	  .flags = TW_F_REQUIRED, .check = tw_check_ipv4,
 	  .doc = "IPv4 address in dotted decimal notation" },
 	{ .name = "cidr", .param = "CidrPrefixLength", .json = "cidr_prefix_length", .type = TW_V_INT,
-	  .min = 0, .max = 32,
+	  .min = 0, .max = 32, .twilio_default = "32",   /* "By default the entire IP address is used" (spec) */
 	  .doc = "CIDR prefix length (Twilio's default is the whole address, 32)" },
 };
 
 const struct tw_kind tw_kind_ip_addresses = {
-	.name = "addresses",
+	.name = "ip_access_control_lists.addresses",
 	.yaml_key = "addresses",
 	.parent = "ip_access_control_lists",
 	.product = TW_PRODUCT_API,

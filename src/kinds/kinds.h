@@ -30,6 +30,19 @@ extern const char *const tw_methods[];   /* GET, POST */
 	TW_METHOD_FIELD("voice_method", "VoiceMethod"), \
 	TW_URL_FIELD("voice_fallback_url", "VoiceFallbackUrl", "URL requested when voice_url fails"), \
 	TW_METHOD_FIELD("voice_fallback_method", "VoiceFallbackMethod")
+/*
+ * The same where both methods default to POST: documented for phone numbers (the spec's
+ * descriptions); for SIP domains and BYOC trunks, undocumented, every create, list and fetch
+ * example of the spec shows POST.  (twilio_default: what twprov export leaves out.)
+ */
+#define TW_METHOD_FIELD_POST(n, p) \
+	{ .name = n, .param = p, .json = n, .type = TW_V_STR, .check = tw_check_enum, .choices = tw_methods, \
+	  .twilio_default = "POST", .doc = "GET or POST (default POST)" }
+#define TW_VOICE_FIELDS_POST(what) \
+	TW_URL_FIELD("voice_url", "VoiceUrl", "URL Twilio requests when " what), \
+	TW_METHOD_FIELD_POST("voice_method", "VoiceMethod"), \
+	TW_URL_FIELD("voice_fallback_url", "VoiceFallbackUrl", "URL requested when voice_url fails"), \
+	TW_METHOD_FIELD_POST("voice_fallback_method", "VoiceFallbackMethod")
 
 /* 2010 API path prefix. */
 #define TW_2010 "/2010-04-01/Accounts/{AccountSid}"
@@ -62,6 +75,9 @@ extern const struct tw_kind tw_kind_outbound_routes;
 extern const struct tw_kind tw_kind_byoc_inbound;
 extern const struct tw_kind tw_kind_inbound_routes;
 extern const struct tw_kind tw_kind_inbound_default;
+extern const struct tw_kind tw_kind_addresses;
+extern const struct tw_kind tw_kind_voice_permissions;
+extern const struct tw_kind tw_kind_countries;
 
 struct tw_res;
 struct tw_diags;
@@ -85,10 +101,38 @@ void tw_deploy_plan(struct tw_planner *pl, const struct tw_res *w, const struct 
 struct tw_res *tw_service_function(struct tw_res *svc, const char *path);
 void tw_service_set_code(struct tw_res *f, const char *code);
 
+/* svcexport.c: twprov export of a service: the build an environment runs, as its functions' and
+ * assets' files and the configuration of twprov's generated functions. */
+struct tw_export;
+void tw_service_export_read(struct tw_export *x, const struct tw_res *live);
+void tw_service_export(struct tw_export *x, const struct tw_res *live, struct tw_res *decl);
+/* calling_codes.c (generated): country calling codes, with more digits for the regions that
+ * share one (Jamaica: 1876); Canada is under US, as in Twilio's dialing permissions. */
+struct tw_calling_code {
+	const char *iso;
+	const char *prefix;     /* digits, without + */
+};
+extern const struct tw_calling_code tw_calling_codes[];
+extern const size_t tw_ncalling_codes;
+
+/* voice_permissions.c: may calls to E.164 prefix `prefix` ("+44", "+" for all) reach country iso? */
+int tw_prefix_reaches(const char *prefix, const char *iso);
+
 /* dialer.c: the generated outbound dialer and ring functions */
 void tw_dialer_wire_domain(struct tw_res *dom, struct tw_diags *d);
 void tw_dialer_wire_number(struct tw_res *num, struct tw_diags *d);
 void tw_dialer_derive_number(struct tw_res *num, struct tw_diags *d);
+/*
+ * twprov export (the services' hook): the configuration that generated twprov's function at
+ * `path` (/_twprov/outbound or /_twprov/ring) of declared service `svc`, from its `code` as
+ * declared environment `env` serves it: outbound: (with its routes) on the SIP domains routed
+ * to it, with their users' caller_id, or ring: on the phone numbers; their voice_url goes (the
+ * configuration routes them).  Domains and numbers no longer routed there, or not in the file,
+ * are left as they are.  Returns how many got the configuration; -1 when `path` is no such
+ * function or its code holds no configuration.
+ */
+int tw_dialer_export(struct tw_export *x, struct tw_res *svc, struct tw_res *env, const char *path,
+		     const char *code);
 
 /* inbound.c: a BYOC trunk's generated inbound routes */
 void tw_inbound_wire_trunk(struct tw_res *trunk, struct tw_diags *d);
@@ -110,5 +154,22 @@ struct tw_res *tw_gen_pending(struct tw_res *svc, const char *path);   /* the fu
 /* The variable of env that holds target's SID (declared on first use; free the name). */
 char *tw_gen_sid_variable(struct tw_res *env, const struct tw_res *target, struct tw_diags *d, const struct tw_res *at);
 struct tw_res *tw_gen_environment(const struct tw_res *r);   /* the environment r's voice_url names */
+/* twprov export: the `config` object of generated code (or NULL); set field `name` of r to v
+ * (taken) if a file can hold it, else -1 and why; https://DOMAIN/PATH where declared
+ * environment env serves path (heap; NULL when unknown); env's name when its service has
+ * several (a generated configuration then names it), else NULL; and the declared top-level
+ * resource of `kind` whose SID env's variable `key` holds (the variables twprov declares for
+ * generated code, tw_gen_sid_variable), or NULL. */
+json_t *tw_gen_config(const char *code);
+int tw_gen_put(struct tw_res *r, const char *name, json_t *v, struct tw_buf *why);
+char *tw_gen_url(const struct tw_export *x, const struct tw_res *env, const char *path);
+const char *tw_gen_env_name(const struct tw_res *env);
+struct tw_res *tw_gen_sid_target(const struct tw_export *x, const struct tw_res *env, const char *key,
+				 const char *kind);
+/* inbound.c: twprov export of /_twprov/inbound (as tw_dialer_export): inbound: on the BYOC
+ * trunks routed to it, its routes and default on the first of them (one function serves
+ * them all: which trunk a number is under changes no byte of it). */
+int tw_inbound_export(struct tw_export *x, struct tw_res *svc, struct tw_res *env, const char *path,
+		      const char *code);
 
 #endif

@@ -7,6 +7,15 @@
 
 static const char *const receive_modes[] = { "voice", "fax", NULL };
 
+static const char *const registration_failed[] = { "registration-failure", "unregistration-failure", NULL };
+static const struct tw_settle emergency_registration = {
+	.json = "emergency_address_status",
+	.set = "registered",
+	.cleared = "unregistered",
+	.failed = registration_failed,
+	.timeout_s = 600,
+};
+
 static const struct tw_field number_fields[] = {
 	{ .name = "number", .param = "PhoneNumber", .json = "phone_number", .type = TW_V_STR,
 	  .flags = TW_F_IDENTITY, .check = tw_check_e164, .doc = "the number in E.164 (+16505551234); its identity" },
@@ -14,20 +23,30 @@ static const struct tw_field number_fields[] = {
 	  .max = 64, .doc = "a description, up to 64 characters" },
 	{ .name = "voice_application", .param = "VoiceApplicationSid", .json = "voice_application_sid",
 	  .type = TW_V_REF, .ref = "applications", .doc = "route calls to this TwiML application" },
-	TW_VOICE_FIELDS("a call comes in (a routing)"),
+	/* the defaults: the spec's descriptions of the IncomingPhoneNumber parameters ("defaults to POST",
+	 * "defaults to false") */
+	TW_VOICE_FIELDS_POST("a call comes in (a routing)"),
 	{ .name = "status_callback", .param = "StatusCallback", .json = "status_callback", .type = TW_V_STR,
 	  .check = tw_check_url, .doc = "URL that receives call status events" },
-	{ .name = "status_callback_method", .param = "StatusCallbackMethod", .json = "status_callback_method",
-	  .type = TW_V_STR, .check = tw_check_enum, .choices = tw_methods, .doc = "GET or POST" },
+	TW_METHOD_FIELD_POST("status_callback_method", "StatusCallbackMethod"),
 	{ .name = "sip_trunk", .param = "TrunkSid", .json = "trunk_sid", .type = TW_V_REF, .ref = "sip_trunks",
 	  .doc = "route calls to this Elastic SIP trunk (named by its domain_name)" },
 	/* answers may leave it out (twilio-php#462, twilio-python#381) and a purchase ignores it
-	 * (twilio-php#478): see the fake's README */
+	 * (twilio-php#478), keeping voice (twilio-php#462, #478; an omitted value means voice in
+	 * RJPearson94/terraform-provider-twilio's receive_mode.go): see the fake's README */
 	{ .name = "voice_receive_mode", .param = "VoiceReceiveMode", .json = "voice_receive_mode",
 	  .type = TW_V_STR, .flags = TW_F_MAY_OMIT | TW_F_CREATE_IGNORES, .check = tw_check_enum,
-	  .choices = receive_modes, .doc = "voice or fax" },
+	  .choices = receive_modes, .twilio_default = "voice", .doc = "voice or fax" },
 	{ .name = "voice_caller_id_lookup", .param = "VoiceCallerIdLookup", .json = "voice_caller_id_lookup",
-	  .type = TW_V_BOOL, .doc = "look up the caller's name (CNAM) on incoming calls" },
+	  .type = TW_V_BOOL, .twilio_default = "false", .doc = "look up the caller's name (CNAM) on incoming calls" },
+	/* the documented order: link, then wait until registered; to change it, unlink and wait
+	 * until unregistered first (twilio.com/docs/voice/sip/api/emergency-calling-api); a purchase
+	 * ignores it (twilio-node#706); Twilio will not release a number nor delete an address
+	 * while they are linked (terraform-provider-twilio#149) */
+	{ .name = "emergency_address", .param = "EmergencyAddressSid", .json = "emergency_address_sid",
+	  .type = TW_V_REF, .ref = "addresses", .flags = TW_F_CREATE_IGNORES | TW_F_BLOCKS_DELETE,
+	  .settle = &emergency_registration,
+	  .doc = "the address emergency calls from this number report (an emergency_enabled address)" },
 	{ .name = "purchase", .type = TW_V_BOOL, .flags = TW_F_LOCAL,
 	  .doc = "buy the number if the account lacks it (apply needs --allow-purchase)" },
 	{ .name = "ring", .type = TW_V_LIST, .flags = TW_F_LOCAL, .check = tw_check_username,
@@ -80,7 +99,19 @@ static void number_validate(struct tw_res *r, struct tw_diags *d)
 	}
 }
 
-static const struct tw_kind_hooks number_hooks = { .validate = number_validate, .derive = tw_dialer_derive_number };
+/* twprov export: the routing Twilio honours is the one written; voice_url, unused under a trunk or
+ * an application, is left out (number_validate refuses two routings). */
+static void number_export(struct tw_export *x, const struct tw_res *live, struct tw_res *decl)
+{
+	(void)x;
+	if (routed_by(live, "sip_trunk") || routed_by(live, "voice_application"))
+		json_object_del(decl->fields, "voice_url");
+	if (routed_by(live, "sip_trunk"))
+		json_object_del(decl->fields, "voice_application");
+}
+
+static const struct tw_kind_hooks number_hooks = { .validate = number_validate, .derive = tw_dialer_derive_number,
+						   .export = number_export };
 static const struct tw_guard purchase = { "purchase", "--allow-purchase" };
 static const struct tw_guard release = { "release", "--allow-release" };
 

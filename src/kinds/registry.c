@@ -15,6 +15,7 @@
  * new descriptor file plus one line here.
  */
 const struct tw_kind *const tw_kinds[] = {
+	&tw_kind_addresses,
 	&tw_kind_credential_lists,
 	&tw_kind_credentials,
 	&tw_kind_devices,
@@ -43,6 +44,8 @@ const struct tw_kind *const tw_kinds[] = {
 	&tw_kind_trunk_credential_lists,
 	&tw_kind_trunk_ip_access_control_lists,
 	&tw_kind_phone_numbers,
+	&tw_kind_voice_permissions,
+	&tw_kind_countries,
 };
 const size_t tw_nkinds = sizeof(tw_kinds) / sizeof(tw_kinds[0]);
 
@@ -172,4 +175,17 @@ char *tw_res_path(const struct tw_res *r, const char *tmpl, const char *account_
 	const struct tw_res *p = r->parent && r->parent->kind ? r->parent : NULL;
 	const struct tw_res *gp = p && p->parent && p->parent->kind ? p->parent : NULL;
 	return tw_path_expand(tmpl, account_sid, p ? p->sid : NULL, gp ? gp->sid : NULL, sid);
+}
+
+int tw_kind_mapped_value(const struct tw_kind *k)
+{
+	int idf = tw_kind_identity(k), value = -1, n = 0;
+
+	for (size_t i = 0; i < k->nfields; i++)
+		if ((int)i != idf && !(k->fields[i].flags & TW_F_COMPUTED)) {
+			if (value < 0)
+				value = (int)i;
+			n++;
+		}
+	return n == 1 ? value : -1;
 }

@@ -73,10 +73,12 @@ static const struct tw_field service_fields[] = {
 	  .doc = "the service's unique name, part of its domains; its identity" },
 	{ .name = "friendly_name", .param = "FriendlyName", .json = "friendly_name", .type = TW_V_STR,
 	  .max = 255, .doc = "a description (default: the unique name)" },
+	/* the defaults: the spec's descriptions of the Service parameters */
 	{ .name = "include_credentials", .param = "IncludeCredentials", .json = "include_credentials",
-	  .type = TW_V_BOOL, .doc = "give functions the account's credentials (context.getTwilioClient)" },
+	  .type = TW_V_BOOL, .twilio_default = "true",
+	  .doc = "give functions the account's credentials (context.getTwilioClient; Twilio's default true)" },
 	{ .name = "ui_editable", .param = "UiEditable", .json = "ui_editable", .type = TW_V_BOOL,
-	  .doc = "let the Console edit the service" },
+	  .twilio_default = "false", .doc = "let the Console edit the service (Twilio's default false)" },
 	{ .name = "runtime", .type = TW_V_STR, .flags = TW_F_LOCAL, .check = tw_check_enum, .choices = runtimes,
 	  .doc = "the Node.js runtime of its builds, node8 to node22 (Twilio's default when left out)" },
 	{ .name = "dependencies", .type = TW_V_MAP, .flags = TW_F_LOCAL,
@@ -84,7 +86,8 @@ static const struct tw_field service_fields[] = {
 };
 
 static const struct tw_kind_hooks service_hooks = { .validate = service_validate, .seal = service_seal,
-						    .plan_more = tw_deploy_plan };
+						    .plan_more = tw_deploy_plan, .export_read = tw_service_export_read,
+						    .export = tw_service_export };
 
 const struct tw_kind tw_kind_services = {
 	.name = "services",
@@ -280,8 +283,10 @@ static void service_validate(struct tw_res *r, struct tw_diags *d)
 	if (!tw_res_get(r, "friendly_name"))
 		json_object_set_new(r->fields, "friendly_name", json_string(r->id));
 	/* twprov's manifest function; its content is written by the seal hook, once
-	 * every function and asset (generated ones too) is known */
-	tw_service_function(r, TW_MANIFEST_PATH);
+	 * every function and asset (generated ones too) is known.  It is made for a
+	 * build: a service whose environments run what the file says (a build twprov
+	 * did not make, adopted) needs none */
+	tw_service_function(r, TW_MANIFEST_PATH)->on_demand = 1;
 }
 
 /* ---- the manifest ---- */

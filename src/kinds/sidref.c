@@ -39,10 +39,29 @@ static char *resolve(const struct tw_res *from, const json_t *v, const struct tw
 	return sid ? tw_xstrdup(sid) : NULL;
 }
 
+/* twprov export: a SID that a top-level resource the file declares has, as {sid_of: ADDRESS}. */
+static json_t *unresolve(const struct tw_res *from, const char *s, const struct tw_facts *facts)
+{
+	const struct tw_res *root = &tw_res_model(from)->root;
+
+	for (size_t i = 0; tw_sid_ok(s, NULL) && i < root->nchildren; i++) {
+		const struct tw_res *r = root->children[i];
+		const char *sid = json_string_value(json_object_get(facts->object(facts, r), "sid"));
+		if (sid && !strcmp(sid, s) && !(r->kind->flags & TW_K_LOCAL)) {
+			char *addr = tw_res_address(r);
+			json_t *v = json_pack("{s:s}", "sid_of", addr);
+			free(addr);
+			return v;
+		}
+	}
+	return NULL;
+}
+
 const struct tw_objval tw_sidref = {
 	.keys = keys,
 	.what = "a SID is {sid_of: KIND/NAME}",
 	.check = check,
 	.source = named,
 	.resolve = resolve,
+	.unresolve = unresolve,
 };

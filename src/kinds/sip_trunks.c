@@ -9,30 +9,34 @@ static const char *const recording_trims[] = { "trim-silence", "do-not-trim", NU
 
 #define RECORDING "/v1/Trunks/{Sid}/Recording"
 
+/* The defaults (twilio_default): every create, list and fetch example of the spec (and the
+ * Recording examples) shows them; transfer_caller_id's examples disagree, so it has none. */
 static const struct tw_field trunk_fields[] = {
 	{ .name = "domain_name", .param = "DomainName", .json = "domain_name", .type = TW_V_STR,
 	  .flags = TW_F_IDENTITY, .check = tw_check_domain, .suffix = ".pstn.twilio.com",
 	  .doc = "the termination URI, ending in .pstn.twilio.com; its identity" },
 	{ .name = "name", .param = "FriendlyName", .json = "friendly_name", .type = TW_V_STR,
 	  .check = tw_check_name, .max = 64, .doc = "the trunk's FriendlyName" },
-	{ .name = "secure", .param = "Secure", .json = "secure", .type = TW_V_BOOL,
+	{ .name = "secure", .param = "Secure", .json = "secure", .type = TW_V_BOOL, .twilio_default = "false",
 	  .doc = "TLS and SRTP for termination" },
 	{ .name = "cnam_lookup_enabled", .param = "CnamLookupEnabled", .json = "cnam_lookup_enabled",
-	  .type = TW_V_BOOL, .doc = "look up the caller's name (CNAM) on incoming calls" },
+	  .type = TW_V_BOOL, .twilio_default = "false", .doc = "look up the caller's name (CNAM) on incoming calls" },
 	{ .name = "transfer_mode", .param = "TransferMode", .json = "transfer_mode", .type = TW_V_STR,
-	  .check = tw_check_enum, .choices = transfer_modes, .doc = "disable-all, enable-all or sip-only" },
+	  .check = tw_check_enum, .choices = transfer_modes, .twilio_default = "disable-all",
+	  .doc = "disable-all, enable-all or sip-only" },
 	{ .name = "transfer_caller_id", .param = "TransferCallerId", .json = "transfer_caller_id",
 	  .type = TW_V_STR, .check = tw_check_enum, .choices = transfer_caller_ids,
 	  .doc = "from-transferee or from-transferor" },
 	{ .name = "disaster_recovery_url", .param = "DisasterRecoveryUrl", .json = "disaster_recovery_url",
 	  .type = TW_V_STR, .check = tw_check_url, .doc = "URL Twilio requests when no origination URL answers" },
 	{ .name = "disaster_recovery_method", .param = "DisasterRecoveryMethod", .json = "disaster_recovery_method",
-	  .type = TW_V_STR, .check = tw_check_enum, .choices = tw_methods, .doc = "GET or POST" },
+	  .type = TW_V_STR, .check = tw_check_enum, .choices = tw_methods, .twilio_default = "POST",
+	  .doc = "GET or POST" },
 	{ .name = "recording_mode", .param = "Mode", .json = "recording.mode", .type = TW_V_STR,
-	  .check = tw_check_enum, .choices = recording_modes, .endpoint = RECORDING,
+	  .check = tw_check_enum, .choices = recording_modes, .endpoint = RECORDING, .twilio_default = "do-not-record",
 	  .doc = "do-not-record, record-from-ringing, record-from-answer, or a -dual variant" },
 	{ .name = "recording_trim", .param = "Trim", .json = "recording.trim", .type = TW_V_STR,
-	  .check = tw_check_enum, .choices = recording_trims, .endpoint = RECORDING,
+	  .check = tw_check_enum, .choices = recording_trims, .endpoint = RECORDING, .twilio_default = "do-not-trim",
 	  .doc = "trim-silence or do-not-trim" },
 };
 

@@ -73,6 +73,36 @@ static char *resolve(const struct tw_res *from, const json_t *ref, const struct 
 	return domain ? tw_xasprintf("https://%s%s", domain, json_string_value(json_object_get(ref, "path"))) : NULL;
 }
 
+/* twprov export: https://DOMAIN/PATH where DOMAIN is an environment's and PATH a function or asset
+ * the file declares in its service.  The environment is named when the service has several. */
+static json_t *unresolve(const struct tw_res *from, const char *s, const struct tw_facts *facts)
+{
+	const struct tw_res *root = &tw_res_model(from)->root;
+	const char *host = !strncmp(s, "https://", 8) ? s + 8 : NULL, *path = host ? strchr(host, '/') : NULL;
+
+	for (size_t i = 0; path && i < root->nchildren; i++) {
+		const struct tw_res *svc = root->children[i], *env = NULL;
+		size_t nenv = 0;
+		if (svc->kind != &tw_kind_services || svc->absent ||
+		    !(child_named(svc, &tw_kind_functions, path) || child_named(svc, &tw_kind_assets, path)))
+			continue;
+		for (size_t j = 0; j < svc->nchildren; j++) {
+			const struct tw_res *e = svc->children[j];
+			const char *domain;
+			if (e->kind != &tw_kind_environments || e->absent)
+				continue;
+			nenv++;
+			domain = json_string_value(json_object_get(facts->object(facts, e), "domain_name"));
+			if (domain && strlen(domain) == (size_t)(path - host) && !strncmp(domain, host, (size_t)(path - host)))
+				env = e;
+		}
+		if (env)
+			return json_pack("{s:s, s:s*, s:s}", "service", svc->id, "environment", nenv > 1 ? env->id : NULL,
+					 "path", path);
+	}
+	return NULL;
+}
+
 const struct tw_objval tw_svcref = {
 	.keys = keys,
 	.optional = 1u << 1,
@@ -82,4 +112,5 @@ const struct tw_objval tw_svcref = {
 	.check = check,
 	.source = environment_of,
 	.resolve = resolve,
+	.unresolve = unresolve,
 };

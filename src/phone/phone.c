@@ -520,147 +520,19 @@ fail:
 
 /* ---- writing ---- */
 
-static int mkdir_p(const char *path, struct tw_err *err)
-{
-	char *p = tw_xstrdup(path);
-	int ret = 0;
-
-	for (char *s = p + 1; ; s++) {
-		if (*s != '/' && *s)
-			continue;
-		char c = *s;
-		*s = '\0';
-		if (mkdir(p, 0700) < 0 && errno != EEXIST) {
-			ret = tw_err_set(err, "cannot create directory %s: %s", p, strerror(errno));
-			break;
-		}
-		*s = c;
-		if (!c)
-			break;
-	}
-	if (!ret) {
-		struct stat st;
-		if (stat(p, &st) < 0 || !S_ISDIR(st.st_mode))
-			ret = tw_err_set(err, "%s is not a directory", p);
-	}
-	free(p);
-	return ret;
-}
-
-/*
- * The directory file `name` goes in, under the output directory `outfd`
- * (`dir`): the output directory itself, or its subdirectory (created 0700
- * when `create`), opened without following a symbolic link: a link planted
- * there would take the files out of the output tree.  *sub gets its path
- * for messages.  Returns a descriptor (the caller closes it) or -1.
- */
-static int open_dir_of(int outfd, const char *dir, const char *name, int create, char **sub, struct tw_err *err)
-{
-	const char *slash = strchr(name, '/');
-	char *part;
-	struct stat st;
-	int fd;
-
-	if (!slash) {
-		*sub = tw_xstrdup(dir);
-		fd = dup(outfd);
-		if (fd < 0)
-			tw_err_set(err, "cannot open %s: %s", tw_quote(dir), strerror(errno));
-		return fd;
-	}
-	part = tw_xstrndup(name, (size_t)(slash - name));
-	*sub = tw_xasprintf("%s/%s", dir, part);
-	if (create && mkdirat(outfd, part, 0700) < 0 && errno != EEXIST) {
-		tw_err_set(err, "cannot create directory %s: %s", tw_quote(*sub), strerror(errno));
-		free(part);
-		return -1;
-	}
-	fd = openat(outfd, part, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
-	if (fd < 0) {
-		int e = errno;
-		if (fstatat(outfd, part, &st, AT_SYMLINK_NOFOLLOW) == 0 && S_ISLNK(st.st_mode))
-			tw_err_set(err, "%s is a symbolic link: twprov does not write through one (it could lead out of "
-				   "%s)", tw_quote(*sub), tw_quote(dir));
-		else
-			tw_err_set(err, "cannot open the directory %s: %s", tw_quote(*sub), strerror(e));
-	}
-	free(part);
-	return fd;
-}
-
-static const char *base_of(const char *name)
-{
-	const char *slash = strrchr(name, '/');
-	return slash ? slash + 1 : name;
-}
-
 int tw_phone_write_all(struct tw_phone_files *f, const char *dir, struct tw_err *err)
 {
-	struct tw_tmpfile *tmp = tw_xcalloc(f->n ? f->n : 1, sizeof(*tmp));
-	size_t i;
-	int outfd = -1, ret = -1;
+	struct tw_tree_file *v = tw_xcalloc(f->n ? f->n : 1, sizeof(*v));
+	int ret;
 
-	for (i = 0; i < f->n; i++) {
-		tmp[i].dirfd = -1;
-		f->v[i].written = 0;
+	for (size_t i = 0; i < f->n; i++) {
+		v[i].name = f->v[i].name;
+		v[i].data = f->v[i].data.buf;
+		v[i].len = f->v[i].data.len;
 	}
-	if (mkdir_p(dir, err) < 0)
-		goto out;
-	if ((outfd = open(dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC)) < 0) {
-		tw_err_set(err, "cannot open %s: %s", tw_quote(dir), strerror(errno));
-		goto out;
-	}
-	/* every file in a temporary file next to its target first */
-	for (i = 0; i < f->n; i++) {
-		char *sub;
-		int subfd = open_dir_of(outfd, dir, f->v[i].name, 1, &sub, err), fd, e = 0;
-		struct stat st;
-
-		if (subfd >= 0 && fstatat(subfd, base_of(f->v[i].name), &st, AT_SYMLINK_NOFOLLOW) == 0 &&
-		    S_ISDIR(st.st_mode)) {
-			tw_err_set(err, "cannot replace %s/%s: it is a directory", tw_quote(sub),
-				   tw_quote(base_of(f->v[i].name)));
-			close(subfd);
-			subfd = -1;
-		}
-		fd = subfd < 0 ? -1 : tw_tmpfile_write(&tmp[i], subfd, sub, base_of(f->v[i].name), f->v[i].data.buf,
-						       f->v[i].data.len, err);
-		if (fd >= 0 && close(fd) < 0) {
-			e = errno;
-			tw_err_set(err, "cannot write %s/%s: %s", tw_quote(sub), tw_quote(base_of(f->v[i].name)),
-				   strerror(e));
-		}
-		if (subfd >= 0)
-			close(subfd);
-		tmp[i].dirfd = -1;      /* reopened to commit: a file per user would be a descriptor each */
-		free(sub);
-		if (fd < 0 || e)
-			goto out;
-	}
-	/* then each renamed over its target; a failure here leaves the earlier ones replaced */
-	for (i = 0; i < f->n; i++) {
-		char *sub;
-		int subfd = open_dir_of(outfd, dir, f->v[i].name, 0, &sub, err);
-
-		free(sub);
-		if (subfd < 0)
-			goto out;
-		tmp[i].dirfd = subfd;
-		if (tw_tmpfile_commit(&tmp[i], base_of(f->v[i].name), err) < 0) {
-			close(subfd);
-			tmp[i].dirfd = -1;
-			goto out;
-		}
-		f->v[i].written = 1;
-		fsync(subfd);
-		close(subfd);
-	}
-	ret = 0;
-out:
-	for (i = 0; i < f->n; i++)
-		tw_tmpfile_discard(&tmp[i]);
-	if (outfd >= 0)
-		close(outfd);
-	free(tmp);
+	ret = tw_write_tree(v, f->n, dir, 0600, err);   /* they hold passwords */
+	for (size_t i = 0; i < f->n; i++)
+		f->v[i].written = v[i].written;
+	free(v);
 	return ret;
 }

@@ -52,6 +52,12 @@ const struct tw_action *tw_plan_act_of(const struct tw_plan *p, const struct tw_
 	return act_of(p, r);
 }
 
+/* The declared resource matched to live resource h, or NULL. */
+static const struct tw_res *declared_of(const struct tw_plan *p, const struct tw_res *h)
+{
+	return tw_ptrmap_get(&p->declared, h);
+}
+
 struct tw_res *tw_plan_live(const struct tw_plan *p, const struct tw_res *w)
 {
 	return tw_ptrmap_get(&p->live, w);
@@ -295,6 +301,13 @@ static json_t *effective(struct tw_planner *pl, const struct tw_field *f, const 
 	return out;
 }
 
+/* Is declared resource r replaced by this plan (a new SID)?  Referenced kinds are diffed first. */
+static int replaced(const struct tw_plan *p, const struct tw_res *r)
+{
+	const struct tw_action *a = r ? act_of(p, r) : NULL;
+	return a && a->want == r && a->type == TW_ACT_REPLACE;
+}
+
 /* Compare the managed fields of a matched pair; returns the action type or -1 for none. */
 static int diff_fields(struct tw_planner *pl, const struct tw_res *w, const struct tw_res *h, size_t *out)
 {
@@ -310,7 +323,7 @@ static int diff_fields(struct tw_planner *pl, const struct tw_res *w, const stru
 		json_t *hv = json_object_get(h->fields, f->name);
 		int sens = (f->flags & TW_F_SECRET) || (w->sensitive >> i & 1);
 
-		if (!wv || !f->param || (f->flags & (TW_F_LOCAL | TW_F_IDENTITY)))
+		if (!wv || !f->param || (f->flags & (TW_F_LOCAL | TW_F_IDENTITY | TW_F_WRITE_ONLY)))
 			continue;
 		if (f->flags & TW_F_SECRET) {
 			if (pl->o->sync_passwords)
@@ -326,6 +339,9 @@ static int diff_fields(struct tw_planner *pl, const struct tw_res *w, const stru
 		{
 			int unknown;
 			json_t *ev = effective(pl, f, w, wv, &unknown);
+			/* the same name, but a new resource: the reference moves to its new SID */
+			if (f->type == TW_V_REF && replaced(pl->p, tw_res_top(w, f->ref, json_string_value(wv))))
+				unknown = 1;
 			if (!unknown && tw_value_equal(f, ev, hv)) {
 				json_decref(ev);
 				continue;
@@ -380,6 +396,18 @@ static void create_changes(struct tw_planner *pl, size_t ai)
 }
 
 static void diff_level(struct tw_planner *pl, const struct tw_res *wp, const struct tw_res *hp);
+
+size_t tw_planner_create(struct tw_planner *pl, const struct tw_res *w)
+{
+	long i = tw_plan_act_index(pl->p, w);
+	size_t idx;
+
+	if (i >= 0)
+		return (size_t)i;
+	idx = add_action(pl->p, TW_ACT_CREATE, w, NULL);
+	create_changes(pl, idx);
+	return idx;
+}
 
 /*
  * First the whole tree is matched, declared to live by identity, so that
@@ -442,6 +470,20 @@ static void unlink_children(struct tw_plan *p, const struct tw_res *w)
 	}
 }
 
+/*
+ * A replace of a TW_K_CREATE_FIRST kind creates the new resource; the old one
+ * is deleted by a second action, once what referenced it has moved (see
+ * deps_of_delete).  A replace counts once, as in Terraform.
+ */
+static void delete_after(struct tw_plan *p, size_t ai)
+{
+	size_t d = add_action_as(p, TW_ACT_DELETE, NULL, p->acts[ai].have, 1);
+	p->destroy--;
+	p->acts[ai].create_first = 1;
+	p->acts[d].note = tw_xstrdup("the replaced one, once what used it has moved to the new one");
+	add_dep(&p->acts[d], ai);
+}
+
 static void diff_kind(struct tw_planner *pl, const struct tw_res *wp, const struct tw_res *hp, const struct tw_kind *k)
 {
 	struct tw_plan *p = pl->p;
@@ -454,6 +496,15 @@ static void diff_kind(struct tw_planner *pl, const struct tw_res *wp, const stru
 		if (w->kind != k || tw_ptrmap_get(&pl->dups, w))
 			continue;
 		h = hp ? tw_plan_live(p, w) : NULL;
+		if ((k->flags & TW_K_SETTING) && (w->absent || !h)) {
+			char *addr = tw_res_address(w);
+			if (w->absent)
+				say(p->problems, "%s: settings cannot be absent: set the values it should have", addr);
+			else if (hp)
+				say(p->problems, "%s: Twilio has no such %s", addr, k->name);
+			free(addr);
+			continue;
+		}
 		if (w->absent) {
 			if (h)
 				add_action(p, TW_ACT_DELETE, NULL, h);
@@ -462,12 +513,16 @@ static void diff_kind(struct tw_planner *pl, const struct tw_res *wp, const stru
 		if (h) {
 			/* a replaced resource starts with no children */
 			if (diff_fields(pl, w, h, &idx) == 0 && p->acts[idx].type == TW_ACT_REPLACE) {
+				if (k->flags & TW_K_CREATE_FIRST)
+					delete_after(p, idx);
 				h = NULL;
 				unlink_children(p, w);
 			}
 			diff_level(pl, w, h);
 			if (k->hooks && k->hooks->plan_more)
 				k->hooks->plan_more(pl, w, h);
+		} else if (w->on_demand) {
+			continue;   /* created when its kind's own actions need it (tw_planner_create) */
 		} else if (k->create_requires && !json_is_true(json_object_get(w->fields, k->create_requires))) {
 			char *addr = tw_res_address(w);
 			say(p->problems, "%s: not in the account; set %s: true to %s it (apply then needs %s)", addr,
@@ -484,7 +539,7 @@ static void diff_kind(struct tw_planner *pl, const struct tw_res *wp, const stru
 	}
 	for (size_t i = 0; hp && i < hp->nchildren; i++) {
 		const struct tw_res *h = hp->children[i];
-		if (h->kind != k || tw_ptrmap_get(&p->declared, h))
+		if (h->kind != k || declared_of(p, h) || (k->flags & TW_K_SETTING))
 			continue;
 		if (!top) {
 			add_action(p, TW_ACT_DELETE, NULL, h);
@@ -644,6 +699,13 @@ static void deps_of_delete(struct tw_planner *pl, const struct ref_index *ix, si
 			continue;
 		if (end && end != &p->acts[ai]) {
 			add_dep(&p->acts[ai], (size_t)(end - p->acts));
+		} else if (!end && e->via && (e->via->flags & TW_F_BLOCKS_DELETE)) {
+			char *la = tw_res_address(e->from);
+			say(p->problems, "%s: cannot be deleted while %s uses it as its %s, which this plan does not "
+			    "change: %s", p->acts[ai].address, la, e->via->name,
+			    declared_of(p, e->from) ? "change that in the file too" :
+			    "the file does not declare it; change it at Twilio or declare it");
+			free(la);
 		} else if (!end) {
 			char *la = tw_res_address(e->from);
 			say(p->notes, "%s is still used by %s, which this plan does not change; Twilio may refuse to delete it",
@@ -717,11 +779,67 @@ static void compute_deps(struct tw_planner *pl)
 		struct tw_action *a = &p->acts[i];
 		if (a->want)
 			deps_of_want(pl, i);
-		if (a->type == TW_ACT_DELETE || a->type == TW_ACT_REPLACE)
+		if (a->type == TW_ACT_DELETE || (a->type == TW_ACT_REPLACE && !a->create_first))
 			deps_of_delete(pl, &ix, i);
 	}
 	json_decref(ix.by_sid);
 	free(ix.v);
+}
+
+/*
+ * Updates of a kind Twilio takes in batches (struct tw_bulk): each batch's
+ * first update sends one request for all of them, once every update of the
+ * batch may start; the others wait for it and have nothing left to send.
+ */
+static void batch_updates(struct tw_plan *p)
+{
+	for (size_t ki = 0; ki < tw_nkinds; ki++) {
+		const struct tw_kind *k = tw_kinds[ki];
+		size_t leader = 0, size = 0;
+		if (!k->bulk)
+			continue;
+		for (size_t i = 0; i < p->n; i++) {
+			struct tw_action *a = &p->acts[i];
+			if (a->kind != k || a->type != TW_ACT_UPDATE || a->custom)
+				continue;
+			if (size == 0 || size == k->bulk->max) {
+				leader = i;
+				size = 0;
+			} else {
+				for (size_t d = 0; d < a->ndeps; d++)
+					add_dep(&p->acts[leader], a->deps[d]);
+				add_dep(a, leader);
+				a->batch = leader + 1;
+				free(a->note);
+				a->note = tw_xasprintf("sent with %s", p->acts[leader].address);
+			}
+			size++;
+		}
+	}
+}
+
+/* Say which changes apply waits for Twilio to finish (struct tw_settle). */
+static void note_settling(struct tw_plan *p)
+{
+	for (size_t i = 0; i < p->n; i++) {
+		struct tw_action *a = &p->acts[i];
+		for (size_t f = 0; a->type == TW_ACT_DELETE && !a->note && f < a->kind->nfields; f++) {
+			const struct tw_field *fd = &a->kind->fields[f];
+			const char *v = fd->settle ? json_string_value(json_object_get(a->have->fields, fd->name)) : NULL;
+			if (v && *v)
+				a->note = tw_xasprintf("%s %s is cleared first; apply waits until its %s is %s", fd->name, v,
+						       fd->settle->json, fd->settle->cleared);
+		}
+		for (size_t c = 0; c < a->nchanges && !a->note; c++) {
+			const struct tw_change *ch = &a->changes[c];
+			const struct tw_settle *se = ch->field->settle;
+			int clears = !ch->unknown && !ch->sensitive && (!ch->after || !json_string_length(ch->after));
+			if (se)
+				a->note = tw_xasprintf("apply waits until its %s is %s%s", se->json,
+						       clears ? se->cleared : se->set,
+						       ch->before && !clears ? " (unlinked first, as Twilio documents)" : "");
+		}
+	}
 }
 
 /* ---- --target ---- */
@@ -855,7 +973,14 @@ int tw_plan_build(const struct tw_model *want, const struct tw_model *have, cons
 		     "(use --sync-passwords to set them again)", pl.unsynced, pl.unsynced == 1 ? " was" : "s were");
 	say_unread(&pl);
 	json_decref(pl.unread);
-	return apply_targets(&pl, err);
+	if (json_array_size(p->problems))
+		return tw_err_set(err, "the plan cannot be applied: %zu problem%s", json_array_size(p->problems),
+				  json_array_size(p->problems) == 1 ? "" : "s");
+	if (apply_targets(&pl, err) < 0)
+		return -1;
+	batch_updates(p);
+	note_settling(p);
+	return 0;
 }
 
 void tw_plan_free(struct tw_plan *p)

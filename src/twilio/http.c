@@ -96,6 +96,7 @@ struct tw_http {
 	struct curl_slist *hdr_plain, *hdr_form;
 	char *account_sid, *user, *pass, *cacert;
 	char *base[TW_PRODUCT_COUNT];
+	char *api_base;                         /* TWPROV_API_URL (normalised), or NULL */
 	char *proxy[2], *noproxy;               /* curl's proxy variables, read once ([0] http, [1] https) */
 	int parallelism, max_retries;
 	long retry_base_ms, retry_cap_ms, timeout_ms, stall_s, deadline_ms;
@@ -262,6 +263,87 @@ char *tw_http_url(struct tw_http *h, enum tw_product product, const char *path)
 	if ((int)product < 0 || product >= TW_PRODUCT_COUNT || !path)
 		return NULL;
 	return tw_xasprintf("%s%s%s", h->base[product], path[0] == '/' ? "" : "/", path);
+}
+
+/* A host name under twil.io: labels of [a-z0-9-] (either case), no empty one. */
+static int deployed_domain_ok(const char *d)
+{
+	size_t n = strlen(d), label = 0;
+
+	if (n <= 8 || n > 253 || strcasecmp(d + n - 8, ".twil.io"))
+		return 0;
+	for (size_t i = 0; i < n; i++) {
+		unsigned char c = (unsigned char)d[i];
+		if (c == '.') {
+			if (!label || d[i - 1] == '-')
+				return 0;
+			label = 0;
+		} else if (isalnum(c) || (c == '-' && label)) {
+			if (++label > 63)
+				return 0;
+		} else {
+			return 0;
+		}
+	}
+	return 1;
+}
+
+static char *deployed_url(struct tw_http *h, const char *domain, const char *path, char **host, struct tw_err *err)
+{
+	static const char keep[] = "-._~!$&'()*+,;=:@/";
+	struct tw_buf b = TW_BUF_INIT;
+
+	*host = NULL;
+	if (!domain || !deployed_domain_ok(domain)) {
+		tw_err_set(err, "not a Serverless domain name: %s (expected a host name under twil.io)",
+			   tw_quote_always(domain ? domain : ""));
+		return NULL;
+	}
+	if (!path || path[0] != '/') {
+		tw_err_set(err, "not a deployed path: %s", tw_quote_always(path ? path : ""));
+		return NULL;
+	}
+	for (const char *p = path; *p; p += strcspn(p, "/")) {
+		size_t n;
+		if (*p == '/')
+			p++;
+		n = strcspn(p, "/");
+		if ((n == 1 && p[0] == '.') || (n == 2 && p[0] == '.' && p[1] == '.')) {
+			tw_err_set(err, "not a deployed path: %s (a \".\" or \"..\" segment)", tw_quote_always(path));
+			return NULL;
+		}
+	}
+	for (const unsigned char *p = (const unsigned char *)path; *p; p++)
+		if (*p < 0x20 || *p == 0x7f) {
+			tw_err_set(err, "not a deployed path: %s (a control character)", tw_quote_always(path));
+			return NULL;
+		}
+	if (h->api_base) {
+		tw_buf_adds(&b, h->api_base);
+		*host = tw_xstrdup(domain);
+	} else {
+		tw_buf_addf(&b, "https://%s", domain);
+	}
+	for (const unsigned char *p = (const unsigned char *)path; *p; p++)
+		if (isalnum(*p) || strchr(keep, *p))
+			tw_buf_addc(&b, (char)*p);
+		else
+			tw_buf_addf(&b, "%%%02X", *p);
+	return tw_buf_detach(&b);
+}
+
+struct tw_req *tw_req_download(struct tw_http *h, const char *domain, const char *path, tw_req_cb cb, void *ud,
+			       struct tw_err *err)
+{
+	char *host, *url = deployed_url(h, domain, path, &host, err);
+	struct tw_req *req;
+
+	if (!url)
+		return NULL;
+	req = tw_req_new("GET", url, cb, ud);
+	req->download = 1;
+	req->host = host;
+	return req;
 }
 
 /* Length of "scheme://" or "//" at the start of `s`, or 0 when `s` has none. */
@@ -467,7 +549,7 @@ struct tw_http *tw_http_new(const struct tw_http_opts *o, struct tw_err *err)
 		}
 		for (int p = 0; p < TW_PRODUCT_COUNT; p++)
 			h->base[p] = tw_xstrdup(base);
-		free(base);
+		h->api_base = base;
 	} else {
 		for (int p = 0; p < TW_PRODUCT_COUNT; p++)
 			h->base[p] = make_base(o, (enum tw_product)p);
@@ -546,6 +628,7 @@ void tw_http_free(struct tw_http *h)
 	curl_slist_free_all(h->hdr_form);
 	for (int p = 0; p < TW_PRODUCT_COUNT; p++)
 		free(h->base[p]);
+	free(h->api_base);
 	free(h->account_sid);
 	free(h->user);
 	if (h->pass) {
@@ -574,6 +657,7 @@ struct tw_req *tw_req_new(const char *method, char *url, tw_req_cb cb, void *ud)
 	r->idempotent = !strcmp(method, "GET") || !strcmp(method, "DELETE") || !strcmp(method, "HEAD");
 	tw_form_init(&r->form);
 	tw_buf_init(&r->resp);
+	tw_buf_init(&r->body);
 	return r;
 }
 
@@ -595,6 +679,9 @@ void tw_req_free(struct tw_req *r)
 	curl_mime_free(r->mime);
 	free_parts(r);
 	tw_buf_release(&r->resp);
+	tw_buf_release(&r->body);
+	free(r->host);
+	curl_slist_free_all(r->headers);
 	json_decref(r->json);
 	free(r);
 }
@@ -634,6 +721,7 @@ static void prepare(struct tw_http *h, struct tw_req *r)
 	r->status = 0;
 	json_decref(r->json);
 	r->json = NULL;
+	tw_buf_release(&r->body);
 	tw_err_clear(&r->err);
 	r->attempts = 0;
 	r->requeues = 0;
@@ -641,7 +729,7 @@ static void prepare(struct tw_http *h, struct tw_req *r)
 	r->due = 0;
 	r->handle = NULL;
 	r->next = NULL;
-	r->host = host_for(h, r->url);
+	r->api = host_for(h, r->url);
 }
 
 void tw_http_submit_after(struct tw_http *h, struct tw_req *r, long delay_ms)
@@ -656,7 +744,7 @@ void tw_http_submit_after(struct tw_http *h, struct tw_req *r, long delay_ms)
 void tw_http_submit(struct tw_http *h, struct tw_req *r)
 {
 	prepare(h, r);
-	enqueue(r->host, r);
+	enqueue(r->api, r);
 }
 
 int tw_http_set_parallelism(struct tw_http *h, int parallelism, struct tw_err *err)
@@ -811,7 +899,7 @@ static int setup(struct tw_http *h, struct tw_slot *s, struct tw_req *r)
 		SET(CURLOPT_PIPEWAIT, 1L);
 	SET(CURLOPT_ACCEPT_ENCODING, "");
 	SET(CURLOPT_USERAGENT, "twprov/" TWPROV_VERSION);
-	if (h->user) {
+	if (h->user && !r->download) {     /* a deployed URL is public: no credentials go there */
 		SET(CURLOPT_HTTPAUTH, (long)CURLAUTH_BASIC);
 		SET(CURLOPT_USERNAME, h->user);
 		SET(CURLOPT_PASSWORD, h->pass ? h->pass : "");
@@ -845,7 +933,21 @@ static int setup(struct tw_http *h, struct tw_slot *s, struct tw_req *r)
 		}
 	}
 	/* curl writes a multipart body's own Content-Type (with its boundary) */
-	SET(CURLOPT_HTTPHEADER, (r->form.body.len || is_post) && !r->parts ? h->hdr_form : h->hdr_plain);
+	if (r->download) {
+		if (!r->headers) {
+			char *hh = r->host ? tw_xasprintf("Host: %s", r->host) : NULL;
+			struct curl_slist *l = curl_slist_append(NULL, "Accept: */*");
+			r->headers = l && hh ? curl_slist_append(l, hh) : l;
+			if (!r->headers)
+				curl_slist_free_all(l);
+			free(hh);
+			if (!r->headers)
+				rc = CURLE_OUT_OF_MEMORY;
+		}
+		SET(CURLOPT_HTTPHEADER, (struct curl_slist *)r->headers);
+	} else {
+		SET(CURLOPT_HTTPHEADER, (r->form.body.len || is_post) && !r->parts ? h->hdr_form : h->hdr_plain);
+	}
 #undef SET
 	if (rc != CURLE_OK) {
 		tw_err_set(&r->err, "%s %s: cannot set up the request: %s", r->method, r->url, curl_easy_strerror(rc));
@@ -861,7 +963,7 @@ static void release_slot(struct tw_http *h, struct tw_slot *s)
 		curl_mime_free(s->req->mime);   /* the next attempt builds its own */
 		s->req->mime = NULL;
 		s->req->handle = NULL;
-		((struct tw_host *)s->req->host)->ninflight--;
+		((struct tw_host *)s->req->api)->ninflight--;
 		s->req = NULL;
 		h->ninflight--;
 	}
@@ -1002,7 +1104,7 @@ static void retry_or_give_up(struct tw_http *h, struct tw_req *r, enum tw_req_re
  */
 static int throttle(struct tw_http *h, const struct tw_req *r)
 {
-	struct tw_host *hst = r->host;
+	struct tw_host *hst = r->api;
 	int was_one = tw_limit_allowed(&hst->limit) == 1;
 
 	(void)h;
@@ -1016,7 +1118,7 @@ static int throttle(struct tw_http *h, const struct tw_req *r)
 /* Send `r` again as soon as its host has room: it goes first in its queue. */
 static void requeue(struct tw_http *h, struct tw_req *r, const char *why)
 {
-	struct tw_host *hst = r->host;
+	struct tw_host *hst = r->api;
 
 	r->requeues++;
 	h->stats.retries++;
@@ -1028,7 +1130,7 @@ static void requeue(struct tw_http *h, struct tw_req *r, const char *why)
 /* Any answer but a 429: the host's limit may grow, if requests wait for room in it. */
 static void answered(const struct tw_req *r)
 {
-	struct tw_host *hst = r->host;
+	struct tw_host *hst = r->api;
 
 	tw_limit_ok(&hst->limit, hst->queue || hst->ninflight + 1 >= tw_limit_allowed(&hst->limit));
 }
@@ -1155,6 +1257,14 @@ static void response_done(struct tw_http *h, struct tw_req *r, long status, doub
 
 	if (status != 429)
 		answered(r);
+	if (status >= 200 && status < 300 && r->download) {
+		/* the bytes as they came: the callback reads `body` */
+		struct tw_buf t = r->body;
+		r->body = r->resp;
+		r->resp = t;
+		complete(h, r, TW_REQ_OK);
+		return;
+	}
 	if (status >= 200 && status < 300) {
 		if (r->resp.len) {
 			json_error_t je;
@@ -1303,7 +1413,7 @@ static void promote_due(struct tw_http *h)
 	while (due) {                   /* ... and reversed again, each at the front of its queue */
 		struct tw_req *r = due;
 		due = r->next;
-		push_front(r->host, r);
+		push_front(r->api, r);
 	}
 }
 

@@ -5,6 +5,7 @@
 #include "twprov/buf.h"
 #include "twprov/http.h"
 #include "twprov/live.h"
+#include "twprov/log.h"
 
 struct tw_live_more {
 	struct tw_http *h;
@@ -76,6 +77,45 @@ void tw_live_get(struct tw_live_more *lm, struct tw_res *r, enum tw_product prod
 	j->cb = cb;
 	j->ud = ud;
 	req = tw_req_new("GET", tw_http_url(lm->h, product, path), got_more, j);
+	tw_http_submit(lm->h, req);
+}
+
+struct download_job {
+	struct tw_live_more *c;
+	struct tw_res *r;
+	tw_live_bytes_cb cb;
+	void *ud;
+};
+
+static void got_download(struct tw_http *h, struct tw_req *req)
+{
+	struct download_job *j = req->ud;
+	(void)h;
+	if (req->result != TW_REQ_OK)
+		tw_trace(1, "%s", req->err.msg);
+	if (!j->c->failed)
+		j->cb(j->c, j->r, req->result == TW_REQ_OK ? &req->body : NULL, j->ud);
+	tw_req_free(req);
+	free(j);
+}
+
+void tw_live_download(struct tw_live_more *lm, struct tw_res *r, const char *domain, const char *path,
+		      tw_live_bytes_cb cb, void *ud)
+{
+	struct download_job *j = tw_xcalloc(1, sizeof(*j));
+	struct tw_err err = TW_ERR_INIT;
+	struct tw_req *req = tw_req_download(lm->h, domain, path, got_download, j, &err);
+
+	if (!req) {
+		tw_trace(1, "%s", err.msg);
+		free(j);
+		cb(lm, r, NULL, ud);
+		return;
+	}
+	j->c = lm;
+	j->r = r;
+	j->cb = cb;
+	j->ud = ud;
 	tw_http_submit(lm->h, req);
 }
 
@@ -176,7 +216,7 @@ static void list_done(struct tw_http *h, json_t *items, const struct tw_err *err
 			for (size_t k = 0; k < nkids; k++)
 				if (w || c->o->all_children || carries_refs(kids[k]))
 					submit_list(c, kids[k], r, w);
-			if (w && j->k->hooks && j->k->hooks->read_more)
+			if ((w || c->o->all_children) && j->k->hooks && j->k->hooks->read_more)
 				j->k->hooks->read_more(c, r);
 		}
 		json_decref(index);
@@ -184,11 +224,24 @@ static void list_done(struct tw_http *h, json_t *items, const struct tw_err *err
 	free(j);
 }
 
+/* A kind without collection (one object of settings, TW_K_SINGLE): read as a list of one. */
+static void got_single(struct tw_http *h, struct tw_req *req)
+{
+	struct list_job *j = req->ud;
+	json_t *items = req->result == TW_REQ_OK ? json_pack("[O]", req->json) : NULL;
+
+	list_done(h, items, &req->err, j);
+	json_decref(items);
+	tw_req_free(req);
+}
+
 static void submit_list(struct tw_live_more *c, const struct tw_kind *k, struct tw_res *parent,
 			const struct tw_res *wparent)
 {
 	struct list_job *j;
 	char *path;
+	/* the collection of kind k under `parent`: a probe child gives the path its parents */
+	struct tw_res probe = { .kind = k, .parent = parent };
 
 	if (k->flags & TW_K_LOCAL)
 		return;
@@ -197,12 +250,11 @@ static void submit_list(struct tw_live_more *c, const struct tw_kind *k, struct 
 	j->k = k;
 	j->parent = parent;
 	j->wparent = wparent;
-	{
-		/* the collection of kind k under `parent`: a probe child gives the path its parents */
-		struct tw_res probe = { .kind = k, .parent = parent };
-		path = tw_res_path(&probe, k->collection, tw_http_account_sid(c->h), NULL);
-	}
-	tw_http_list(c->h, k->product, path, k->list_key, list_done, j);
+	path = tw_res_path(&probe, k->collection ? k->collection : k->item, tw_http_account_sid(c->h), NULL);
+	if (k->collection)
+		tw_http_list(c->h, k->product, path, k->list_key, list_done, j);
+	else
+		tw_http_submit(c->h, tw_req_new("GET", tw_http_url(c->h, k->product, path), got_single, j));
 	free(path);
 }
 
@@ -232,6 +284,24 @@ static void need_referenced(const struct tw_res *r, unsigned char *need)
 	}
 }
 
+/*
+ * Kinds whose references keep Twilio from deleting what they name (a number's
+ * emergency address): read whenever what they name is, so that a plan knows
+ * what stands in the way of a delete, declared or not.
+ */
+static void need_blockers(unsigned char *need)
+{
+	for (size_t i = 0; i < tw_nkinds; i++)
+		for (size_t f = 0; f < tw_kinds[i]->nfields; f++) {
+			const struct tw_field *fd = &tw_kinds[i]->fields[f];
+			const struct tw_kind *target = (fd->flags & TW_F_BLOCKS_DELETE) ? tw_kind_find(fd->ref) : NULL;
+			while (target && target->parent)
+				target = tw_kind_find(target->parent);
+			if (target && need[tw_kind_index(target)])
+				need_kind(tw_kinds[i], need);
+		}
+}
+
 int tw_live_read(struct tw_http *h, const struct tw_model *want, const struct tw_live_opts *o,
 		 struct tw_model **out, struct tw_err *err)
 {
@@ -247,6 +317,7 @@ int tw_live_read(struct tw_http *h, const struct tw_model *want, const struct tw
 	json_array_foreach(want->prune, i, v)
 		need_kind(tw_kind_find(json_string_value(v)), need);
 	need_referenced(&want->root, need);
+	need_blockers(need);
 
 	c.m = tw_model_new(1);
 	for (i = 0; i < tw_nkinds; i++)
@@ -307,6 +378,17 @@ int tw_live_set_json(struct tw_res *r, json_t *obj, struct tw_err *err)
 		const char *v = json_string_value(tw_json_path(obj, r->kind->fields[id].json));
 		free(r->id);
 		r->id = v ? tw_xstrdup(v) : NULL;
+	} else if (r->kind->flags & TW_K_SINGLE) {
+		free(r->id);
+		r->id = tw_xstrdup(r->kind->yaml_key);
+	}
+	if (r->kind->flags & TW_K_SETTING) {
+		/* settings have no SID: their identity is all there is */
+		if (!r->id) {
+			tw_err_set(err, "an item without %s", id >= 0 ? r->kind->fields[id].json : "identity");
+			return -1;
+		}
+		return 0;
 	}
 	if (tw_sid_check(json_object_get(obj, "sid"), r->kind->sid_prefix, err) < 0) {
 		if (r->id)

@@ -11,6 +11,7 @@
 #include <openssl/rand.h>
 
 #include "twprov/file.h"
+#include "twprov/log.h"
 
 static const char *not_regular(mode_t mode)
 {
@@ -307,5 +308,151 @@ out:
 	if (dirfd >= 0)
 		close(dirfd);
 	free(dir);
+	return ret;
+}
+
+/* ---- a tree of files under one directory ---- */
+
+int tw_mkdir_p(const char *path, mode_t mode, struct tw_err *err)
+{
+	char *p = tw_xstrdup(path);
+	int ret = 0;
+
+	for (char *s = p + 1; ; s++) {
+		if (*s != '/' && *s)
+			continue;
+		char c = *s;
+		*s = '\0';
+		if (mkdir(p, mode) < 0 && errno != EEXIST) {
+			ret = tw_err_set(err, "cannot create directory %s: %s", tw_quote(p), strerror(errno));
+			break;
+		}
+		*s = c;
+		if (!c)
+			break;
+	}
+	if (!ret) {
+		struct stat st;
+		if (stat(p, &st) < 0 || !S_ISDIR(st.st_mode))
+			ret = tw_err_set(err, "%s is not a directory", tw_quote(p));
+	}
+	free(p);
+	return ret;
+}
+
+/*
+ * The directory file `name` goes in, under the directory `outfd` (`dir`): each
+ * segment of its path before the last opened in turn (created with `dmode` when
+ * `create`), never following a symbolic link: a link planted there would take
+ * the files out of the tree.  *sub gets its path for messages.  Returns a
+ * descriptor (the caller closes it) or -1.
+ */
+static int open_dir_of(int outfd, const char *dir, const char *name, int create, mode_t dmode, char **sub,
+		       struct tw_err *err)
+{
+	struct tw_buf path = TW_BUF_INIT;
+	int fd = dup(outfd);
+
+	tw_buf_adds(&path, dir);
+	if (fd < 0)
+		tw_err_set(err, "cannot open %s: %s", tw_quote(dir), strerror(errno));
+	for (const char *p = name, *slash; fd >= 0 && (slash = strchr(p, '/')); p = slash + 1) {
+		char *part = tw_xstrndup(p, (size_t)(slash - p));
+		struct stat st;
+		int next;
+
+		tw_buf_addf(&path, "/%s", part);
+		if (create && mkdirat(fd, part, dmode) < 0 && errno != EEXIST) {
+			tw_err_set(err, "cannot create directory %s: %s", tw_quote(path.buf), strerror(errno));
+			next = -1;
+		} else if ((next = openat(fd, part, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC)) < 0) {
+			int e = errno;
+			if (fstatat(fd, part, &st, AT_SYMLINK_NOFOLLOW) == 0 && S_ISLNK(st.st_mode))
+				tw_err_set(err, "%s is a symbolic link: twprov does not write through one (it could "
+					   "lead out of %s)", tw_quote(path.buf), tw_quote(dir));
+			else
+				tw_err_set(err, "cannot open the directory %s: %s", tw_quote(path.buf), strerror(e));
+		}
+		close(fd);
+		fd = next;
+		free(part);
+	}
+	*sub = tw_buf_detach(&path);
+	return fd;
+}
+
+static const char *base_of(const char *name)
+{
+	const char *slash = strrchr(name, '/');
+	return slash ? slash + 1 : name;
+}
+
+int tw_write_tree(struct tw_tree_file *v, size_t n, const char *dir, mode_t mode, struct tw_err *err)
+{
+	struct tw_tmpfile *tmp = tw_xcalloc(n ? n : 1, sizeof(*tmp));
+	/* directories readable by whom the files are: 0644 files go in 0755 directories */
+	mode_t dmode = 0700 | (mode & 0044) | ((mode & 0044) >> 2);
+	size_t i;
+	int outfd = -1, ret = -1;
+
+	for (i = 0; i < n; i++) {
+		tmp[i].dirfd = -1;
+		v[i].written = 0;
+	}
+	if (tw_mkdir_p(dir, dmode, err) < 0)
+		goto out;
+	if ((outfd = open(dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC)) < 0) {
+		tw_err_set(err, "cannot open %s: %s", tw_quote(dir), strerror(errno));
+		goto out;
+	}
+	/* every file in a temporary file next to its target first */
+	for (i = 0; i < n; i++) {
+		char *sub;
+		int subfd = open_dir_of(outfd, dir, v[i].name, 1, dmode, &sub, err), fd, e = 0;
+		struct stat st;
+
+		if (subfd >= 0 && fstatat(subfd, base_of(v[i].name), &st, AT_SYMLINK_NOFOLLOW) == 0 &&
+		    S_ISDIR(st.st_mode)) {
+			tw_err_set(err, "cannot replace %s/%s: it is a directory", tw_quote(sub), tw_quote(base_of(v[i].name)));
+			close(subfd);
+			subfd = -1;
+		}
+		fd = subfd < 0 ? -1 : tw_tmpfile_write(&tmp[i], subfd, sub, base_of(v[i].name), v[i].data, v[i].len, err);
+		if (fd >= 0 && ((mode != 0600 && fchmod(fd, mode) < 0) || close(fd) < 0)) {
+			e = errno;
+			tw_err_set(err, "cannot write %s/%s: %s", tw_quote(sub), tw_quote(base_of(v[i].name)), strerror(e));
+		}
+		if (subfd >= 0)
+			close(subfd);
+		tmp[i].dirfd = -1;      /* reopened to commit: a file per user would be a descriptor each */
+		free(sub);
+		if (fd < 0 || e)
+			goto out;
+	}
+	/* then each renamed over its target; a failure here leaves the earlier ones replaced */
+	for (i = 0; i < n; i++) {
+		char *sub;
+		int subfd = open_dir_of(outfd, dir, v[i].name, 0, dmode, &sub, err);
+
+		free(sub);
+		if (subfd < 0)
+			goto out;
+		tmp[i].dirfd = subfd;
+		if (tw_tmpfile_commit(&tmp[i], base_of(v[i].name), err) < 0) {
+			close(subfd);
+			tmp[i].dirfd = -1;
+			goto out;
+		}
+		v[i].written = 1;
+		fsync(subfd);
+		close(subfd);
+	}
+	ret = 0;
+out:
+	for (i = 0; i < n; i++)
+		tw_tmpfile_discard(&tmp[i]);
+	if (outfd >= 0)
+		close(outfd);
+	free(tmp);
 	return ret;
 }

@@ -56,6 +56,18 @@ class BenchSmoke(unittest.TestCase):
         for extra in (o, res["plan_low"]):
             self.assertEqual(extra["rc"], 0)
             self.assertEqual(extra["requests"] - extra["r429"], p["minimum"])
+        # export read what the plan reads and the kinds the file does not declare (the lists of
+        # services and addresses, empty, the Settings and the countries of voice_permissions),
+        # wrote every resource, and the file it wrote plans no changes
+        x = res["export"]
+        for run in x["runs"]:
+            self.assertEqual(run["rc"], 0)
+            # and the account's voice_permissions with its US low-risk numbers open (as a new
+            # account's are): two settings, written
+            self.assertEqual(run["resources"], declared + 2)
+            self.assertEqual(run["requests"] - run["r429"], p["minimum"] + 4)
+        self.assertEqual(x["plan_rc"], 0)
+        self.assertIn("| export of the converged account: wall time (median) vs the converged plan's |", proc.stdout)
         # the naive refresh read every declared resource once
         self.assertEqual(n["resources"], declared)
         self.assertEqual(n["requests"] - n["r429"], declared)

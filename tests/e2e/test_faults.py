@@ -135,7 +135,10 @@ class Faults(TwprovCase):
         r = self.twprov("apply", "-f", path, "--auto-approve")
         self.assertEqual(r.rc, 1, r)
         self.assertIn("- sip_domains/x.notours.sip.twilio.com", r.out.replace("+ sip", "- sip"))
-        self.assertIn("Failed:\n  + sip_domains/x.notours.sip.twilio.com: 21232:", r.err)
+        # the refused resource is shown where the file declares it
+        line = bad.splitlines().index(next(l for l in bad.splitlines() if "x.notours" in l)) + 1
+        self.assertRegex(r.err, r"Failed:\n  \+ sip_domains/x\.notours\.sip\.twilio\.com \(" +
+                         re.escape(path) + f":{line}:\\d+\\): 21232:")
         self.assertIn("Applied:\n", r.err)
         self.assertIn("Not applied:\n", r.err)
         self.assertIn("auth.calls.credential_lists/office-phones", r.err.split("Not applied:")[1])

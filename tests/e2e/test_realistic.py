@@ -60,7 +60,7 @@ class Realistic(TwprovCase):
 
     def test_examples_converge(self):
         owned = {"asterisk-trunk.yaml": ["+19863334949"], "byoc.yaml": [], "office.yaml": [],
-                 "dialer.yaml": ["+12223331234"], "pbx-extensions.yaml": []}
+                 "dialer.yaml": ["+12223331234"], "pbx-extensions.yaml": ["+19863334949"]}
         examples = sorted(f for f in os.listdir(os.path.join(SOURCE_DIR, "examples")) if f.endswith(".yaml"))
         self.assertEqual(sorted(owned), examples, "every example is applied here")
         for name in examples:

@@ -91,6 +91,7 @@ class Routes(TwprovCase):
         self.assertRegex(r.stdout, r"^(\d+)/\1 patterns give the same groups")
 
     def test_pbx_extensions_example(self):
+        self.fake.add_owned(["+19863334949"])   # the example's front desk
         self.converge(PBX)
         out = self.deployed("pbx-dialer", "/_twprov/outbound")
         fd, wh = f"sip:frontdesk@{DESK}", f"sip:warehouse@{DESK}"
@@ -197,6 +198,7 @@ class Routes(TwprovCase):
                          "<Response><Say>This number is not in service.</Say></Response>")
 
     def test_changing_one_route_is_one_build_and_deployment(self):
+        self.fake.add_owned(["+19863334949"])   # the example's front desk
         self.converge(PBX)
         builds = len(self.fake.state()["build"])
         with open(PBX) as f:

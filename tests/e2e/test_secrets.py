@@ -95,6 +95,11 @@ def invocations(valid, invalid, broken, out):
                  ("plan", "-f", valid, "--sync-passwords"), ("plan", "-f", valid, "--sync-passwords", "--json"),
                  ("plan", "-f", invalid, "--json"), ("plan", "-f", valid, "--sync-passwords", "--out", saved)],
         "show": [("show", saved), ("show", "--json", saved)],
+        # the exported file holds the account's variable values as Twilio returns them: outside the
+        # checked directory, as the phone files are
+        "export": [("export", "-o", os.path.join(out, "export", "twprov.yaml")),
+                   ("export", "-o", os.path.join(out, "export", "services.yaml"), "--kinds", "services")],
+        "schema": [("schema", "-f", valid)],
         "apply": [("apply", saved),
                   ("apply", "-f", valid, "--auto-approve"),
                   ("apply", "-f", valid, "--auto-approve", "--sync-passwords"),
@@ -194,9 +199,9 @@ class Secrets(TwprovCase):
                         if "--json" in args and r.out:
                             self.assertNothingLeaks(what, json.dumps(json.loads(r.out)))
                         seen.add((creds, cmd, r.rc))
-                        # it did talk to the fake (gen-phone-config and show are offline; an unknown user is
-                        # found out first)
-                        if verbosity and r.rc != 3 and cmd not in ("validate", "gen-phone-config", "show") and \
+                        # it did talk to the fake (gen-phone-config, show and schema are offline; an unknown
+                        # user is found out first)
+                        if verbosity and r.rc != 3 and cmd not in ("validate", "gen-phone-config", "show", "schema") and \
                                 "nobody" not in args:
                             self.assertIn("> GET ", r.err, what)
         self.assertNoFileLeaks()
@@ -211,6 +216,7 @@ class Secrets(TwprovCase):
         self.assertIn(("auth token", "gen-phone-config", 0), seen)
         self.assertIn(("auth token", "remove-credential", 0), seen)
         self.assertIn(("auth token", "remove-credential", 1), seen)     # nobody to remove
+        self.assertIn(("api key", "export", 0), seen)
         # the variable reached Twilio intact
         self.assertIn(VARIABLE_SECRET, variables)
 

@@ -10,6 +10,7 @@ per-kind hooks carry Twilio's real rules.  See README.md for the flags, the cont
 """
 
 import argparse
+import ast
 import base64
 import bisect
 import email.parser
@@ -32,7 +33,7 @@ from dataclasses import dataclass, field
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from itertools import islice
 from typing import Callable, Optional
-from urllib.parse import parse_qs, urlencode, urlsplit
+from urllib.parse import parse_qs, unquote, urlencode, urlsplit
 
 HERE = os.path.dirname(os.path.abspath(__file__))
 SPEC_FILES = ('twilio_api_v2010.json', 'twilio_voice_v1.json',
@@ -59,13 +60,17 @@ def choice(*values):
 
 
 # The realistic switches (README "Realistic behaviour"): flags, and keys of /_fake/faults.
-REALISM = {'list_lag': float, 'fetch_lag': float,
+REALISM = {'list_lag': float, 'fetch_lag': float, 'emergency_lag': float, 'permissions_lag': float,
            'build_visibility': choice('upper', 'lower'), 'shuffle_versions': flag,
            'omit_receive_mode': flag, 'purchase_ignores_receive_mode': flag,
            'unset': choice('spec', 'null', 'empty', 'mixed'), 'extra_fields': flag,
            'short_pages': flag, 'newest_first': flag, 'trailing_empty_page': flag}
 FAULTS.update(REALISM)
 REALISTIC_LAG = 3.0
+# The lags of the asynchronous changes (README "Emergency calling", "Voice dialing permissions"):
+# name -> (default, with --realistic).  0 applies the change at once.
+ASYNC_LAGS = {'emergency_lag': (1.0, 5.0), 'permissions_lag': (0.0, 3.0)}
+LAGS = ('list_lag', 'fetch_lag') + tuple(ASYNC_LAGS)
 # --realistic turns these on (the lags to REALISTIC_LAG unless given); build_visibility stays.
 REALISTIC_PROFILE = {'shuffle_versions': True, 'omit_receive_mode': True,
                      'purchase_ignores_receive_mode': True, 'unset': 'mixed',
@@ -384,6 +389,7 @@ COUNTRY_NAMES = {'US': 'United States', 'CA': 'Canada', 'GB': 'United Kingdom',
 
 
 def check_sip_domain(st, rec, p, ctx):
+    check_sip_domain_emergency(rec, p)
     name = rec['domain_name']
     if 'DomainName' not in p:
         return
@@ -489,6 +495,7 @@ def check_number(st, rec, p, ctx):
     if p.get('AccountSid', st.account) != st.account:
         raise bad(20404, f'The requested resource /2010-04-01/Accounts/{p["AccountSid"]}.json '
                          f'was not found', 404)
+    check_emergency(st, rec, p, ctx)
     # REFERENCE.md section 6: a trunk takes precedence over an application, and setting
     # one clears the other.
     if p.get('VoiceApplicationSid'):
@@ -500,12 +507,26 @@ def check_number(st, rec, p, ctx):
 def after_number(st, rec, old):
     if old is None:
         st.available.pop(rec['phone_number'], None)
+    if rec.get('_em_due') is not None:
+        st.em_pending.add(rec['sid'])
     old_trunk = old and old.get('trunk_sid')
     if old_trunk != rec.get('trunk_sid'):
         st.set_trunk(rec, rec.get('trunk_sid'), old_trunk)
 
 
 def delete_number(st, rec):
+    # Releasing a number with an emergency address: twilio/terraform-provider-twilio#149 (the
+    # destroy is blocked until the address is removed in the Console); the code is a guess.
+    status = rec['emergency_address_status']
+    if rec.get('emergency_address_sid') or status != 'unregistered':
+        raise bad(20001, f'Phone number {rec["phone_number"]} has an emergency address '
+                         f'(emergency_address_sid {rec.get("emergency_address_sid")}, '
+                         f'emergency_address_status {status}): set EmergencyAddressSid to "" and '
+                         f'wait until it is unregistered before releasing the number')
+    for dom in st.live('sip_domain', None):      # the fake's choice: the caller is cleared
+        if dom.get('emergency_caller_sid') == rec['sid']:
+            dom.update(emergency_caller_sid=None, _updated=time.time())
+            st.save(dom)
     if rec.get('trunk_sid'):
         st.set_trunk(rec, None, rec['trunk_sid'])
 
@@ -542,6 +563,169 @@ def render_trunk_number(st, rec, out):
                links={'phone_number': 'https://api.twilio.com' +
                       KIND['incoming_number'].inst.format(**number['_path'])[:-5]})
     no_fax(out)
+
+
+# --------------------------------------------------------------------------- addresses, emergency
+
+# Address validation (README "Addresses"): the countries the fake validates, their postal code
+# and region formats; everywhere else an address is taken as sent, with validated false.
+US_REGIONS = frozenset(
+    'AL AK AZ AR CA CO CT DE DC FL GA HI ID IL IN IA KS KY LA ME MD MA MI MN MS MO MT NE NV NH '
+    'NJ NM NY NC ND OH OK OR PA RI SC SD TN TX UT VT VA WA WV WI WY AS GU MP PR VI UM'.split())
+CA_REGIONS = frozenset('AB BC MB NB NL NS NT NU ON PE QC SK YT'.split())
+VALIDATION = {'US': (re.compile(r'\d{5}(-\d{4})?'), US_REGIONS, 'a 5-digit ZIP code or ZIP+4'),
+              'CA': (re.compile(r'[A-Za-z]\d[A-Za-z] ?\d[A-Za-z]\d'), CA_REGIONS,
+                     'a postal code like K1A 0B1')}
+# Street words and their abbreviations (USPS style; the support article asks for "St", "Ave",
+# no punctuation).  The fake's list.
+STREET_WORDS = {'street': 'St', 'avenue': 'Ave', 'road': 'Rd', 'boulevard': 'Blvd',
+                'drive': 'Dr', 'lane': 'Ln', 'court': 'Ct', 'place': 'Pl', 'highway': 'Hwy',
+                'parkway': 'Pkwy', 'square': 'Sq', 'terrace': 'Ter', 'circle': 'Cir',
+                'suite': 'Ste', 'apartment': 'Apt', 'floor': 'Fl', 'building': 'Bldg'}
+ABBREVIATIONS = {v.lower(): v for v in STREET_WORDS.values()}
+ADDRESS_FIELDS = ('Street', 'StreetSecondary', 'City', 'Region', 'PostalCode')
+IN_USE = 21625          # "If this address is required for any active IncomingPhoneNumbers"
+
+
+def capitalise(word):
+    """A word all in lower case gets a capital first letter; any other word is left alone."""
+    return word[:1].upper() + word[1:] if word.islower() else word
+
+
+def normal_street(street):
+    words = []
+    for i, word in enumerate(street.split()):
+        bare = word.rstrip('.,')
+        key = bare.lower()
+        abbr = STREET_WORDS.get(key) or ABBREVIATIONS.get(key) if i else None
+        if abbr:
+            words.append(abbr.upper() if bare.isupper() and len(bare) > 1 else abbr)
+        else:
+            words.append(capitalise(word))
+    return ' '.join(words)
+
+
+def normal_address(rec):
+    """The address as the fake's validator would store it: street words abbreviated and
+    capitalised, the city capitalised, spaces collapsed, region and a Canadian postal code in
+    capitals."""
+    out = {'street': normal_street(rec['street']),
+           'street_secondary': rec.get('street_secondary') and normal_street(
+               rec['street_secondary']),
+           'city': ' '.join(capitalise(w) for w in rec['city'].split()),
+           'region': rec['region'].strip().upper(), 'postal_code': rec['postal_code'].strip()}
+    if rec['iso_country'] == 'CA':
+        pc = out['postal_code'].replace(' ', '').upper()
+        out['postal_code'] = pc[:3] + ' ' + pc[3:]
+    return out
+
+
+def suggested(rec, fixed):
+    """The 21629 message, in the form of the example on twilio.com/docs/voice/sip/api/
+    emergency-calling-api."""
+    parts = [('FriendlyName', rec.get('friendly_name')), ('CustomerName', rec['customer_name']),
+             ('Street', fixed['street']), ('StreetSecondary', fixed['street_secondary']),
+             ('Locality', fixed['city']), ('Region', fixed['region']),
+             ('PostalCode', fixed['postal_code']), ('IsoCountry', rec['iso_country'])]
+    return ('Failed to validate address. Check the suggested address. | ' +
+            ', '.join(f'{k}: {v}' for k, v in parts if v))
+
+
+def check_address(st, rec, p, ctx):
+    auto_correct = rec.pop('auto_correct_address', True)
+    if ctx['new'] or 'FriendlyName' in p or 'EmergencyEnabled' in p:
+        most = 32 if rec['emergency_enabled'] else 64
+        if len(rec.get('friendly_name') or '') > most:
+            raise bad(20002, f'Invalid FriendlyName: longer than {most} characters (the most '
+                             f'for {"an emergency" if most == 32 else "a regulatory"} address)')
+    if not ctx['new'] and p.get('EmergencyEnabled') is False:
+        users = [n['phone_number'] for n in st.live('incoming_number', None)
+                 if n.get('emergency_address_sid') == rec['sid']]
+        if users:
+            raise bad(IN_USE, f'Address {rec["sid"]} is the emergency address of '
+                              f'{", ".join(users)}: EmergencyEnabled cannot be turned off')
+    rule = VALIDATION.get(rec['iso_country'])
+    if rule is None:
+        rec['validated'] = False
+        return
+    if not ctx['new'] and not any(k in p for k in ADDRESS_FIELDS):
+        return
+    postal, regions, postal_form = rule
+    fixed = normal_address(rec)
+    why = (not fixed['street'] and 'Street is empty' or not fixed['city'] and 'City is empty'
+           or fixed['region'] not in regions and f'Region {rec["region"]!r} is not a '
+           f'{rec["iso_country"]} state or province code (two letters)'
+           or not postal.fullmatch(fixed['postal_code']) and
+           f'PostalCode {rec["postal_code"]!r} is not {postal_form}')
+    if why:
+        raise bad(21628, f'The address you have provided cannot be validated: {why}')
+    if any(fixed[k] != rec.get(k) for k in fixed if fixed[k] or rec.get(k)):
+        if not auto_correct:
+            raise bad(21629, suggested(rec, fixed))
+        rec.update(fixed)
+    rec['validated'] = True
+
+
+def delete_address(st, rec):
+    users = [n['phone_number'] for n in st.live('incoming_number', None)
+             if rec['sid'] in (n.get('address_sid'), n.get('emergency_address_sid'),
+                               n.get('_em_releasing'))]
+    if users:
+        raise bad(IN_USE, f'Address {rec["sid"]} is required by the phone number(s) '
+                          f'{", ".join(users)} and cannot be deleted')
+
+
+def check_emergency(st, rec, p, ctx):
+    """EmergencyAddressSid and the emergency_address_status it sets off (README "Emergency
+    calling").  A purchase ignores it (twilio/twilio-node#706); EmergencyStatus is ignored
+    always (twilio.com/changelog/changes-to-the-emergency-calling-api)."""
+    rec['emergency_status'] = 'Active'
+    sid = p.get('EmergencyAddressSid') or None
+    if ctx['new']:
+        rec.update(emergency_address_sid=None, emergency_address_status='unregistered')
+        if ctx['force'] and sid:          # /_fake/insert: a number linked and registered
+            rec.update(emergency_address_sid=sid, emergency_address_status='registered')
+        return
+    if 'EmergencyAddressSid' not in p:
+        return
+    old = st.by_sid[rec['sid']]
+    old_sid, status = old.get('emergency_address_sid'), old['emergency_address_status']
+    rec['emergency_address_sid'] = old_sid
+    lag = st.faults.get('emergency_lag', 0)
+    number = rec['phone_number']
+    if sid is None:
+        if old_sid is None and status != 'unregistration-failure':
+            return                        # nothing linked: nothing to do
+        releasing = old_sid or old.get('_em_releasing')
+        rec['emergency_address_sid'] = None
+        if status == 'registration-failure':
+            rec.update(emergency_address_status='unregistered', _em_releasing=None,
+                       _em_due=None)
+            return
+        target = st.em_failures.pop((number, 'unregistration'), None) or 'unregistered'
+        st.em_transition(rec, 'pending-unregistration', target, lag, releasing=releasing)
+        return
+    if sid == old_sid:
+        return                            # the same address again: no change
+    address = st.recs.get(('address', None, sid))
+    if address is None:
+        raise bad(20001, f'EmergencyAddressSid {sid} is not an Address of this account')
+    if not address['emergency_enabled']:
+        raise bad(20001, f'EmergencyAddressSid {sid} is not an emergency address '
+                         f'(its EmergencyEnabled is false)')
+    if old_sid is not None or status != 'unregistered':
+        raise bad(20001, f'Phone number {number} has emergency_address_status {status}'
+                         f'{f" with address {old_sid}" if old_sid else ""}: to change its '
+                         f'emergency address, set EmergencyAddressSid to "", wait until the '
+                         f'status is unregistered, then associate the new address')
+    rec['emergency_address_sid'] = sid
+    target = st.em_failures.pop((number, 'registration'), None) or 'registered'
+    st.em_transition(rec, 'pending-registration', target, lag)
+
+
+def check_sip_domain_emergency(rec, p):
+    if 'EmergencyCallerSid' in p and not p['EmergencyCallerSid']:
+        rec['emergency_caller_sid'] = None
 
 
 # --------------------------------------------------------------------------- Serverless rules
@@ -765,7 +949,7 @@ NUMBER_DEFAULTS = dict(
     status_callback='', status_callback_method='POST', sms_url='', sms_method='POST',
     sms_fallback_url='', sms_fallback_method='POST', sms_application_sid='',
     voice_application_sid='', voice_caller_id_lookup=False, voice_receive_mode='voice',
-    address_requirements='none', emergency_status='Inactive',
+    address_requirements='none', emergency_status='Active',
     emergency_address_status='unregistered', status='in-use')
 
 MAPPING = dict(prefix=None, parent='sip_domain')
@@ -779,7 +963,8 @@ KINDS = [
                        sip_registration=False, emergency_calling_enabled=False, secure=False),
          unique=(('domain_name', 'account', True, 21232, 'Invalid Domain: {} is already in use'),),
          limit=(100, 21230, 'Maximum Domains Reached'), name_max=64,
-         refs={'ByocTrunkSid': ('byoc_trunk', 21300)},
+         refs={'ByocTrunkSid': ('byoc_trunk', 21300),
+               'EmergencyCallerSid': ('incoming_number', 20001)},
          links={'credential_list_mappings': '/CredentialListMappings.json',
                 'ip_access_control_list_mappings': '/IpAccessControlListMappings.json'},
          check=check_sip_domain, on_delete=delete_sip_domain,
@@ -827,7 +1012,8 @@ KINDS = [
          A + '/IncomingPhoneNumbers/{Sid}.json', defaults=NUMBER_DEFAULTS, name_max=64,
          unique=(('phone_number', 'account', False, 21422, 'PhoneNumber {} is not available'),),
          refs={'VoiceApplicationSid': ('application', 21420),
-               'SmsApplicationSid': ('application', 21420), 'TrunkSid': ('trunk', 21245)},
+               'SmsApplicationSid': ('application', 21420), 'TrunkSid': ('trunk', 21245),
+               'AddressSid': ('address', 21631)},
          filters={'FriendlyName': 'friendly_name', 'Origin': 'origin',
                   'Beta': lambda rec, v: rec['beta'] == (v == 'true'),
                   'PhoneNumber': lambda rec, v: re.search(
@@ -840,6 +1026,12 @@ KINDS = [
                        sms_method='POST', sms_fallback_method='POST', voice_caller_id_lookup=False,
                        public_application_connect_enabled=False),
          filters={'FriendlyName': 'friendly_name'}),
+    Kind('address', 'AD', 'addresses', A + '/Addresses.json', A + '/Addresses/{Sid}.json',
+         defaults=dict(emergency_enabled=False, validated=False, verified=False),
+         filters={'CustomerName': 'customer_name', 'FriendlyName': 'friendly_name',
+                  'IsoCountry': 'iso_country',
+                  'EmergencyEnabled': lambda rec, v: rec['emergency_enabled'] == (v == 'true')},
+         check=check_address, on_delete=delete_address),
     Kind('byoc_trunk', 'BY', 'byoc_trunks', '/v1/ByocTrunks', '/v1/ByocTrunks/{Sid}',
          name_max=255,
          defaults=dict(METHODS_POST, status_callback_method='POST', cnam_lookup_enabled=False),
@@ -916,6 +1108,67 @@ KINDS = [
          on_delete=delete_build, render=render_build),
 ]
 KIND = {k.name: k for k in KINDS}
+DEPENDENT = A + '/Addresses/{AddressSid}/DependentPhoneNumbers.json'
+DP = '/v1/DialingPermissions'
+# The three permissions of a country, as the Country resource names them.
+PERMISSION_FLAGS = ('low_risk_numbers_enabled', 'high_risk_special_numbers_enabled',
+                    'high_risk_tollfraud_numbers_enabled')
+# BulkCountryUpdates: the spec's request example spells them otherwise (README).
+PERMISSION_ALIASES = {'low_risk_numbers': 'low_risk_numbers_enabled',
+                      'high_risk_special_numbers': 'high_risk_special_numbers_enabled',
+                      'high_risk_irsf_numbers': 'high_risk_tollfraud_numbers_enabled'}
+# A new account: low-risk numbers of its own country enabled, nothing else (README).
+DEFAULT_PERMISSIONS = {'US': (True, False, False)}
+with open(os.path.join(HERE, 'dialing_countries.json'), encoding='utf-8') as _f:
+    DIALING_COUNTRIES = json.load(_f)
+DIALING = {c['iso_code']: c for c in DIALING_COUNTRIES}
+PERMISSION_VALUES = {'true': True, 'false': False, 'enabled': True, 'disabled': False}
+
+
+def parse_update_request(raw):
+    """BulkCountryUpdates' UpdateRequest -> {ISO code: {flag: bool}} (README "Voice dialing
+    permissions"): a JSON array of objects, each with iso_code and any of the three flags,
+    named as the Country resource names them or as the spec's request example does; values
+    "true"/"false", JSON booleans or "Enabled"/"Disabled".  Also taken: the array written with
+    single quotes, as twilio/sample-code's Ruby and C# samples send it."""
+    def invalid(why):
+        return bad(20001, f'Invalid UpdateRequest: {why}')
+    try:
+        items = json.loads(raw)
+    except ValueError:
+        try:
+            items = ast.literal_eval(raw.strip())
+        except (ValueError, SyntaxError, TypeError, MemoryError, RecursionError):
+            raise invalid('not a JSON array of update objects') from None
+    if not isinstance(items, list) or not items or not all(isinstance(i, dict) for i in items):
+        raise invalid('it must be a non-empty JSON array of objects like {"iso_code": "GB", '
+                      '"low_risk_numbers_enabled": "true"}')
+    out = {}
+    for item in items:
+        iso = item.get('iso_code')
+        if not isinstance(iso, str) or iso.upper() not in DIALING:
+            raise invalid(f'unknown iso_code {iso!r}')
+        iso = iso.upper()
+        if iso in out:
+            raise invalid(f'iso_code {iso} is given more than once')
+        flags = {}
+        for key, value in item.items():
+            if key == 'iso_code':
+                continue
+            name = PERMISSION_ALIASES.get(key, key)
+            if name not in PERMISSION_FLAGS:
+                raise invalid(f'unknown key {key!r} for {iso}')
+            v = value if isinstance(value, bool) else (
+                PERMISSION_VALUES.get(value.lower()) if isinstance(value, str) else None)
+            if v is None:
+                raise invalid(f'{key} of {iso}: {value!r} is not "true" or "false"')
+            if flags.get(name, v) != v:
+                raise invalid(f'{iso}: {name} is given twice with different values')
+            flags[name] = v
+        out[iso] = flags
+    return out
+
+
 AVAILABLE = A + '/AvailablePhoneNumbers/{CountryCode}/%s.json'
 RECORDING = '/v1/Trunks/{TrunkSid}/Recording'
 
@@ -974,6 +1227,48 @@ class State:
         self.dead = {}        # (store, parent sid, sid) -> the same records
         self.backdating = False   # control API writes: visible at once under the lags
         self._pruned = 0.0
+        self.em_pending = set()   # numbers whose emergency address status will change
+        self.em_failures = {}     # (phone number, 'registration'|'unregistration') -> status
+        # ISO code -> [low risk, high risk special, toll fraud]
+        self.permissions = {iso: list(DEFAULT_PERMISSIONS.get(iso, (False, False, False)))
+                            for iso in DIALING}
+        self.permissions_pending = []   # (due time, {ISO code: {flag: bool}}), in due order
+        self.voice_settings = {'dialing_permissions_inheritance': True}
+
+    # Asynchronous changes: each API request and each read of the control API first applies
+    # the changes that are due (tick).
+
+    def em_transition(self, rec, pending, target, lag, releasing=None):
+        """A number's emergency address status goes to `pending` now and to `target` lag
+        seconds later (at once with lag 0)."""
+        if lag <= 0:
+            rec.update(emergency_address_status=target, _em_due=None, _em_next=None,
+                       _em_releasing=releasing if target == 'unregistration-failure' else None)
+        else:
+            rec.update(emergency_address_status=pending, _em_due=time.time() + lag,
+                       _em_next=target, _em_releasing=releasing)
+
+    def tick(self):
+        now = time.time()
+        for sid in list(self.em_pending):
+            rec = self.by_sid.get(sid)
+            if rec is None or rec.get('_em_due') is None:
+                self.em_pending.discard(sid)
+            elif rec['_em_due'] <= now:
+                target = rec['_em_next']
+                rec.update(emergency_address_status=target, _em_due=None, _em_next=None)
+                if target != 'unregistration-failure':
+                    rec['_em_releasing'] = None
+                self.em_pending.discard(sid)
+                self.save(rec)
+        while self.permissions_pending and self.permissions_pending[0][0] <= now:
+            self.set_permissions(self.permissions_pending.pop(0)[1])
+
+    def set_permissions(self, changes):
+        for iso, flags in changes.items():
+            row = self.permissions[iso]
+            for name, value in flags.items():
+                row[PERMISSION_FLAGS.index(name)] = value
 
     # History for --list-lag / --fetch-lag: while a lag is set, every write appends a copy of
     # the record to its _hist ((time, copy), oldest first, pruned to what the lag can still
@@ -1235,6 +1530,13 @@ class Fake:
         self.handlers[A + '/AvailablePhoneNumbers/{CountryCode}.json'] = (self.h_country, None,
                                                                           None)
         self.handlers[RECORDING] = (self.h_recording, None, None)
+        self.handlers[DEPENDENT] = (self.h_dependent, KIND['incoming_number'], None)
+        self.handlers[DP + '/Countries'] = (self.h_dp_countries, None, None)
+        self.handlers[DP + '/Countries/{IsoCode}'] = (self.h_dp_country, None, None)
+        self.handlers[DP + '/Countries/{IsoCode}/HighRiskSpecialPrefixes'] = (
+            self.h_dp_prefixes, None, None)
+        self.handlers[DP + '/BulkCountryUpdates'] = (self.h_dp_bulk, None, None)
+        self.handlers['/v1/Settings'] = (self.h_voice_settings, None, None)
         self.handlers[S + '/Functions/{FunctionSid}/Versions/{Sid}/Content'] = (
             self.h_content, KIND['function_version'], None)
         self.handlers[S + '/Builds/{Sid}/Status'] = (self.h_build_status, KIND['build'], None)
@@ -1242,10 +1544,15 @@ class Fake:
         assert not missing, f'paths not in the spec: {missing}'
         route = self.spec.by_template[AVAILABLE % 'Local']
         self.available_fields = list(route.ops['GET'].response['properties'])
+        self.dependent_fields = list(
+            self.spec.by_template[DEPENDENT].ops['GET'].response['properties'])
+        self.country_fields = list(
+            self.spec.by_template[DP + '/Countries/{IsoCode}'].ops['GET'].response['properties'])
         self.start_faults = dict({k: getattr(args, k) for k in FAULTS},
                                  realistic=args.realistic)
         self.lock = threading.Lock()
         self.in_flight = 0
+        self.country_coll = None
         self.rng = random.Random(args.seed)
         self.sid_rng = random.Random(args.seed)
         self.reset()
@@ -1410,6 +1717,7 @@ class Fake:
         p = convert(op, form)
         p.update(files or {})
         with self.lock:
+            self.state.tick()
             self._resolve_service(route, pparams)
             payload = fn(method, route, pparams, query, p, path, kind, extra)
         return op.status, payload
@@ -1575,6 +1883,92 @@ class Fake:
     def h_country(self, method, route, pparams, query, p, path, kind, _):
         return self._country(pparams['CountryCode'])
 
+    def h_dependent(self, method, route, pparams, query, p, path, kind, _):
+        """The numbers that use an address, as their address_sid or emergency_address_sid."""
+        st, sid = self.state, pparams['AddressSid']
+        st.get(KIND['address'], None, sid, path)
+        coll = st.colls.get((kind.store, None), EMPTY)
+        lag = self.faults['list_lag']
+        if lag > 0:
+            coll, views = Collection(), st.lagged(kind.store, None, coll, lag)
+            coll.recs = views
+        return self.page('dependent_phone_numbers', coll,
+                         lambda r: sid in (r.get('address_sid'), r.get('emergency_address_sid')),
+                         query, path, route.host, self.render_dependent)
+
+    def render_dependent(self, rec):
+        """A number as DependentPhoneNumbers lists it: its schema's fields; `capabilities` with
+        the keys of the spec's example (Voice, SMS, MMS)."""
+        full = self.state.render(KIND['incoming_number'], rec)
+        out = {k: full.get(k) for k in self.dependent_fields}
+        caps = rec.get('capabilities') or {}
+        out['capabilities'] = {'Voice': caps.get('voice', False), 'SMS': caps.get('sms', False),
+                               'MMS': caps.get('mms', False)}
+        return self.extras(out, EXTRA_ITEM_FIELDS)
+
+    # Voice dialing permissions: account settings, not records (README).
+
+    def dialing_country(self, iso, host):
+        c, url = DIALING[iso], f'{host}{DP}/Countries/{iso}'
+        out = dict(zip(PERMISSION_FLAGS, self.state.permissions[iso]), iso_code=iso,
+                   name=c['name'], continent=c['continent'], country_codes=list(c['country_codes']),
+                   url=url, links={'highrisk_special_prefixes': url + '/HighRiskSpecialPrefixes'})
+        return self.extras({k: out[k] for k in self.country_fields}, EXTRA_ITEM_FIELDS)
+
+    def _dialing_iso(self, pparams, path):
+        iso = pparams['IsoCode']
+        if iso not in DIALING:
+            raise bad(20404, f'The requested resource {path} was not found', 404)
+        return iso
+
+    @staticmethod
+    def _listing(rows):
+        coll = Collection()
+        coll.recs = [dict(r, _seq=i + 1, _dead=False) for i, r in enumerate(rows)]
+        return coll
+
+    def h_dp_countries(self, method, route, pparams, query, p, path, kind, _):
+        perms = self.state.permissions
+        tests = {'IsoCode': lambda r, v: r['iso_code'] == v.upper(),
+                 'Continent': lambda r, v: r['continent'] == v.strip().upper().replace(' ', '_'),
+                 'CountryCode': lambda r, v: '+' + v.strip().lstrip('+') in r['country_codes']}
+        for i, name in enumerate(PERMISSION_FLAGS):
+            param = ''.join(w.capitalize() for w in name.split('_'))
+            tests[param] = (lambda i: lambda r, v: perms[r['iso_code']][i] == (v == 'true'))(i)
+        preds = [(tests[k], v[0]) for k, v in query.items() if k in tests]
+        if self.country_coll is None:
+            self.country_coll = self._listing(DIALING_COUNTRIES)
+        return self.page('content', self.country_coll,
+                         lambda r: all(f(r, v) for f, v in preds), query, path, route.host,
+                         lambda r: self.dialing_country(r['iso_code'], route.host))
+
+    def h_dp_country(self, method, route, pparams, query, p, path, kind, _):
+        return self.dialing_country(self._dialing_iso(pparams, path), route.host)
+
+    def h_dp_prefixes(self, method, route, pparams, query, p, path, kind, _):
+        iso = self._dialing_iso(pparams, path)
+        rows = [{'prefix': x} for x in DIALING[iso]['high_risk_special_prefixes']]
+        return self.page('content', self._listing(rows), lambda r: True, query, path,
+                         route.host, lambda r: self.extras({'prefix': r['prefix']},
+                                                           EXTRA_ITEM_FIELDS))
+
+    def h_dp_bulk(self, method, route, pparams, query, p, path, kind, _):
+        changes = parse_update_request(p['UpdateRequest'])
+        st, lag = self.state, self.faults['permissions_lag']
+        if lag <= 0:
+            st.set_permissions(changes)
+        else:
+            st.permissions_pending.append((time.time() + lag, changes))
+            st.permissions_pending.sort(key=lambda x: x[0])
+        return self.extras({'update_count': len(changes), 'update_request': 'accepted'},
+                           EXTRA_ITEM_FIELDS)
+
+    def h_voice_settings(self, method, route, pparams, query, p, path, kind, _):
+        settings = self.state.voice_settings
+        if 'DialingPermissionsInheritance' in p:
+            settings['dialing_permissions_inheritance'] = p['DialingPermissionsInheritance']
+        return self.extras(dict(settings, url=route.host + path), EXTRA_ITEM_FIELDS)
+
     def page(self, key, coll, match, query, path, host, render):
         """One page of a list, cursor-paged as Twilio does (PageToken PA<seq> / PB<seq>)."""
         size = int(query.get('PageSize', [50])[0])
@@ -1633,7 +2027,12 @@ class Fake:
               ('POST', '/_fake/available_numbers'): self.c_available,
               ('POST', '/_fake/owned_numbers'): self.c_owned,
               ('POST', '/_fake/insert'): self.c_insert,
-              ('GET', '/_fake/deployed'): self.c_deployed}.get((method, path))
+              ('GET', '/_fake/deployed'): self.c_deployed,
+              ('GET', '/_fake/emergency_failures'): self.c_emergency_failures,
+              ('POST', '/_fake/emergency_failures'): self.c_emergency_failures,
+              ('GET', '/_fake/dialing_permissions'): self.c_dialing_permissions,
+              ('POST', '/_fake/dialing_permissions'): self.c_set_dialing_permissions}.get(
+                  (method, path))
         if fn is None:
             return 404, {'error': f'no control endpoint {method} {path}'}
         try:
@@ -1661,18 +2060,23 @@ class Fake:
             profile = {k: (v if on else type(v)() if isinstance(v, bool) else 'spec')
                        for k, v in REALISTIC_PROFILE.items()}
             profile.update(list_lag=REALISTIC_LAG if on else 0.0,
-                           fetch_lag=REALISTIC_LAG if on else 0.0, realistic=on)
+                           fetch_lag=REALISTIC_LAG if on else 0.0, realistic=on,
+                           **{k: v[on] for k, v in ASYNC_LAGS.items()})
             changes = dict(profile, **changes)
-        if any(v < 0 for k, v in changes.items() if k in ('list_lag', 'fetch_lag')):
+        if any(v < 0 for k, v in changes.items() if k in LAGS):
             raise ValueError('a lag must be >= 0')
         self.faults.update(changes)
         return self.faults
 
     def c_state(self, data):
         st = self.state
+        st.tick()
         out = {k.name: [] for k in KINDS if k.store == k.name}
         for (store, parent, _), rec in st.recs.items():      # in creation order
             row = dict(st.render(KIND[store], rec), parent_sid=parent)
+            if rec.get('_em_due') is not None:    # numbers: the status to come, and when
+                row.update(emergency_next_status=rec['_em_next'],
+                           emergency_due_in=round(rec['_em_due'] - time.time(), 3))
             if 'password' in rec:
                 row['password'] = rec['password']
             if '_sha256' in rec:          # versions: the content's digest, never its bytes
@@ -1682,7 +2086,71 @@ class Fake:
                 row.update(fail_reason=rec['_fail_reason'], polls_left=rec['_polls'])
             out[store].append(row)
         out['available_numbers'] = [dict(e, phone_number=n) for n, e in st.available.items()]
+        out['dialing_permissions'] = self.dialing_permissions(enabled_only=True)
         return out
+
+    def dialing_permissions(self, enabled_only=False):
+        st, now = self.state, time.time()
+        return {'countries': {iso: dict(zip(PERMISSION_FLAGS, flags))
+                              for iso, flags in st.permissions.items()
+                              if any(flags) or not enabled_only},
+                'dialing_permissions_inheritance':
+                    st.voice_settings['dialing_permissions_inheritance'],
+                'pending': [{'due_in': round(due - now, 3), 'countries': changes}
+                            for due, changes in st.permissions_pending]}
+
+    def c_dialing_permissions(self, data):
+        """GET /_fake/dialing_permissions: every country's permissions, the inheritance
+        setting and the bulk updates not yet applied."""
+        self.state.tick()
+        return self.dialing_permissions()
+
+    def c_set_dialing_permissions(self, data):
+        """POST /_fake/dialing_permissions {"defaults": true, "countries": {"GB":
+        {"low_risk_numbers_enabled": true, ...}}, "dialing_permissions_inheritance": false}:
+        set at once (no lag); "defaults" first puts every country back to a new account's."""
+        st = self.state
+        unknown = set(data) - {'defaults', 'countries', 'dialing_permissions_inheritance'}
+        if unknown:
+            raise ValueError(f'unknown keys {sorted(unknown)}')
+        changes = {}
+        for iso, flags in data.get('countries', {}).items():
+            if iso not in DIALING:
+                raise ValueError(f'unknown country {iso!r}')
+            if set(flags) - set(PERMISSION_FLAGS) or not all(
+                    isinstance(v, bool) for v in flags.values()):
+                raise ValueError(f'{iso}: flags are {", ".join(PERMISSION_FLAGS)}, booleans')
+            changes[iso] = flags
+        inherit = data.get('dialing_permissions_inheritance')
+        if inherit is not None and not isinstance(inherit, bool):
+            raise ValueError('dialing_permissions_inheritance must be a boolean')
+        st.tick()
+        if data.get('defaults'):
+            st.permissions = {iso: list(DEFAULT_PERMISSIONS.get(iso, (False, False, False)))
+                              for iso in DIALING}
+            st.permissions_pending.clear()
+        st.set_permissions(changes)
+        if inherit is not None:
+            st.voice_settings['dialing_permissions_inheritance'] = inherit
+        return self.dialing_permissions()
+
+    def c_emergency_failures(self, data):
+        """POST /_fake/emergency_failures {"numbers": ["+1...", "PN..."], "status":
+        "registration-failure" | "unregistration-failure"}: the next emergency address
+        registration (unregistration) of each number ends in that status.  GET lists them."""
+        st = self.state
+        if 'numbers' in data:
+            status = data.get('status', 'registration-failure')
+            if status not in ('registration-failure', 'unregistration-failure'):
+                raise ValueError('status must be registration-failure or unregistration-failure')
+            for n in data['numbers']:
+                rec = st.by_sid.get(n) if not n.startswith('+') else None
+                if not E164_RE.fullmatch(n) and (rec is None or 'phone_number' not in rec):
+                    raise ValueError(f'{n!r} is neither an E.164 number nor a number SID of '
+                                     f'this account')
+                st.em_failures[(rec['phone_number'] if rec else n, status.split('-')[0])] = status
+        return {'failures': [{'phone_number': n, 'status': s}
+                             for (n, _), s in sorted(st.em_failures.items())]}
 
     def c_deployed(self, data):
         """What an environment serves: GET /_fake/deployed?service=NAME&environment=NAME (unique
@@ -1704,6 +2172,40 @@ class Fake:
                            for v in (build['_assets'] if build else ())},
                 'dependencies': build['dependencies'] if build else [],
                 'runtime': build['runtime'] if build else None}
+
+    def serve_deployed(self, h, method, host, path):
+        """GET https://<an environment's domain_name><path>: the bytes of a public Asset of the build
+        the environment runs (twilio.com/docs/serverless/functions-assets/visibility: "a public
+        Asset called ahoy.mp3 ... would be accessible by anyone from
+        https://example-1234.twil.io/ahoy.mp3").  Anything else answers 404: running a Function,
+        and protected (X-Twilio-Signature) or private Assets, are not modelled."""
+        entry = {'method': method, 'host': host, 'path': path, 'query': {}, 'form': {}, 'files': {},
+                 'status': 404, 't_start': time.time(), 't_end': None, 'dropped': False}
+        data, ctype = None, None
+        with self.lock:
+            st = self.state
+            env = next((e for (store, _, _), e in st.recs.items()
+                        if store == 'environment' and not e.get('_dead')
+                        and e['domain_name'].lower() == host), None)
+            build = env and env['build_sid'] and st.recs.get(('build', env['_parent'], env['build_sid']))
+            asset = build and next((v for v in build['_assets'] if v['path'] == path), None)
+            if method == 'GET' and asset and asset['visibility'] == 'public':
+                data, ctype = asset['_data'], asset['_content_type'] or 'application/octet-stream'
+                entry['status'] = 200
+            entry['t_end'] = time.time()
+            self.log.append(entry)
+        if data is None:
+            h.send_response(404)
+            h.send_header('Content-Type', 'text/plain')
+            h.send_header('Content-Length', '10')
+            h.end_headers()
+            h.wfile.write(b'Not found\n')
+            return
+        h.send_response(200)
+        h.send_header('Content-Type', ctype)
+        h.send_header('Content-Length', str(len(data)))
+        h.end_headers()
+        h.wfile.write(data)
 
     def c_available(self, data):
         country, number_type = data.get('country', 'US'), data.get('type', 'Local')
@@ -1785,7 +2287,10 @@ class Handler(BaseHTTPRequestHandler):
         except ValueError:
             self.reply(400, {'error': 'bad Content-Length'})
             return
-        if url.path.startswith('/_fake/'):
+        host = (self.headers.get('Host') or '').rsplit(':', 1)[0].lower()
+        if host.endswith('.twil.io'):
+            fake.serve_deployed(self, self.command, host, unquote(url.path))
+        elif url.path.startswith('/_fake/'):
             self.reply(*fake.control(self.command, url.path, body, parse_qs(url.query)))
         else:
             fake.serve_api(self, self.command, url.path,
@@ -1846,6 +2351,12 @@ def parse_args(argv=None):
     ap.add_argument('--fetch-lag', type=float, default=None, metavar='SECONDS',
                     help='GET of one record shows it as it was SECONDS ago (default 0; 3 with '
                          '--realistic)')
+    ap.add_argument('--emergency-lag', type=float, default=None, metavar='SECONDS',
+                    help="a number's emergency address (un)registration completes SECONDS after "
+                         'the update (default 1; 5 with --realistic; 0: at once)')
+    ap.add_argument('--permissions-lag', type=float, default=None, metavar='SECONDS',
+                    help='a BulkCountryUpdates request applies SECONDS after it was accepted '
+                         '(default 0; 3 with --realistic)')
     ap.add_argument('--build-visibility', choices=('upper', 'lower'), default='upper',
                     help="case of visibility in a Build's version arrays (default: the spec's)")
     ap.add_argument('--shuffle-versions', action='store_true',
@@ -1868,9 +2379,10 @@ def parse_args(argv=None):
     ap.add_argument('--realistic', action='store_true',
                     help='all of the above (lags 3 s unless given; build visibility as given)')
     args = ap.parse_args(argv)
-    for name in ('list_lag', 'fetch_lag'):
+    for name in LAGS:
         if getattr(args, name) is None:
-            setattr(args, name, REALISTIC_LAG if args.realistic else 0.0)
+            setattr(args, name, ASYNC_LAGS[name][args.realistic] if name in ASYNC_LAGS
+                    else REALISTIC_LAG if args.realistic else 0.0)
         if getattr(args, name) < 0:
             ap.error(f'--{name.replace("_", "-")} must be >= 0')
     if args.realistic:

@@ -20,7 +20,7 @@ import tempfile
 import time
 import urllib.error
 import urllib.request
-from urllib.parse import urlencode
+from urllib.parse import quote, urlencode
 
 HERE = os.path.dirname(os.path.abspath(__file__))
 sys.path.insert(0, HERE)
@@ -177,12 +177,46 @@ class FakeTwilio:
     def insert(self, path, params=None):
         return self._control('POST', 'insert', {'path': path, 'params': params or {}})
 
+    def emergency_failures(self, numbers=None, status='registration-failure'):
+        """The next emergency address registration (status='unregistration-failure': the next
+        unregistration) of each number (E.164 or PN SID) ends in that status.  Without numbers,
+        lists the armed failures: {"failures": [{"phone_number", "status"}]}."""
+        if numbers is None:
+            return self._control('GET', 'emergency_failures')
+        return self._control('POST', 'emergency_failures', {'numbers': list(numbers),
+                                                            'status': status})
+
+    def dialing_permissions(self, countries=None, inheritance=None, defaults=False):
+        """The voice dialing permissions: {"countries": {ISO: {low_risk_numbers_enabled,
+        high_risk_special_numbers_enabled, high_risk_tollfraud_numbers_enabled}},
+        "dialing_permissions_inheritance", "pending": [{"due_in", "countries"}]}.  With
+        arguments, sets them first, at once (defaults=True: a new account's permissions first)."""
+        if countries is None and inheritance is None and not defaults:
+            return self._control('GET', 'dialing_permissions')
+        data = {'countries': countries or {}, 'defaults': defaults}
+        if inheritance is not None:
+            data['dialing_permissions_inheritance'] = inheritance
+        return self._control('POST', 'dialing_permissions', data)
+
     def deployed(self, service, environment):
         """What a Serverless environment serves (unique names or SIDs): {domain_name, build_sid,
         functions: {path: {visibility, sha256, content}}, assets: {path: {visibility, sha256}},
         dependencies, runtime}."""
         query = urlencode({'service': service, 'environment': environment})
         return self._control('GET', 'deployed?' + query)
+
+
+    def fetch_deployed(self, domain, path, method='GET'):
+        """What https://DOMAIN/PATH serves (a public asset of the build the environment with that
+        domain_name runs): a request to the fake's port with `Host: DOMAIN`, as twprov sends it
+        through TWPROV_API_URL.  Returns (status, bytes, Content-Type)."""
+        req = urllib.request.Request(self.url + quote(path), method=method,
+                                     headers={'Host': domain})
+        try:
+            with urllib.request.urlopen(req, timeout=60, context=self._ssl) as r:
+                return r.status, r.read(), r.headers.get('Content-Type')
+        except urllib.error.HTTPError as e:
+            return e.code, e.read(), e.headers.get('Content-Type')
 
 
 def multipart(fields, file):

@@ -790,6 +790,7 @@ class ControlTest(FakeCase):
                                          'concurrency': 0, 'concurrency_retry_after': 0,
                                          'fail_all_status': 0,
                                          'build_polls': 2, 'list_lag': 0.0, 'fetch_lag': 0.0,
+                                         'emergency_lag': 1.0, 'permissions_lag': 0.0,
                                          'build_visibility': 'upper', 'shuffle_versions': False,
                                          'omit_receive_mode': False,
                                          'purchase_ignores_receive_mode': False,
@@ -810,6 +811,482 @@ class ControlTest(FakeCase):
         with self.assertRaises(RuntimeError):
             FAKE.insert(A + '/SIP/Domains.json', {'Nope': 1})
         self.assertEqual(FAKE.violations(), [])
+
+
+# ------------------------------------------------------------------ addresses, emergency calling
+
+ADDRESSES = A + '/Addresses.json'
+HQ = dict(CustomerName='Move Wheels', FriendlyName='hq', Street='1 Main St', City='Springfield',
+          Region='IL', PostalCode='62701', IsoCountry='US', EmergencyEnabled=True)
+
+
+class AddressCase(FakeCase):
+    def address(self, **params):
+        return self.create(ADDRESSES, dict(HQ, **params))
+
+    def link(self, num, sid, expect=200):
+        return self.call('POST', f'{A}/IncomingPhoneNumbers/{num["sid"]}.json',
+                         {'EmergencyAddressSid': sid}, expect)
+
+    def fetch(self, num):
+        return self.call('GET', f'{A}/IncomingPhoneNumbers/{num["sid"]}.json', expect=200)
+
+    def wait_status(self, num, status, timeout=5):
+        deadline = time.time() + timeout
+        while True:
+            got = self.fetch(num)['emergency_address_status']
+            if got == status or time.time() > deadline:
+                self.assertEqual(got, status)
+                return
+            time.sleep(0.05)
+
+
+class AddressTest(AddressCase):
+    def test_create_fetch_list_filters_update_delete(self):
+        hq = self.address(StreetSecondary='Suite 300')
+        self.assertEqual(set(hq), spec_fields(A + '/Addresses/{Sid}.json'))
+        self.assertRegex(hq['sid'], SID_RE % 'AD')
+        self.assertEqual(hq['uri'], f'/2010-04-01/Accounts/{FAKE.account_sid}/Addresses/'
+                                    f'{hq["sid"]}.json')
+        self.assertEqual({k: hq[k] for k in ('customer_name', 'friendly_name', 'street',
+                                             'street_secondary', 'city', 'region', 'postal_code',
+                                             'iso_country', 'emergency_enabled', 'validated',
+                                             'verified')},
+                         {'customer_name': 'Move Wheels', 'friendly_name': 'hq',
+                          'street': '1 Main St', 'street_secondary': 'Suite 300',
+                          'city': 'Springfield', 'region': 'IL', 'postal_code': '62701',
+                          'iso_country': 'US', 'emergency_enabled': True, 'validated': True,
+                          'verified': False})
+        self.assertRegex(hq['date_created'], RFC2822)
+        uk = self.address(FriendlyName='london', CustomerName='Other', Street='1 high street',
+                          City='London', Region='Greater London', PostalCode='SW1A 1AA',
+                          IsoCountry='GB', EmergencyEnabled=False)
+        self.assertEqual((uk['street'], uk['validated']), ('1 high street', False))  # as sent
+        path = f'{A}/Addresses/{hq["sid"]}.json'
+        self.assertEqual(self.call('GET', path, expect=200), hq)
+
+        def listed(**q):
+            return [a['sid'] for a in self.call('GET', ADDRESSES, q, 200)['addresses']]
+        self.assertEqual(listed(), [hq['sid'], uk['sid']])
+        self.assertEqual(listed(CustomerName='Other'), [uk['sid']])
+        self.assertEqual(listed(FriendlyName='hq'), [hq['sid']])
+        self.assertEqual(listed(EmergencyEnabled='true'), [hq['sid']])
+        self.assertEqual(listed(EmergencyEnabled='false'), [uk['sid']])
+        self.assertEqual(listed(IsoCountry='GB'), [uk['sid']])
+        page = self.call('GET', ADDRESSES, {'PageSize': 1}, 200)
+        self.assertEqual(set(page), ENVELOPE_2010 | {'addresses'})
+        self.assertIsNotNone(page['next_page_uri'])
+        got = self.call('POST', path, {'CustomerName': 'Renamed', 'StreetSecondary': ''}, 200)
+        self.assertEqual((got['customer_name'], got['street'], got['street_secondary']),
+                         ('Renamed', '1 Main St', ''))
+        self.call('DELETE', path, expect=204)
+        self.call('GET', path, expect=404)
+        self.assertEqual(listed(), [uk['sid']])
+
+    def test_required_parameters_and_iso_country_on_update(self):
+        self.violating = True
+        params = dict(HQ)
+        del params['Street']
+        message = self.assert_error(400, 20001, 'POST', ADDRESSES, params)
+        self.assertIn('missing required parameter Street', message)
+        hq = self.address()
+        message = self.assert_error(400, 20001, 'POST', f'{A}/Addresses/{hq["sid"]}.json',
+                                    {'IsoCountry': 'CA'})
+        self.assertIn('unknown parameter IsoCountry', message)
+
+    def test_friendly_name_length_depends_on_emergency(self):
+        self.assert_error(400, 20002, 'POST', ADDRESSES, dict(HQ, FriendlyName='x' * 33))
+        self.address(FriendlyName='x' * 32)
+        reg = self.address(FriendlyName='y' * 64, EmergencyEnabled=False)
+        self.assert_error(400, 20002, 'POST', ADDRESSES,
+                          dict(HQ, FriendlyName='z' * 65, EmergencyEnabled=False))
+        self.assert_error(400, 20002, 'POST', f'{A}/Addresses/{reg["sid"]}.json',
+                          {'EmergencyEnabled': True})
+
+    def test_validation_near_matches_and_auto_correct(self):
+        for bad_params in ({'PostalCode': '6270'}, {'PostalCode': 'ABCDE'},
+                           {'Region': 'Illinois'}, {'Region': 'XX'}, {'City': ' '}):
+            message = self.assert_error(400, 21628, 'POST', ADDRESSES, dict(HQ, **bad_params))
+            self.assertTrue(message.startswith('The address you have provided cannot be '
+                                               'validated'), message)
+        self.address(PostalCode='62701-1234')
+        fixed = self.address(Street='1  main   street.', City='springfield', Region='il')
+        self.assertEqual((fixed['street'], fixed['city'], fixed['region'], fixed['validated']),
+                         ('1 Main St', 'Springfield', 'IL', True))
+        self.assertEqual(self.address(Street='1 MAIN STREET')['street'], '1 MAIN ST')
+        self.assertEqual(self.address(Street='645 Harrison St.', AutoCorrectAddress=True)
+                         ['street'], '645 Harrison St')
+        message = self.assert_error(400, 21629, 'POST', ADDRESSES,
+                                    dict(HQ, Street='1 main street', AutoCorrectAddress=False))
+        self.assertEqual(message, 'Failed to validate address. Check the suggested address. | '
+                                  'FriendlyName: hq, CustomerName: Move Wheels, Street: 1 Main '
+                                  'St, Locality: Springfield, Region: IL, PostalCode: 62701, '
+                                  'IsoCountry: US')
+        exact = self.address(AutoCorrectAddress=False)
+        path = f'{A}/Addresses/{exact["sid"]}.json'
+        self.assert_error(400, 21629, 'POST', path, {'Street': '2 Elm Avenue',
+                                                     'AutoCorrectAddress': False})
+        self.assertEqual(self.call('POST', path, {'Street': '2 Elm Avenue'}, 200)['street'],
+                         '2 Elm Ave')
+        self.assert_error(400, 21628, 'POST', path, {'PostalCode': '1'})
+        self.assertEqual(self.call('GET', path, expect=200)['street'], '2 Elm Ave')
+        ca = self.address(Street='1 Sussex Drive', City='Ottawa', Region='ON',
+                          PostalCode='k1a0a9', IsoCountry='CA')
+        self.assertEqual((ca['street'], ca['postal_code']), ('1 Sussex Dr', 'K1A 0A9'))
+        self.assert_error(400, 21628, 'POST', ADDRESSES, dict(HQ, IsoCountry='CA'))
+
+    def test_delete_refused_while_a_number_uses_it_and_dependent_numbers(self):
+        hq, other = self.address(), self.address(FriendlyName='other')
+        FAKE.faults(emergency_lag=0.2)
+        a, b = self.number('+16505550100'), self.number('+16505550101')
+        self.number('+16505550102')
+        self.call('POST', f'{A}/IncomingPhoneNumbers/{a["sid"]}.json', {'AddressSid': hq['sid']},
+                  200)
+        self.link(b, hq['sid'])
+        dep = A + f'/Addresses/{hq["sid"]}/DependentPhoneNumbers.json'
+        body = self.call('GET', dep, expect=200)
+        self.assertEqual(set(body), ENVELOPE_2010 | {'dependent_phone_numbers'})
+        rows = body['dependent_phone_numbers']
+        self.assertEqual([r['phone_number'] for r in rows], ['+16505550100', '+16505550101'])
+        self.assertEqual(set(rows[0]), spec_fields(DEPENDENT_TEMPLATE))
+        self.assertEqual(rows[0]['capabilities'], {'Voice': True, 'SMS': True, 'MMS': True})
+        self.assertEqual(rows[1]['emergency_address_sid'], hq['sid'])
+        self.assertEqual(self.call('GET', A + f'/Addresses/{other["sid"]}/DependentPhoneNumbers'
+                                              '.json', expect=200)['dependent_phone_numbers'], [])
+        self.call('GET', A + '/Addresses/AD' + '0' * 32 + '/DependentPhoneNumbers.json',
+                  expect=404)
+        path = f'{A}/Addresses/{hq["sid"]}.json'
+        message = self.assert_error(400, 21625, 'DELETE', path)
+        self.assertIn('+16505550100, +16505550101', message)
+        self.call('POST', f'{A}/IncomingPhoneNumbers/{a["sid"]}.json', {'AddressSid': ''}, 200)
+        self.assert_error(400, 21625, 'DELETE', path)            # b: emergency address
+        self.link(b, '')
+        self.assert_error(400, 21625, 'DELETE', path)            # b: pending-unregistration
+        self.assertEqual(self.call('GET', dep, expect=200)['dependent_phone_numbers'], [])
+        self.wait_status(b, 'unregistered')
+        self.call('DELETE', path, expect=204)
+        self.assert_error(400, 21631, 'POST', f'{A}/IncomingPhoneNumbers/{a["sid"]}.json',
+                          {'AddressSid': hq['sid']})
+
+
+DEPENDENT_TEMPLATE = A + '/Addresses/{AddressSid}/DependentPhoneNumbers.json'
+
+
+class EmergencyTest(AddressCase):
+    def setUp(self):
+        super().setUp()
+        FAKE.faults(emergency_lag=0.3)
+
+    def test_link_registers_after_the_lag_and_unlink_unregisters(self):
+        hq, num = self.address(), self.number()
+        self.assertEqual((num['emergency_address_sid'], num['emergency_address_status'],
+                          num['emergency_status']), (None, 'unregistered', 'Active'))
+        got = self.link(num, hq['sid'])
+        self.assertEqual((got['emergency_address_sid'], got['emergency_address_status']),
+                         (hq['sid'], 'pending-registration'))
+        self.assertEqual(self.fetch(num)['emergency_address_status'], 'pending-registration')
+        [row] = FAKE.state()['incoming_number']
+        self.assertEqual(row['emergency_next_status'], 'registered')
+        self.assertLessEqual(row['emergency_due_in'], 0.3)
+        time.sleep(0.35)
+        self.assertEqual(self.fetch(num)['emergency_address_status'], 'registered')
+        self.assertNotIn('emergency_next_status', FAKE.state()['incoming_number'][0])
+        same = self.link(num, hq['sid'])                      # the same address: no change
+        self.assertEqual(same['emergency_address_status'], 'registered')
+        got = self.link(num, '')
+        self.assertEqual((got['emergency_address_sid'], got['emergency_address_status']),
+                         (None, 'pending-unregistration'))
+        time.sleep(0.35)
+        self.assertEqual(self.fetch(num)['emergency_address_status'], 'unregistered')
+        self.assertEqual(self.link(num, '')['emergency_address_status'], 'unregistered')
+        FAKE.faults(emergency_lag=0)
+        self.assertEqual(self.link(num, hq['sid'])['emergency_address_status'], 'registered')
+        self.assertEqual(self.link(num, '')['emergency_address_status'], 'unregistered')
+
+    def test_documented_order_is_enforced(self):
+        hq, new = self.address(), self.address(FriendlyName='new office')
+        num = self.number()
+        self.link(num, hq['sid'])
+        for status in ('pending-registration', 'registered'):
+            message = self.assert_error(400, 20001, 'POST',
+                                        f'{A}/IncomingPhoneNumbers/{num["sid"]}.json',
+                                        {'EmergencyAddressSid': new['sid']})
+            self.assertIn(f'emergency_address_status {status}', message)
+            time.sleep(0.35)
+        self.link(num, '')
+        self.assert_error(400, 20001, 'POST', f'{A}/IncomingPhoneNumbers/{num["sid"]}.json',
+                          {'EmergencyAddressSid': new['sid']})      # pending-unregistration
+        self.wait_status(num, 'unregistered')
+        self.link(num, new['sid'])
+        self.wait_status(num, 'registered')
+        self.assertEqual(self.fetch(num)['emergency_address_sid'], new['sid'])
+
+    def test_address_must_be_an_emergency_address_of_the_account(self):
+        plain, num = self.address(EmergencyEnabled=False), self.number()
+        path = f'{A}/IncomingPhoneNumbers/{num["sid"]}.json'
+        self.assertIn('not an emergency address', self.assert_error(
+            400, 20001, 'POST', path, {'EmergencyAddressSid': plain['sid']}))
+        self.assertIn('not an Address of this account', self.assert_error(
+            400, 20001, 'POST', path, {'EmergencyAddressSid': 'AD' + '0' * 32}))
+        self.assertEqual(self.fetch(num)['emergency_address_status'], 'unregistered')
+        hq = self.address()
+        self.link(num, hq['sid'])
+        self.assert_error(400, 21625, 'POST', f'{A}/Addresses/{hq["sid"]}.json',
+                          {'EmergencyEnabled': False})
+
+    def test_purchase_ignores_emergency_address_and_status_is_ignored(self):
+        hq = self.address()
+        FAKE.seed_available(['+16505550100'])
+        num = self.create(A + '/IncomingPhoneNumbers.json',
+                          {'PhoneNumber': '+16505550100', 'EmergencyAddressSid': hq['sid'],
+                           'EmergencyStatus': 'Inactive'})
+        self.assertEqual((num['emergency_address_sid'], num['emergency_address_status'],
+                          num['emergency_status']), (None, 'unregistered', 'Active'))
+        got = self.call('POST', f'{A}/IncomingPhoneNumbers/{num["sid"]}.json',
+                        {'EmergencyStatus': 'Inactive'}, 200)
+        self.assertEqual(got['emergency_status'], 'Active')
+        made = FAKE.insert(A + '/IncomingPhoneNumbers.json',
+                           {'PhoneNumber': '+16505550199', 'EmergencyAddressSid': hq['sid']})
+        self.assertEqual((made['emergency_address_sid'], made['emergency_address_status']),
+                         (hq['sid'], 'registered'))
+
+    def test_release_refused_while_an_emergency_address_is_linked(self):
+        hq, num = self.address(), self.number()
+        path = f'{A}/IncomingPhoneNumbers/{num["sid"]}.json'
+        self.link(num, hq['sid'])
+        for _ in ('pending-registration', 'registered', 'pending-unregistration'):
+            self.assertIn('emergency address', self.assert_error(400, 20001, 'DELETE', path))
+            if self.fetch(num)['emergency_address_status'] == 'registered':
+                self.link(num, '')
+            else:
+                time.sleep(0.35)
+        self.wait_status(num, 'unregistered')
+        self.call('DELETE', path, expect=204)
+
+    def test_registration_and_unregistration_failures(self):
+        hq, other = self.address(), self.address(FriendlyName='other')
+        num = self.number()
+        self.assertEqual(FAKE.emergency_failures([num['phone_number']]),
+                         {'failures': [{'phone_number': '+16505550100',
+                                        'status': 'registration-failure'}]})
+        self.link(num, hq['sid'])
+        self.assertEqual(FAKE.emergency_failures(), {'failures': []})   # used up
+        self.wait_status(num, 'registration-failure')
+        self.assertEqual(self.fetch(num)['emergency_address_sid'], hq['sid'])
+        self.assert_error(400, 20001, 'POST', f'{A}/IncomingPhoneNumbers/{num["sid"]}.json',
+                          {'EmergencyAddressSid': other['sid']})
+        self.assertEqual(self.link(num, '')['emergency_address_status'], 'unregistered')
+        self.link(num, hq['sid'])
+        self.wait_status(num, 'registered')                         # one failure only
+        FAKE.emergency_failures([num['sid']], 'unregistration-failure')
+        self.link(num, '')
+        self.wait_status(num, 'unregistration-failure')
+        self.assertIsNone(self.fetch(num)['emergency_address_sid'])
+        self.assert_error(400, 21625, 'DELETE', f'{A}/Addresses/{hq["sid"]}.json')
+        self.assert_error(400, 20001, 'DELETE', f'{A}/IncomingPhoneNumbers/{num["sid"]}.json')
+        self.assert_error(400, 20001, 'POST', f'{A}/IncomingPhoneNumbers/{num["sid"]}.json',
+                          {'EmergencyAddressSid': other['sid']})
+        self.assertEqual(self.link(num, '')['emergency_address_status'], 'pending-unregistration')
+        self.wait_status(num, 'unregistered')
+        self.call('DELETE', f'{A}/Addresses/{hq["sid"]}.json', expect=204)
+        with self.assertRaises(RuntimeError):
+            FAKE.emergency_failures(['650'])
+        with self.assertRaises(RuntimeError):
+            FAKE.emergency_failures([num['phone_number']], 'registered')
+
+    def test_sip_domain_emergency_caller(self):
+        num = self.number()
+        self.assert_error(400, 20001, 'POST', A + '/SIP/Domains.json',
+                          {'DomainName': 'office.sip.twilio.com',
+                           'EmergencyCallerSid': 'PN' + '0' * 32})
+        dom = self.domain(EmergencyCallingEnabled=True, EmergencyCallerSid=num['sid'])
+        self.assertEqual((dom['emergency_calling_enabled'], dom['emergency_caller_sid']),
+                         (True, num['sid']))
+        path = f'{A}/SIP/Domains/{dom["sid"]}.json'
+        self.assertIsNone(self.call('POST', path, {'EmergencyCallerSid': ''}, 200)
+                          ['emergency_caller_sid'])
+        self.call('POST', path, {'EmergencyCallerSid': num['sid']}, 200)
+        self.call('DELETE', f'{A}/IncomingPhoneNumbers/{num["sid"]}.json', expect=204)
+        self.assertIsNone(self.call('GET', path, expect=200)['emergency_caller_sid'])
+
+
+# ------------------------------------------------------------------ voice dialing permissions
+
+DP = '/v1/DialingPermissions'
+DP_FLAGS = ('low_risk_numbers_enabled', 'high_risk_special_numbers_enabled',
+            'high_risk_tollfraud_numbers_enabled')
+
+
+class DialingPermissionsTest(FakeCase):
+    def countries(self, **query):
+        out, link = [], DP + '/Countries'
+        body = self.call('GET', link, dict(query), 200)
+        while True:
+            self.assertEqual(set(body), {'content', 'meta'})
+            self.assertEqual(body['meta']['key'], 'content')
+            out += body['content']
+            link = body['meta']['next_page_url']
+            if not link:
+                return out
+            self.assertTrue(link.startswith('https://voice.twilio.com/v1/DialingPermissions/'
+                                            'Countries?'), link)
+            body = self.call('GET', link.split('twilio.com', 1)[1], expect=200)
+
+    def bulk(self, request, status=201):
+        return self.call('POST', DP + '/BulkCountryUpdates', {'UpdateRequest': request}, status)
+
+    def country(self, iso):
+        got = self.call('GET', f'{DP}/Countries/{iso}', expect=200)
+        return tuple(got[f] for f in DP_FLAGS)
+
+    def test_countries_pages_fields_and_defaults(self):
+        everything = self.countries(PageSize=100)
+        isos = [c['iso_code'] for c in everything]
+        self.assertEqual(len(isos), 244)
+        self.assertEqual(isos, sorted(set(isos)))
+        self.assertNotIn('CA', isos)           # in "United States/Canada"
+        self.assertEqual(len(self.call('GET', DP + '/Countries', expect=200)['content']), 50)
+        self.assertEqual(len(self.call('GET', DP + '/Countries', {'PageSize': 1000},
+                                       200)['content']), 244)
+        by = {c['iso_code']: c for c in everything}
+        fields = spec_fields(DP + '/Countries/{IsoCode}')
+        self.assertTrue(all(set(c) == fields for c in everything))
+        url = 'https://voice.twilio.com/v1/DialingPermissions/Countries/US'
+        self.assertEqual(by['US'], {'iso_code': 'US', 'name': 'United States/Canada',
+                                    'country_codes': ['+1'], 'continent': 'NORTH_AMERICA',
+                                    'low_risk_numbers_enabled': True,
+                                    'high_risk_special_numbers_enabled': False,
+                                    'high_risk_tollfraud_numbers_enabled': False, 'url': url,
+                                    'links': {'highrisk_special_prefixes':
+                                              url + '/HighRiskSpecialPrefixes'}})
+        self.assertEqual(by['BS']['country_codes'], ['+1242'])
+        self.assertEqual(by['DO']['country_codes'], ['+1809', '+1829', '+1849'])
+        self.assertEqual((by['GB']['name'], by['GB']['continent'], by['GB']['country_codes']),
+                         ('United Kingdom', 'EUROPE', ['+44']))
+        self.assertEqual([c for c in everything if any(c[f] for f in DP_FLAGS)], [by['US']])
+        self.assertEqual(self.call('GET', f'{DP}/Countries/GB', expect=200), by['GB'])
+        self.call('GET', f'{DP}/Countries/ZZ', expect=404)
+        self.assertEqual(self.call('GET', '/v1/Settings', expect=200),
+                         {'dialing_permissions_inheritance': True,
+                          'url': 'https://voice.twilio.com/v1/Settings'})
+
+    def test_country_filters(self):
+        def isos(**q):
+            return [c['iso_code'] for c in self.countries(**q)]
+        self.assertEqual(isos(IsoCode='GB'), ['GB'])
+        europe = isos(Continent='EUROPE')
+        self.assertIn('FR', europe)
+        self.assertNotIn('US', europe)
+        self.assertEqual(isos(Continent='north america'), isos(Continent='NORTH_AMERICA'))
+        self.assertEqual(isos(CountryCode='+44'), ['GB', 'GG', 'IM', 'JE'])   # +44 shared
+        self.assertEqual(isos(CountryCode='44'), isos(CountryCode='+44'))
+        self.assertEqual(isos(CountryCode='+1242'), ['BS'])
+        self.assertEqual(isos(LowRiskNumbersEnabled='true'), ['US'])
+        self.assertEqual(len(isos(LowRiskNumbersEnabled='false')), 243)
+        self.assertEqual(isos(HighRiskSpecialNumbersEnabled='true'), [])
+        self.assertEqual(isos(Continent='EUROPE', HighRiskTollfraudNumbersEnabled='false'),
+                         europe)
+        page = self.call('GET', DP + '/Countries', {'Continent': 'EUROPE', 'PageSize': 5}, 200)
+        self.assertIn('Continent=EUROPE&PageSize=5&Page=1&PageToken=',
+                      page['meta']['next_page_url'])
+
+    def test_high_risk_special_prefixes(self):
+        body = self.call('GET', f'{DP}/Countries/LV/HighRiskSpecialPrefixes', expect=200)
+        self.assertEqual(body['content'], [{'prefix': '+37181'}, {'prefix': '+37190'}])
+        self.assertEqual(body['meta']['key'], 'content')
+        empty = next(c['iso_code'] for c in self.countries(PageSize=1000)
+                     if not self.call('GET', f'{DP}/Countries/{c["iso_code"]}/'
+                                      'HighRiskSpecialPrefixes', expect=200)['content'])
+        self.assertTrue(empty)
+        self.call('GET', f'{DP}/Countries/ZZ/HighRiskSpecialPrefixes', expect=404)
+
+    def test_bulk_updates_in_both_forms(self):
+        got = self.bulk('[ { "iso_code": "GB", "low_risk_numbers_enabled": "true", '
+                        '"high_risk_special_numbers_enabled":"true", '
+                        '"high_risk_tollfraud_numbers_enabled": "false" } ]')
+        self.assertEqual(got, {'update_count': 1, 'update_request': 'accepted'})
+        self.assertEqual(self.country('GB'), (True, True, False))
+        self.bulk('[{"iso_code": "GB", "low_risk_numbers": "Enabled", "high_risk_special_numbers":'
+                  '"Disabled", "high_risk_irsf_numbers": "Enabled"}]')        # the spec's form
+        self.assertEqual(self.country('GB'), (True, False, True))
+        self.bulk("[{'iso_code': 'US', 'low_risk_numbers_enabled': 'false'}]")  # sample-code's
+        self.assertEqual(self.country('US'), (False, False, False))
+        got = self.bulk(json.dumps([{'iso_code': iso, 'low_risk_numbers_enabled': True,
+                                     'high_risk_special_numbers_enabled': False,
+                                     'high_risk_tollfraud_numbers_enabled': False}
+                                    for iso in ('FR', 'DE', 'lv')]))
+        self.assertEqual(got['update_count'], 3)
+        self.assertEqual([self.country(i) for i in ('FR', 'DE', 'LV')], [(True, False, False)] * 3)
+        self.bulk('[{"iso_code": "FR", "high_risk_special_numbers_enabled": "true"}]')
+        self.assertEqual(self.country('FR'), (True, True, False))          # others unchanged
+        for bad_request in ('not json', '{[{"iso_code": "GB"}]}', '{"iso_code": "GB"}', '[]',
+                            '["GB"]', '[{"iso_code": "ZZ", "low_risk_numbers_enabled": "true"}]',
+                            '[{"low_risk_numbers_enabled": "true"}]',
+                            '[{"iso_code": "GB", "low_risk": "true"}]',
+                            '[{"iso_code": "GB", "low_risk_numbers_enabled": "yes"}]',
+                            '[{"iso_code": "GB"}, {"iso_code": "GB"}]',
+                            '[{"iso_code": "GB", "low_risk_numbers": "Enabled", '
+                            '"low_risk_numbers_enabled": "false"}]',
+                            '[{"iso_code": "DE", "low_risk_numbers_enabled": "false"}, '
+                            '{"iso_code": "XX"}]'):
+            message = self.assert_error(400, 20001, 'POST', DP + '/BulkCountryUpdates',
+                                        {'UpdateRequest': bad_request})
+            self.assertTrue(message.startswith('Invalid UpdateRequest: '), message)
+        self.assertEqual(self.country('DE'), (True, False, False))         # nothing applied
+
+    def test_permissions_lag(self):
+        FAKE.faults(permissions_lag=0.3)
+        self.assertEqual(self.bulk('[{"iso_code": "GB", "low_risk_numbers_enabled": "true"}]'),
+                         {'update_count': 1, 'update_request': 'accepted'})
+        self.assertEqual(self.country('GB'), (False, False, False))
+        [pending] = FAKE.dialing_permissions()['pending']
+        self.assertEqual(pending['countries'], {'GB': {'low_risk_numbers_enabled': True}})
+        self.assertLessEqual(pending['due_in'], 0.3)
+        time.sleep(0.35)
+        self.assertEqual(self.country('GB'), (True, False, False))
+        self.assertEqual(FAKE.dialing_permissions()['pending'], [])
+
+    def test_settings(self):
+        got = self.call('POST', '/v1/Settings', {'DialingPermissionsInheritance': False}, 202)
+        self.assertEqual(got, {'dialing_permissions_inheritance': False,
+                               'url': 'https://voice.twilio.com/v1/Settings'})
+        self.assertFalse(self.call('GET', '/v1/Settings', expect=200)
+                         ['dialing_permissions_inheritance'])
+        self.assertTrue(self.call('POST', '/v1/Settings', {}, 202)
+                        ['dialing_permissions_inheritance'] is False)
+
+    def test_control_endpoint_state_and_reset(self):
+        perms = FAKE.dialing_permissions()
+        self.assertEqual(len(perms['countries']), 244)
+        self.assertEqual(perms['countries']['US'], dict(zip(DP_FLAGS, (True, False, False))))
+        self.assertEqual((perms['dialing_permissions_inheritance'], perms['pending']), (True, []))
+        got = FAKE.dialing_permissions({'GB': {'high_risk_tollfraud_numbers_enabled': True}},
+                                       inheritance=False)
+        self.assertEqual(got['countries']['GB'], dict(zip(DP_FLAGS, (False, False, True))))
+        self.assertEqual(self.country('GB'), (False, False, True))
+        state = FAKE.state()['dialing_permissions']
+        self.assertEqual(sorted(state['countries']), ['GB', 'US'])
+        self.assertFalse(state['dialing_permissions_inheritance'])
+        got = FAKE.dialing_permissions(defaults=True)
+        self.assertEqual(sorted(c for c, f in got['countries'].items() if any(f.values())),
+                         ['US'])
+        self.assertFalse(got['dialing_permissions_inheritance'])          # not a permission
+        for bad_data in ({'ZZ': {'low_risk_numbers_enabled': True}},
+                         {'GB': {'low_risk': True}}, {'GB': {'low_risk_numbers_enabled': 1}}):
+            with self.assertRaises(RuntimeError):
+                FAKE.dialing_permissions(bad_data)
+        FAKE.dialing_permissions({'GB': {'low_risk_numbers_enabled': True}}, inheritance=False)
+        FAKE.reset()
+        self.assertEqual(sorted(FAKE.state()['dialing_permissions']['countries']), ['US'])
+        self.assertTrue(self.call('GET', '/v1/Settings', expect=200)
+                        ['dialing_permissions_inheritance'])
+
+    def test_spec_checks(self):
+        self.violating = True
+        self.assert_error(400, 20001, 'GET', DP + '/Countries', {'PageSize': 1001})
+        self.assert_error(400, 20001, 'GET', DP + '/Countries/gb')
+        self.assert_error(400, 20001, 'POST', DP + '/BulkCountryUpdates', {})
+        self.assert_error(400, 20001, 'GET', DP + '/Countries', {'Nope': 1})
 
 
 # ---------------------------------------------------------------------------------- Serverless
@@ -1309,6 +1786,28 @@ class ServerlessDeploymentTest(ServerlessCase):
         self.deploy(svc, stage, build)                   # one build, two environments
         with self.assertRaises(RuntimeError):
             FAKE.deployed('office-voice', 'nowhere')
+
+    def test_public_assets_are_served_at_their_environments_domain(self):
+        d = self.deployed_service()                      # /logo.png public, /hello protected
+        svc, domain = d['svc'], d['env']['domain_name']
+        secret = self.aversion(svc, self.asset(svc, 'secret'), '/secret.txt', b'no', 'protected')
+        private = self.aversion(svc, self.asset(svc, 'private'), '/private.txt', b'no', 'private')
+        uni = self.aversion(svc, self.asset(svc, 'uni'), '/ünï/a b.txt', b'unicode path', 'public')
+        pub_fn = self.fversion(svc, self.function(svc, 'pub'), '/pub', CODE, 'public')
+        build = self.build(svc, [d['fv'], pub_fn], [d['av'], secret, private, uni])
+        self.finish(svc, build)
+        self.deploy(svc, d['env'], build)
+        FAKE.clear_log()
+        self.assertEqual(FAKE.fetch_deployed(domain, '/logo.png'), (200, bytes(range(256)), 'image/png'))
+        self.assertEqual(FAKE.fetch_deployed(domain.upper(), '/ünï/a b.txt')[:2], (200, b'unicode path'))
+        # protected and private assets, functions (not run by the fake), other paths and domains
+        for host, path in ((domain, '/secret.txt'), (domain, '/private.txt'), (domain, '/hello'), (domain, '/pub'),
+                           (domain, '/nothing'), ('nosuch-1234.twil.io', '/logo.png')):
+            self.assertEqual(FAKE.fetch_deployed(host, path)[0], 404, (host, path))
+        self.assertEqual(FAKE.fetch_deployed(domain, '/logo.png', 'POST')[0], 404)
+        # no credentials needed, none asked for; logged with the host
+        self.assertEqual([(e['method'], e['host'], e['path'], e['status']) for e in FAKE.log()][:2],
+                         [('GET', domain, '/logo.png', 200), ('GET', domain, '/ünï/a b.txt', 200)])
 
     def test_deployed_functions_assets_and_builds_cannot_be_deleted(self):
         d = self.deployed_service()

@@ -14,7 +14,8 @@ DOMAINS = A + '/SIP/Domains.json'
 SV = '/v1/Services'
 LAG = 0.5
 FAKE = None
-OFF = {'list_lag': 0, 'fetch_lag': 0, 'build_visibility': 'upper', 'shuffle_versions': False,
+OFF = {'list_lag': 0, 'fetch_lag': 0, 'emergency_lag': 1, 'permissions_lag': 0,
+       'build_visibility': 'upper', 'shuffle_versions': False,
        'omit_receive_mode': False, 'purchase_ignores_receive_mode': False, 'unset': 'spec',
        'extra_fields': False, 'short_pages': False, 'newest_first': False,
        'trailing_empty_page': False}
@@ -284,6 +285,7 @@ class ProfileTest(unittest.TestCase):
             f = fake.faults()
             self.assertEqual((f['list_lag'], f['fetch_lag'], f['build_visibility'], f['unset']),
                              (3.0, 3.0, 'upper', 'mixed'))
+            self.assertEqual((f['emergency_lag'], f['permissions_lag']), (5.0, 3.0))
             for name in ('shuffle_versions', 'omit_receive_mode', 'extra_fields', 'short_pages',
                          'purchase_ignores_receive_mode', 'newest_first',
                          'trailing_empty_page', 'realistic'):
@@ -293,15 +295,22 @@ class ProfileTest(unittest.TestCase):
             on = fake.faults(realistic=True, list_lag=1)
             self.assertEqual((on['list_lag'], on['fetch_lag'], on['short_pages']),
                              (1.0, 3.0, True))
+            self.assertEqual(fake.faults(realistic=True, emergency_lag=0)['emergency_lag'], 0)
+            with self.assertRaises(RuntimeError):
+                fake.faults(permissions_lag=-1)
             with self.assertRaises(RuntimeError):
                 fake.faults(unset='sometimes')
             with self.assertRaises(RuntimeError):
                 fake.faults(list_lag=-1)
-        with FakeTwilio(realistic=True, list_lag=3, fetch_lag=0,
+        with FakeTwilio(realistic=True, list_lag=3, fetch_lag=0, emergency_lag=0,
                         build_visibility='lower') as fake:
             f = fake.faults()
             self.assertEqual((f['list_lag'], f['fetch_lag'], f['build_visibility']),
                              (3.0, 0.0, 'lower'))
+            self.assertEqual((f['emergency_lag'], f['permissions_lag']), (0.0, 3.0))
+        with FakeTwilio(emergency_lag=2.5, permissions_lag=0.5) as fake:
+            f = fake.faults()
+            self.assertEqual((f['emergency_lag'], f['permissions_lag']), (2.5, 0.5))
         with FakeTwilio(unset='empty', short_pages=True) as fake:
             f = fake.faults()
             self.assertEqual((f['unset'], f['short_pages'], f['extra_fields']),

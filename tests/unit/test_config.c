@@ -328,7 +328,7 @@ static void test_full_valid_file(void **state)
 	/* addresses: flow mappings, integer field */
 	assert_int_equal(acl->nchildren, 2);
 	const struct tw_res *pbx = child(acl, 0), *pops = child(acl, 1);
-	assert_string_equal(pbx->kind->name, "addresses");
+	assert_string_equal(pbx->kind->name, "ip_access_control_lists.addresses");
 	assert_string_equal(pbx->id, "pbx");
 	assert_str_field(pbx, "ip", "138.2.68.107");
 	assert_null(tw_res_get(pbx, "cidr"));

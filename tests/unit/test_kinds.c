@@ -57,6 +57,36 @@ static void test_local_kind_present(void **state)
 	assert_null(k->collection);
 }
 
+/* Settings (TW_K_SETTING): no SID, a list of items with an identity, or one object at `item`. */
+static void check_setting_kind(const struct tw_kind *k)
+{
+	assert_null(k->sid_prefix);
+	assert_false(k->flags & TW_K_ASSOC);
+	assert_false(k->flags & TW_K_CREATE_FIRST);
+	if (k->collection) {
+		int id = tw_kind_identity(k);
+		assert_non_null(k->list_key);
+		assert_true(id >= 0);
+		assert_non_null(k->fields[id].json);
+	} else {
+		assert_true(k->flags & TW_K_SINGLE);
+		assert_non_null(k->item);
+		assert_null(strstr(k->item, "{Sid}"));
+	}
+	/* no item with a SID to update: a list of settings is written in batches */
+	if (k->collection)
+		assert_non_null(k->bulk);
+	if (k->bulk) {
+		assert_non_null(k->bulk->path);
+		assert_non_null(k->bulk->param);
+		assert_non_null(k->bulk->id_key);
+		assert_true(k->bulk->max > 0);
+	}
+	for (size_t f = 0; f < k->nfields; f++)
+		if (!(k->fields[f].flags & (TW_F_LOCAL | TW_F_IDENTITY)))
+			assert_non_null(k->fields[f].param);
+}
+
 static void test_registry_consistent(void **state)
 {
 	(void)state;
@@ -65,6 +95,10 @@ static void test_registry_consistent(void **state)
 		assert_ptr_equal(tw_kind_find(k->name), k);
 		if (k->flags & TW_K_LOCAL) {
 			check_local_kind(k, i);
+			continue;
+		}
+		if (k->flags & TW_K_SETTING) {
+			check_setting_kind(k);
 			continue;
 		}
 		assert_non_null(k->collection);
@@ -107,6 +141,18 @@ static void test_registry_consistent(void **state)
 				assert_int_equal(fd->type, TW_V_REF);
 			if (fd->endpoint)
 				assert_non_null(strstr(fd->endpoint, "{Sid}"));
+			if (fd->settle) {
+				/* polled on the item, written on it, cleared with "" */
+				assert_non_null(fd->settle->json);
+				assert_non_null(fd->settle->set);
+				assert_non_null(fd->settle->cleared);
+				assert_true(fd->settle->timeout_s > 0);
+				assert_null(fd->endpoint);
+			}
+			if (fd->flags & TW_F_BLOCKS_DELETE)
+				assert_int_equal(fd->type, TW_V_REF);
+			if (fd->flags & TW_F_WRITE_ONLY)
+				assert_null(fd->json);
 		}
 		if (k->create_requires) {
 			const struct tw_field *req = tw_kind_field(k, k->create_requires);

@@ -474,7 +474,7 @@ static void test_value_equal(void **state)
 {
 	const struct tw_field *url = tw_kind_field(K("sip_domains"), "voice_url");
 	const struct tw_field *reg = tw_kind_field(K("sip_domains"), "sip_registration");
-	const struct tw_field *cidr = tw_kind_field(K("addresses"), "cidr");
+	const struct tw_field *cidr = tw_kind_field(K("ip_access_control_lists.addresses"), "cidr");
 	json_t *e = json_string(""), *n = json_null(), *x = json_string("x"), *i32 = json_integer(32);
 	(void)state;
 
@@ -650,7 +650,7 @@ static void test_create_form(void **state)
 	struct tw_form f;
 	(void)state;
 
-	decl(acl, "addresses", "pbx host", "ip=10.0.0.1", "cidr=24", NULL);
+	decl(acl, "ip_access_control_lists.addresses", "pbx host", "ip=10.0.0.1", "cidr=24", NULL);
 	decl(d, "auth.calls.ip_access_control_lists", "pbx", NULL);
 	/* the ACL exists: its SID, known from the plan, goes into what refers to it */
 	live(&h->root, "ip_access_control_lists", "{\"sid\":\"" AL1 "\",\"friendly_name\":\"pbx\"}");
@@ -674,6 +674,331 @@ static void test_create_form(void **state)
 	tw_model_free(h);
 }
 
+
+#define AD1 "AD00000000000000000000000000000001"
+#define AD2 "AD00000000000000000000000000000002"
+
+static struct tw_model *emergency_model(void)
+{
+	struct tw_model *w = tw_model_new(0);
+	json_object_set_new(w->kinds_present, "addresses", json_true());
+	json_object_set_new(w->kinds_present, "phone_numbers", json_true());
+	return w;
+}
+
+static struct tw_res *hq(struct tw_res *root, const char *country)
+{
+	char iso[32];
+	snprintf(iso, sizeof(iso), "iso_country=%s", country);
+	return decl(root, "addresses", "hq", "customer_name=Move Wheels", "street=1 Main St", "city=Springfield",
+		    "region=IL", "postal_code=62701", iso, "emergency_enabled=true", NULL);
+}
+
+static void live_hq(struct tw_res *root, const char *sid, const char *name)
+{
+	char json[512];
+	snprintf(json, sizeof(json),
+		 "{\"sid\":\"%s\",\"friendly_name\":\"%s\",\"customer_name\":\"Move Wheels\",\"street\":\"1 Main St\","
+		 "\"street_secondary\":null,\"city\":\"Springfield\",\"region\":\"IL\",\"postal_code\":\"62701\","
+		 "\"iso_country\":\"US\",\"emergency_enabled\":true}", sid, name);
+	live(root, "addresses", json);
+}
+
+static void live_number(struct tw_res *root, const char *address_sid)
+{
+	char json[256];
+	snprintf(json, sizeof(json), "{\"sid\":\"" PN1 "\",\"phone_number\":\"+16505550100\","
+		 "\"emergency_address_sid\":%s%s%s}", address_sid ? "\"" : "", address_sid ? address_sid : "null",
+		 address_sid ? "\"" : "");
+	live(root, "phone_numbers", json);
+}
+
+static size_t steps_of(const struct tw_action *a, struct tw_step *steps)
+{
+	assert_non_null(a);
+	return tw_apply_steps(a, steps);
+}
+
+/* A write-only field is sent with every write (the file's value or its default) and never compared. */
+static void test_write_only_field(void **state)
+{
+	struct tw_model *w = emergency_model(), *h = tw_model_new(1);
+	struct tw_plan *p;
+	struct tw_err err = TW_ERR_INIT;
+	struct tw_form f;
+	struct tw_res *a;
+	(void)state;
+
+	a = hq(&w->root, "US");
+	assert_int_equal(tw_plan_build(w, h, NULL, &p, &err), 0);
+	step_form(p, find(p, "addresses/hq"), 0, &f);
+	assert_non_null(strstr(f.body.buf, "IsoCountry=US"));
+	assert_non_null(strstr(f.body.buf, "&AutoCorrectAddress=false"));
+	tw_form_release(&f);
+	tw_plan_free(p);
+
+	/* converged: nothing to do although Twilio never returns AutoCorrectAddress */
+	json_object_set_new(a->fields, "auto_correct_address", json_true());
+	live_hq(&h->root, AD1, "hq");
+	convert_all(h);
+	assert_int_equal(tw_plan_build(w, h, NULL, &p, &err), 0);
+	assert_int_equal(p->n, 0);
+	tw_plan_free(p);
+
+	/* an update sends it along */
+	json_object_set_new(a->fields, "city", json_string("Shelbyville"));
+	assert_int_equal(tw_plan_build(w, h, NULL, &p, &err), 0);
+	step_form(p, find(p, "addresses/hq"), 0, &f);
+	assert_string_equal(f.body.buf, "City=Shelbyville&AutoCorrectAddress=true");
+	tw_form_release(&f);
+	tw_plan_free(p);
+	tw_model_free(w);
+	tw_model_free(h);
+}
+
+/* The documented order of an emergency address: link then wait; to change it, unlink and wait first. */
+static void test_settling_field_steps(void **state)
+{
+	struct tw_model *w, *h;
+	struct tw_plan *p;
+	struct tw_err err = TW_ERR_INIT;
+	struct tw_step st[TW_MAX_STEPS];
+	struct tw_form f;
+	struct tw_res *n;
+	(void)state;
+
+	/* from one address to another */
+	w = emergency_model();
+	h = tw_model_new(1);
+	hq(&w->root, "US");
+	decl(&w->root, "addresses", "annex", "customer_name=x", "street=2 Main St", "city=Springfield",
+	     "region=IL", "postal_code=62701", "iso_country=US", NULL);
+	n = decl(&w->root, "phone_numbers", "+16505550100", "emergency_address=annex", NULL);
+	live_hq(&h->root, AD1, "hq");
+	live_hq(&h->root, AD2, "annex");
+	live_number(&h->root, AD1);
+	convert_all(h);
+	assert_int_equal(tw_plan_build(w, h, NULL, &p, &err), 0);
+	assert_int_equal(p->n, 2);      /* annex's street, and the number */
+	assert_int_equal(steps_of(find(p, "phone_numbers/+16505550100"), st), 4);
+	assert_int_equal(st[0].op, TW_STEP_CLEAR);
+	assert_int_equal(st[1].op, TW_STEP_SETTLE);
+	assert_true(st[1].cleared);
+	assert_int_equal(st[2].op, TW_STEP_UPDATE);
+	assert_int_equal(st[3].op, TW_STEP_SETTLE);
+	assert_false(st[3].cleared);
+	assert_string_equal(st[3].field->settle->set, "registered");
+	step_form(p, find(p, "phone_numbers/+16505550100"), 0, &f);
+	assert_string_equal(f.body.buf, "EmergencyAddressSid=");
+	tw_form_release(&f);
+	step_form(p, find(p, "phone_numbers/+16505550100"), 2, &f);
+	assert_string_equal(f.body.buf, "EmergencyAddressSid=" AD2);
+	tw_form_release(&f);
+	tw_plan_free(p);
+
+	/* unlinked: write "" and wait until unregistered */
+	json_object_set_new(n->fields, "emergency_address", json_string(""));
+	assert_int_equal(tw_plan_build(w, h, NULL, &p, &err), 0);
+	assert_int_equal(steps_of(find(p, "phone_numbers/+16505550100"), st), 2);
+	assert_int_equal(st[0].op, TW_STEP_UPDATE);
+	assert_int_equal(st[1].op, TW_STEP_SETTLE);
+	assert_true(st[1].cleared);
+	tw_plan_free(p);
+
+	/* released: unlinked first (Twilio keeps a linked number), then deleted */
+	n->absent = 1;
+	assert_int_equal(tw_plan_build(w, h, NULL, &p, &err), 0);
+	assert_int_equal(steps_of(find(p, "phone_numbers/+16505550100"), st), 3);
+	assert_int_equal(st[0].op, TW_STEP_CLEAR);
+	assert_true(st[0].live);
+	assert_int_equal(st[1].op, TW_STEP_SETTLE);
+	assert_int_equal(st[2].op, TW_STEP_DELETE);
+	tw_plan_free(p);
+	tw_model_free(w);
+	tw_model_free(h);
+
+	/* bought with an address: the purchase ignores it, the update after it sets it, then wait */
+	w = emergency_model();
+	h = tw_model_new(1);
+	hq(&w->root, "US");
+	decl(&w->root, "phone_numbers", "+16505550100", "purchase=true", "emergency_address=hq", NULL);
+	live_hq(&h->root, AD1, "hq");
+	convert_all(h);
+	assert_int_equal(tw_plan_build(w, h, NULL, &p, &err), 0);
+	assert_int_equal(steps_of(find(p, "phone_numbers/+16505550100"), st), 3);
+	assert_int_equal(st[0].op, TW_STEP_CREATE);
+	assert_int_equal(st[1].op, TW_STEP_UPDATE);
+	assert_int_equal(st[2].op, TW_STEP_SETTLE);
+	step_form(p, find(p, "phone_numbers/+16505550100"), 1, &f);
+	assert_string_equal(f.body.buf, "EmergencyAddressSid=" AD1);
+	tw_form_release(&f);
+	tw_plan_free(p);
+	tw_model_free(w);
+	tw_model_free(h);
+}
+
+/* A new country is a new address: created first, the number moves to it, then the old one goes. */
+static void test_create_first_replace(void **state)
+{
+	struct tw_model *w = emergency_model(), *h = tw_model_new(1);
+	struct tw_plan *p;
+	struct tw_err err = TW_ERR_INIT;
+	struct tw_step st[TW_MAX_STEPS];
+	const struct tw_action *rep = NULL, *del = NULL, *num;
+	(void)state;
+
+	hq(&w->root, "CA");
+	decl(&w->root, "phone_numbers", "+16505550100", "emergency_address=hq", NULL);
+	live_hq(&h->root, AD1, "hq");
+	live_number(&h->root, AD1);
+	convert_all(h);
+	assert_int_equal(tw_plan_build(w, h, NULL, &p, &err), 0);
+	for (size_t i = 0; i < p->n; i++) {
+		if (p->acts[i].type == TW_ACT_REPLACE)
+			rep = &p->acts[i];
+		if (p->acts[i].type == TW_ACT_DELETE)
+			del = &p->acts[i];
+	}
+	assert_non_null(rep);
+	assert_non_null(del);
+	assert_true(rep->create_first);
+	assert_true(del->secondary);
+	assert_ptr_equal(del->have, rep->have);
+	/* the replace only creates */
+	assert_int_equal(steps_of(rep, st), 1);
+	assert_int_equal(st[0].op, TW_STEP_CREATE);
+	/* the number's reference moves to the new SID, known after apply, in the documented order */
+	num = find(p, "phone_numbers/+16505550100");
+	assert_non_null(num);
+	assert_int_equal(num->type, TW_ACT_UPDATE);
+	assert_int_equal(num->nchanges, 1);
+	assert_true(num->changes[0].unknown);
+	assert_int_equal(steps_of(num, st), 4);
+	assert_int_equal(st[0].op, TW_STEP_CLEAR);
+	/* the number waits for the new address; the old one waits for the number */
+	for (size_t i = 0, ok = 0; i < 2; i++, ok = 0) {
+		const struct tw_action *x = i ? del : num, *y = i ? num : rep;
+		for (size_t d = 0; d < x->ndeps; d++)
+			ok |= &p->acts[x->deps[d]] == y;
+		assert_true(ok);
+	}
+	/* one add, one change, one destroy, as a plan summary counts a replace */
+	assert_int_equal(p->add, 1);
+	assert_int_equal(p->change, 1);
+	assert_int_equal(p->destroy, 1);
+	tw_plan_free(p);
+	tw_model_free(w);
+	tw_model_free(h);
+}
+
+/* Twilio will not delete an address a number still uses: a plan that leaves it linked fails. */
+static void test_blocking_reference_is_a_problem(void **state)
+{
+	struct tw_model *w = emergency_model(), *h = tw_model_new(1);
+	struct tw_plan *p;
+	struct tw_err err = TW_ERR_INIT;
+	char *problems;
+	(void)state;
+
+	json_object_del(w->kinds_present, "phone_numbers");     /* the number is not the file's */
+	hq(&w->root, "US")->absent = 1;
+	live_hq(&h->root, AD1, "hq");
+	live_number(&h->root, AD1);
+	convert_all(h);
+	assert_int_equal(tw_plan_build(w, h, NULL, &p, &err), -1);
+	problems = json_dumps(p->problems, 0);
+	assert_non_null(strstr(problems, "addresses/hq: cannot be deleted while phone_numbers/+16505550100 uses it "
+				      "as its emergency_address"));
+	assert_non_null(strstr(problems, "the file does not declare it"));
+	free(problems);
+	tw_plan_free(p);
+
+	/* declared and unlinked by the same plan: the delete waits for the unlink */
+	json_object_set_new(w->kinds_present, "phone_numbers", json_true());
+	decl(&w->root, "phone_numbers", "+16505550100", "emergency_address=", NULL);
+	assert_int_equal(tw_plan_build(w, h, NULL, &p, &err), 0);
+	assert_true(depends(p, "addresses/hq", "phone_numbers/+16505550100"));
+	tw_plan_free(p);
+	tw_model_free(w);
+	tw_model_free(h);
+}
+
+/* Settings: never created nor deleted; changes of a bulk kind go in ceil(N / max) requests. */
+static void test_settings_in_batches(void **state)
+{
+	struct tw_model *w = tw_model_new(0), *h = tw_model_new(1);
+	const struct tw_kind *ck = K("voice_permissions.countries");
+	struct tw_res *vp, *lvp;
+	struct tw_plan *p;
+	struct tw_err err = TW_ERR_INIT;
+	struct tw_step st[TW_MAX_STEPS];
+	struct tw_form f;
+	size_t n = ck->bulk->max + 5, leaders = 0, members = 0;
+	char iso[3] = "AA", json[256], *problems;
+	(void)state;
+
+	json_object_set_new(w->kinds_present, "voice_permissions", json_true());
+	vp = decl(&w->root, "voice_permissions", "voice_permissions", "inherit=false", NULL);
+	lvp = live(&h->root, "voice_permissions", "{\"dialing_permissions_inheritance\":true}");
+	assert_string_equal(lvp->id, "voice_permissions");
+	assert_null(lvp->sid);
+	for (size_t i = 0; i < n + 3; i++) {
+		iso[0] = (char)('A' + i / 26);
+		iso[1] = (char)('A' + i % 26);
+		snprintf(json, sizeof(json), "{\"iso_code\":\"%s\",\"low_risk_numbers_enabled\":false,"
+			 "\"high_risk_special_numbers_enabled\":false,\"high_risk_tollfraud_numbers_enabled\":false}", iso);
+		live(lvp, "voice_permissions.countries", json);
+		if (i < n)      /* the last three are the file's to leave alone */
+			decl(vp, "voice_permissions.countries", iso, "low_risk_numbers=true", NULL);
+	}
+	convert_all(h);
+	assert_int_equal(tw_plan_build(w, h, NULL, &p, &err), 0);
+	assert_int_equal(p->n, n + 1);
+	assert_int_equal(p->destroy, 0);
+	for (size_t i = 0; i < p->n; i++) {
+		const struct tw_action *a = &p->acts[i];
+		size_t ns = tw_apply_steps(a, st);
+		if (a->kind != ck) {
+			assert_int_equal(ns, 1);        /* Voice Settings: one POST to its item */
+			assert_int_equal(st[0].op, TW_STEP_UPDATE);
+			continue;
+		}
+		if (a->batch) {
+			members++;
+			assert_int_equal(ns, 0);
+			assert_true(depends(p, a->address, p->acts[a->batch - 1].address));
+		} else {
+			leaders++;
+			assert_int_equal(ns, 1);
+			assert_int_equal(st[0].op, TW_STEP_BULK);
+		}
+	}
+	assert_int_equal(leaders, (n + ck->bulk->max - 1) / ck->bulk->max);
+	assert_int_equal(leaders + members, n);
+	step_form(p, find(p, "voice_permissions/countries/AA"), 0, &f);
+	assert_true(!strncmp(f.body.buf, "UpdateRequest=%5B%7B%22iso_code%22%3A%22AA%22%2C%22low_risk_numbers_enabled"
+			     "%22%3A%22true%22%7D%2C%7B%22iso_code%22%3A%22AB%22", 100));
+	tw_form_release(&f);
+	tw_plan_free(p);
+
+	/* a country Twilio does not list, and settings declared absent, are problems */
+	decl(vp, "voice_permissions.countries", "ZZ", "low_risk_numbers=true", NULL);
+	vp->absent = 1;
+	assert_int_equal(tw_plan_build(w, h, NULL, &p, &err), -1);
+	problems = json_dumps(p->problems, 0);
+	assert_non_null(strstr(problems, "voice_permissions: settings cannot be absent"));
+	tw_plan_free(p);
+	free(problems);
+	vp->absent = 0;
+	assert_int_equal(tw_plan_build(w, h, NULL, &p, &err), -1);
+	problems = json_dumps(p->problems, 0);
+	assert_non_null(strstr(problems, "voice_permissions/countries/ZZ: Twilio has no such voice_permissions.countries"));
+	free(problems);
+	tw_plan_free(p);
+	tw_model_free(w);
+	tw_model_free(h);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -692,6 +1017,11 @@ int main(void)
 		cmocka_unit_test(test_create_form),
 		cmocka_unit_test(test_not_returned_is_not_compared),
 		cmocka_unit_test(test_create_ignored_field_is_written_after_the_create),
+		cmocka_unit_test(test_write_only_field),
+		cmocka_unit_test(test_settling_field_steps),
+		cmocka_unit_test(test_create_first_replace),
+		cmocka_unit_test(test_blocking_reference_is_a_problem),
+		cmocka_unit_test(test_settings_in_batches),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }
