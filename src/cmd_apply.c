@@ -29,8 +29,8 @@ const char tw_usage_apply[] =
 	"asking, only if it is the same plan (\"saved plan is stale\" otherwise).\n"
 	"\n"
 	"  --auto-approve       do not ask for confirmation\n"
-	"  --parallelism N      requests in flight at once (default: 32 while reading\n"
-	"                       the account, 8 while changing it)\n"
+	"  --parallelism N      at most N requests in flight (default 256); fewer when\n"
+	"                       Twilio answers 429: the limit is found by trying\n"
 	"  --target KIND/NAME   apply only this resource (and what it needs); repeatable\n"
 	"  --sync-passwords     set every declared password again (Twilio never\n"
 	"                       returns passwords, so changes cannot be detected)\n"
@@ -76,11 +76,6 @@ static int verify(const struct tw_plan_args *a, struct tw_model *want, struct tw
 	struct tw_err err = TW_ERR_INIT;
 	int rc = TW_EXIT_OK;
 
-	/* reading again is independent GETs, as for plan */
-	if (tw_http_set_parallelism(h, a->parallelism ? a->parallelism : TW_PARALLELISM_READ, &err) < 0) {
-		tw_error("%s", err.msg);
-		return TW_EXIT_FAIL;
-	}
 	if (tw_verify(h, want, &vo, &vr, &err) < 0) {
 		size_t i;
 		json_t *v;
@@ -236,11 +231,7 @@ int cmd_apply(int argc, char **argv, struct tw_global *g)
 	if (!autoapprove && !saved && (rc = tw_cmd_confirm("apply", "Apply cancelled.")) != TW_EXIT_OK)
 		goto out;
 
-	if (tw_http_set_parallelism(h, a.parallelism ? a.parallelism : TW_PARALLELISM_WRITE, &err) < 0) {
-		tw_error("%s", err.msg);
-		rc = TW_EXIT_FAIL;
-		goto out;
-	}
+	/* the limit the reads found is the writes' too: one account */
 	tw_cmd_catch_signals(1);
 	struct tw_apply_opts ao = { .interrupted = &tw_cmd_interrupted, .verify_timeout_s = verify_timeout };
 	if (tw_apply(h, plan, &ao, &res, &err) < 0) {

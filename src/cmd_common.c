@@ -303,8 +303,7 @@ int tw_cmd_plan(const struct tw_global *g, const struct tw_plan_args *a, struct 
 		tw_error("saved plan is stale: %s changed since the plan was made (nothing was applied)", tw_quote(g->file));
 		return TW_EXIT_FAIL;
 	}
-	/* reading is independent GETs: more of them in flight unless told otherwise */
-	if ((rc = tw_cmd_connect(g, *want, a->parallelism ? a->parallelism : TW_PARALLELISM_READ, h)))
+	if ((rc = tw_cmd_connect(g, *want, a->parallelism, h)))
 		return rc;
 	if (a->saved && strcmp(tw_http_account_sid(*h), json_string_value(json_object_get(a->saved, "account_sid")))) {
 		tw_error("the saved plan was made for account %s, not for %s (TWILIO_ACCOUNT_SID): nothing was applied",

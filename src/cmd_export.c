@@ -25,7 +25,8 @@ const char tw_usage_export[] =
 	"                      sip_domains,credential_lists); lists a domain maps come too\n"
 	"  --source-dir DIR    where function and asset files go (default: the\n"
 	"                      directory of FILE, or the current one)\n"
-	"  --parallelism N     requests in flight at once (default 32)\n";
+	"  --parallelism N     at most N requests in flight (default 256); fewer when\n"
+	"                      Twilio answers 429: the limit is found by trying\n";
 
 enum { OPT_OUT = TW_OPT_FIRST_COMMAND_OPT, OPT_KINDS, OPT_SOURCE_DIR, OPT_PARALLELISM };
 
@@ -201,7 +202,7 @@ int cmd_export(int argc, char **argv, struct tw_global *g)
 		tw_error("%s", err.msg);
 		goto out;
 	}
-	if ((rc = tw_cmd_connect(g, NULL, par ? (int)par : TW_PARALLELISM_READ, &h)))
+	if ((rc = tw_cmd_connect(g, NULL, (int)par, &h)))
 		goto out;
 	rc = TW_EXIT_FAIL;
 	t0 = tw_now_s();

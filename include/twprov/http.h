@@ -11,10 +11,10 @@
 struct tw_http;
 struct tw_req;
 
-/* Default requests in flight: reading the account (plan, and apply before it
- * changes anything) is many independent GETs; changes are fewer and heavier. */
-#define TW_PARALLELISM_READ 32
-#define TW_PARALLELISM_WRITE 8
+/* The default cap of requests in flight (--parallelism).  How many are really in
+ * flight to a host is found by trying (limit.h): Twilio publishes no number, reports
+ * speak of about 100 per account.  Reads and writes share it. */
+#define TW_PARALLELISM 256
 
 struct tw_http_opts {
 	const char *account_sid;    /* AC..., for 2010 paths */
@@ -24,7 +24,8 @@ struct tw_http_opts {
 	const char *region;         /* TWILIO_REGION, or NULL */
 	const char *edge;           /* TWILIO_EDGE, or NULL */
 	const char *cacert;         /* CA bundle: --cacert or CURL_CA_BUNDLE (libcurl reads neither), or NULL */
-	int parallelism;            /* max requests in flight (>= 1; default TW_PARALLELISM_WRITE) */
+	int parallelism;            /* cap of requests in flight (>= 1; default TW_PARALLELISM); to
+	                               each API host, fewer when it answers 429 (limit.h) */
 	int max_retries;            /* retries after the first attempt (default 6) */
 	long retry_base_ms;         /* first backoff (default 250) */
 	long retry_cap_ms;          /* largest single backoff (default 8000) */
@@ -117,7 +118,8 @@ struct tw_req {
 	/* private */
 	double deadline;            /* when the first attempt started + deadline_ms */
 	char *location;             /* a 3xx answer's Location */
-	int requeues;               /* re-sent at once after a 429 that cut the window */
+	int requeues;               /* re-sent at once after a 429 (the host's limit had no room) */
+	void *api;                  /* its API host: limit and queue */
 	struct tw_buf resp;
 	long retry_after_ms;
 	double due;                 /* time at which a delayed retry may start */
@@ -166,7 +168,8 @@ void tw_req_add_part(struct tw_req *r, const char *name, const char *filename, c
 /* Queue a request after `delay_ms` (polling: a build's status). */
 void tw_http_submit_after(struct tw_http *h, struct tw_req *r, long delay_ms);
 
-/* Queue a request; it starts when a slot in the pool is free.  Ownership passes to
+/* Queue a request; it starts when its host's limit and the cap have room (requests to
+ * one host start in the order queued, retries first).  Ownership passes to
  * tw_http until its callback runs; the callback must tw_req_free it (or re-submit it:
  * the result fields and the attempt count start afresh).  With no callback the request
  * is freed when done. */
@@ -177,8 +180,9 @@ void tw_http_submit(struct tw_http *h, struct tw_req *r);
  * completes with TW_REQ_TRANSPORT); request failures are reported in each request. */
 int tw_http_run(struct tw_http *h, struct tw_err *err);
 
-/* Change the number of requests in flight allowed from now on (>= 1).  Raising it
- * above every earlier value is refused while requests are in flight. */
+/* Change the cap of requests in flight from now on (>= 1); what each host was found
+ * to take is kept.  Raising it above every earlier value is refused while requests
+ * are in flight. */
 int tw_http_set_parallelism(struct tw_http *h, int parallelism, struct tw_err *err);
 int tw_http_parallelism(struct tw_http *h);
 
@@ -207,7 +211,8 @@ void tw_http_list_after(struct tw_http *h, enum tw_product product, const char *
 /* Seconds on a monotonic clock. */
 double tw_now_s(void);
 
-/* Counters for -v summaries and benchmarks. */
+/* Counters for -v summaries and benchmarks.  (tw_http_free traces, with -v, the limit
+ * each host was found to take.) */
 struct tw_http_stats {
 	long requests;      /* attempts sent */
 	long retries;

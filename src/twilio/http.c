@@ -1,8 +1,9 @@
 /*
  * http.c - Twilio REST over one curl multi handle
  *
- * A bounded pool: at most `parallelism` requests are in flight; the others
- * wait in a FIFO queue.  Each in-flight request occupies a slot that owns a
+ * A bounded pool: at most `parallelism` requests are in flight, fewer to a
+ * host that takes fewer (see below); the others wait in their host's FIFO
+ * queue.  Each in-flight request occupies a slot that owns a
  * reusable easy handle (connections, DNS and TLS sessions are kept by the
  * multi handle and the share, so keep-alive works across requests).
  * Retries wait in the `delayed` list until their due time and then go to the
@@ -24,16 +25,21 @@
  * requests always go on a fresh connection (CURLOPT_FRESH_CONNECT): curl only
  * does that re-send on reused connections.
  *
- * Adaptive concurrency (AIMD, as TCP's congestion window): Twilio answers 429
- * when an account has too many requests in flight.  The pool keeps a window
- * of requests allowed in flight, at most `parallelism`: a 429 halves it (once
- * per burst: answers to requests sent before the last cut do not cut again)
- * and the throttled request waits in the queue for room in the smaller window
- * instead of a backoff delay; every other answer widens it by 1/window (about
- * one request per round trip).  Only when the window is down to one request,
- * or the answer has a Retry-After, does a 429 wait for a backoff delay.  Those
- * immediate re-sends do not count against the retry budget (at most
- * TW_MAX_REQUEUES of them per request).
+ * Adaptive concurrency: Twilio answers 429 when an account has too many
+ * requests in flight and publishes no number.  Each API host (scheme, name and
+ * port of the URL: every product goes to one host under TWPROV_API_URL) has a
+ * limit of requests in flight that is found by trying (limit.h: slow start,
+ * then additive increase and multiplicative decrease, the level of the last
+ * 429 remembered), never above `parallelism`, the cap, which also bounds the
+ * requests in flight to all hosts together.  The limit lives as long as the
+ * handle: plan's reads, apply's writes and the verification after them share
+ * what the account was found to take.  Each host has its own FIFO queue; a
+ * 429 that changed the limit, or came to a request sent before the change,
+ * sends the request again as soon as there is room, first in its queue,
+ * instead of after a backoff delay.  Only when the limit is down to one
+ * request, or the answer has a Retry-After, does a 429 wait for a backoff
+ * delay.  Those immediate re-sends do not count against the retry budget (at
+ * most TW_MAX_REQUEUES of them per request).
  */
 #include <arpa/inet.h>
 #include <ctype.h>
@@ -50,6 +56,7 @@
 #include <openssl/rand.h>
 
 #include "twprov/http.h"
+#include "twprov/limit.h"
 #include "twprov/log.h"
 #include "twprov/redact.h"
 
@@ -57,7 +64,7 @@
 #define TW_DEADLINE_MS 45000L   /* default: one request, its retries included */
 #define TW_MAX_RESPONSE ((size_t)64 << 20)   /* bytes; a 1000-item page is a few MB */
 #define TW_POLL_MAX_MS 1000
-#define TW_MAX_REQUEUES 8       /* re-sends of one request absorbed by window cuts */
+#define TW_MAX_REQUEUES 8       /* re-sends of one request absorbed by the limit's changes */
 #define TW_LARGE_BODY (64 << 10) /* bytes: parsing takes milliseconds; refill the pool first */
 
 static const char *const product_host[TW_PRODUCT_COUNT] = {
@@ -74,6 +81,15 @@ struct tw_slot {
 	int sent;               /* curl got as far as sending the request */
 };
 
+/* An API host: its limit of requests in flight and the requests waiting for room in it. */
+struct tw_host {
+	char name[272];                         /* host[:port] of its URLs (never a user name) */
+	struct tw_limit limit;
+	int ninflight, peak;
+	struct tw_req *queue, *queue_tail;      /* ready to start, FIFO */
+	long requests, throttled;
+};
+
 struct tw_http {
 	CURLM *multi;
 	CURLSH *share;
@@ -87,10 +103,9 @@ struct tw_http {
 
 	struct tw_slot *slots;
 	int nslots;                             /* allocated: the largest parallelism so far */
-	double window;                          /* AIMD: requests allowed in flight, 1..parallelism */
-	double last_cut;                        /* when a 429 last cut the window (now_s) */
-	int ninflight;
-	struct tw_req *queue, *queue_tail;      /* ready to start, FIFO */
+	int ninflight;                          /* to every host */
+	struct tw_host **hosts;                 /* in order of first use */
+	int nhosts;
 	struct tw_req *delayed;                 /* retries waiting for their due time */
 	struct tw_req *answered;                /* finished with a 2xx body, not parsed yet */
 
@@ -122,7 +137,7 @@ void tw_http_opts_init(struct tw_http_opts *o)
 	long retries;
 
 	memset(o, 0, sizeof(*o));
-	o->parallelism = TW_PARALLELISM_WRITE;
+	o->parallelism = TW_PARALLELISM;
 	o->max_retries = 6;
 	o->retry_base_ms = 250;
 	o->retry_cap_ms = 8000;
@@ -375,6 +390,85 @@ int tw_http_max_retries(struct tw_http *h)
 	return h->max_retries;
 }
 
+/* ---- hosts and their queues ---- */
+
+static void host_of(const char *url, char *out, size_t outlen);
+
+/* The host of `url` (its limit and queue), made on first use. */
+static struct tw_host *host_for(struct tw_http *h, const char *url)
+{
+	char name[sizeof(((struct tw_host *)0)->name)];
+	struct tw_host *hst;
+
+	host_of(url ? url : "", name, sizeof(name));
+	for (int i = 0; i < h->nhosts; i++)
+		if (!strcmp(h->hosts[i]->name, name))
+			return h->hosts[i];
+	hst = tw_xcalloc(1, sizeof(*hst));
+	memcpy(hst->name, name, sizeof(name));
+	tw_limit_init(&hst->limit, h->parallelism);
+	h->hosts = tw_xrealloc(h->hosts, (size_t)(h->nhosts + 1) * sizeof(*h->hosts));
+	h->hosts[h->nhosts++] = hst;
+	return hst;
+}
+
+static void enqueue(struct tw_host *hst, struct tw_req *r)
+{
+	r->next = NULL;
+	if (hst->queue_tail)
+		hst->queue_tail->next = r;
+	else
+		hst->queue = r;
+	hst->queue_tail = r;
+}
+
+static void push_front(struct tw_host *hst, struct tw_req *r)
+{
+	r->next = hst->queue;
+	hst->queue = r;
+	if (!hst->queue_tail)
+		hst->queue_tail = r;
+}
+
+static struct tw_req *dequeue(struct tw_host *hst)
+{
+	struct tw_req *r = hst->queue;
+
+	hst->queue = r->next;
+	if (!hst->queue)
+		hst->queue_tail = NULL;
+	r->next = NULL;
+	return r;
+}
+
+/* Is a request waiting in any host's queue? */
+static int queued(const struct tw_http *h)
+{
+	for (int i = 0; i < h->nhosts; i++)
+		if (h->hosts[i]->queue)
+			return 1;
+	return 0;
+}
+
+/* -v: what each host was found to take (its name from our URLs: no user name in it) */
+static void trace_limits(const struct tw_http *h)
+{
+	for (int i = 0; i < h->nhosts; i++) {
+		const struct tw_host *hst = h->hosts[i];
+		const struct tw_limit *l = &hst->limit;
+
+		if (!hst->requests)
+			continue;
+		if (l->ceiling)
+			tw_trace(1, "limit of %s: %d request%s at once (found: 429 beyond that; %ld of %ld requests "
+				 "answered 429; %d in flight at most; cap %d)", tw_quote(hst->name), l->ceiling,
+				 l->ceiling == 1 ? "" : "s", hst->throttled, hst->requests, hst->peak, l->cap);
+		else
+			tw_trace(1, "limit of %s: not reached: %d requests in flight at most, no 429 in %ld requests "
+				 "(cap %d)", tw_quote(hst->name), hst->peak, hst->requests, l->cap);
+	}
+}
+
 /* ---- life cycle ---- */
 
 static char *dup_or_null(const char *s)
@@ -432,7 +526,6 @@ struct tw_http *tw_http_new(const struct tw_http_opts *o, struct tw_err *err)
 	h = tw_xcalloc(1, sizeof(*h));
 	par = o->parallelism;
 	h->parallelism = o->parallelism;
-	h->window = o->parallelism;
 	h->max_retries = o->max_retries < 0 ? 0 : o->max_retries;
 	h->retry_base_ms = o->retry_base_ms;
 	h->retry_cap_ms = o->retry_cap_ms;
@@ -519,7 +612,12 @@ void tw_http_free(struct tw_http *h)
 		if (s->easy)
 			curl_easy_cleanup(s->easy);
 	}
-	free_list(h->queue);
+	trace_limits(h);
+	for (int i = 0; i < h->nhosts; i++) {
+		free_list(h->hosts[i]->queue);
+		free(h->hosts[i]);
+	}
+	free(h->hosts);
 	free_list(h->delayed);
 	free_list(h->answered);
 	if (h->multi)
@@ -616,27 +714,9 @@ static void free_parts(struct tw_req *r)
 	}
 }
 
-void tw_http_submit_after(struct tw_http *h, struct tw_req *r, long delay_ms)
+/* A (re-)submitted request starts afresh, its host found from its URL. */
+static void prepare(struct tw_http *h, struct tw_req *r)
 {
-	tw_http_submit(h, r);
-	/* take it back off the queue's tail and let it wait like a retry */
-	if (h->queue == r) {
-		h->queue = h->queue_tail = NULL;
-	} else {
-		struct tw_req *q = h->queue;
-		while (q->next != r)
-			q = q->next;
-		q->next = NULL;
-		h->queue_tail = q;
-	}
-	r->due = now_s() + (double)delay_ms / 1000.0;
-	r->next = h->delayed;
-	h->delayed = r;
-}
-
-void tw_http_submit(struct tw_http *h, struct tw_req *r)
-{
-	/* a re-submitted request starts afresh */
 	r->result = TW_REQ_OK;
 	r->status = 0;
 	json_decref(r->json);
@@ -649,11 +729,22 @@ void tw_http_submit(struct tw_http *h, struct tw_req *r)
 	r->due = 0;
 	r->handle = NULL;
 	r->next = NULL;
-	if (h->queue_tail)
-		h->queue_tail->next = r;
-	else
-		h->queue = r;
-	h->queue_tail = r;
+	r->api = host_for(h, r->url);
+}
+
+void tw_http_submit_after(struct tw_http *h, struct tw_req *r, long delay_ms)
+{
+	prepare(h, r);
+	/* it waits like a retry */
+	r->due = now_s() + (double)delay_ms / 1000.0;
+	r->next = h->delayed;
+	h->delayed = r;
+}
+
+void tw_http_submit(struct tw_http *h, struct tw_req *r)
+{
+	prepare(h, r);
+	enqueue(r->api, r);
 }
 
 int tw_http_set_parallelism(struct tw_http *h, int parallelism, struct tw_err *err)
@@ -671,7 +762,9 @@ int tw_http_set_parallelism(struct tw_http *h, int parallelism, struct tw_err *e
 	if (set_connection_limits(h, parallelism) < 0)
 		return tw_err_set(err, "cannot set curl's connection limits");
 	h->parallelism = parallelism;
-	h->window = parallelism;
+	/* the limits found so far stay: reads and writes share what the account takes */
+	for (int i = 0; i < h->nhosts; i++)
+		tw_limit_set_cap(&h->hosts[i]->limit, parallelism);
 	return 0;
 }
 
@@ -870,6 +963,7 @@ static void release_slot(struct tw_http *h, struct tw_slot *s)
 		curl_mime_free(s->req->mime);   /* the next attempt builds its own */
 		s->req->mime = NULL;
 		s->req->handle = NULL;
+		((struct tw_host *)s->req->api)->ninflight--;
 		s->req = NULL;
 		h->ninflight--;
 	}
@@ -878,70 +972,84 @@ static void release_slot(struct tw_http *h, struct tw_slot *s)
 		curl_easy_reset(s->easy);
 }
 
-/* Requests that may be in flight now (the AIMD window, whole). */
-static int window_size(const struct tw_http *h)
+/* Can a request of `hst` start now: one is queued and there is room for it? */
+static int startable(const struct tw_http *h, const struct tw_host *hst)
 {
-	int n = (int)h->window;
-	return n < 1 ? 1 : n > h->parallelism ? h->parallelism : n;
+	return hst->queue && hst->ninflight < tw_limit_allowed(&hst->limit) && h->ninflight < h->parallelism;
 }
 
+/* Start the first request queued for `hst`. */
+static void start_one(struct tw_http *h, struct tw_host *hst)
+{
+	struct tw_req *r = dequeue(hst);
+	struct tw_slot *s = NULL;
+	CURLMcode mc;
+
+	for (int i = 0; i < h->nslots && !s; i++)
+		if (!h->slots[i].req)
+			s = &h->slots[i];
+
+	if (!r->attempts++)
+		r->deadline = now_s() + (double)h->deadline_ms / 1000.0;
+	r->status = 0;
+	r->retry_after_ms = 0;
+	free(r->location);
+	r->location = NULL;
+	r->curl_err[0] = '\0';
+	tw_err_clear(&r->err);
+	tw_buf_reset(&r->resp);
+	json_decref(r->json);
+	r->json = NULL;
+
+	if (!r->url) {
+		tw_err_set(&r->err, "%s: no URL", r->method);
+		complete(h, r, TW_REQ_TRANSPORT);
+		return;
+	}
+	if (setup(h, s, r) < 0) {
+		curl_mime_free(r->mime);
+		r->mime = NULL;
+		if (!r->err.msg[0])
+			tw_err_set(&r->err, "%s %s: cannot set up the request: out of memory", r->method, r->url);
+		release_slot(h, s);
+		complete(h, r, TW_REQ_TRANSPORT);
+		return;
+	}
+	mc = curl_multi_add_handle(h->multi, s->easy);
+	if (mc != CURLM_OK) {
+		tw_err_set(&r->err, "%s %s: %s", r->method, r->url, curl_multi_strerror(mc));
+		release_slot(h, s);
+		complete(h, r, TW_REQ_TRANSPORT);
+		return;
+	}
+	s->req = r;
+	r->handle = s;
+	h->ninflight++;
+	if (++hst->ninflight > hst->peak)
+		hst->peak = hst->ninflight;
+	h->stats.requests++;
+	hst->requests++;
+	r->started = now_s();
+	if (r->form.shown.len)
+		tw_trace(1, "> %s %s %s", r->method, r->url, r->form.shown.buf);
+	else
+		tw_trace(1, "> %s %s", r->method, r->url);
+}
+
+/* Start queued requests while their hosts and the cap have room, a host at a time. */
 static void start_ready(struct tw_http *h)
 {
-	while (h->queue && h->ninflight < window_size(h) && !h->cancel) {
-		struct tw_req *r = h->queue;
-		struct tw_slot *s = NULL;
-		CURLMcode mc;
+	int started = 1;
 
-		h->queue = r->next;
-		if (!h->queue)
-			h->queue_tail = NULL;
-		r->next = NULL;
-		for (int i = 0; i < h->nslots && !s; i++)
-			if (!h->slots[i].req)
-				s = &h->slots[i];
-
-		if (!r->attempts++)
-			r->deadline = now_s() + (double)h->deadline_ms / 1000.0;
-		r->status = 0;
-		r->retry_after_ms = 0;
-		free(r->location);
-		r->location = NULL;
-		r->curl_err[0] = '\0';
-		tw_err_clear(&r->err);
-		tw_buf_reset(&r->resp);
-		json_decref(r->json);
-		r->json = NULL;
-
-		if (!r->url) {
-			tw_err_set(&r->err, "%s: no URL", r->method);
-			complete(h, r, TW_REQ_TRANSPORT);
-			continue;
+	while (started && !h->cancel) {
+		started = 0;
+		/* (a callback of a request that failed to start may add a host) */
+		for (int i = 0; i < h->nhosts && !h->cancel; i++) {
+			if (startable(h, h->hosts[i])) {
+				start_one(h, h->hosts[i]);
+				started = 1;
+			}
 		}
-		if (setup(h, s, r) < 0) {
-			curl_mime_free(r->mime);
-			r->mime = NULL;
-			if (!r->err.msg[0])
-				tw_err_set(&r->err, "%s %s: cannot set up the request: out of memory", r->method, r->url);
-			release_slot(h, s);
-			complete(h, r, TW_REQ_TRANSPORT);
-			continue;
-		}
-		mc = curl_multi_add_handle(h->multi, s->easy);
-		if (mc != CURLM_OK) {
-			tw_err_set(&r->err, "%s %s: %s", r->method, r->url, curl_multi_strerror(mc));
-			release_slot(h, s);
-			complete(h, r, TW_REQ_TRANSPORT);
-			continue;
-		}
-		s->req = r;
-		r->handle = s;
-		h->ninflight++;
-		h->stats.requests++;
-		r->started = now_s();
-		if (r->form.shown.len)
-			tw_trace(1, "> %s %s %s", r->method, r->url, r->form.shown.buf);
-		else
-			tw_trace(1, "> %s %s", r->method, r->url);
 	}
 }
 
@@ -989,44 +1097,42 @@ static void retry_or_give_up(struct tw_http *h, struct tw_req *r, enum tw_req_re
 }
 
 /*
- * A 429: cut the window, unless this request was sent before the last cut (its
- * burst has been answered already).  Returns 1 when the request may go again
- * as soon as the window has room, 0 when it must back off (the window is down
- * to one request, or the server said when to come back).
+ * A 429: tell the host's limit (a change, unless this request was sent before
+ * the last one: its burst has been answered).  Returns 1 when the request may
+ * go again as soon as its host has room, 0 when it must back off (the limit
+ * is down to one request, or the server said when to come back).
  */
 static int throttle(struct tw_http *h, const struct tw_req *r)
 {
-	if (r->started >= h->last_cut) {
-		double in_flight = h->ninflight + 1;    /* `r` has left its slot already */
-		double w = (h->window < in_flight ? h->window : in_flight) / 2;
-		int was_one = window_size(h) == 1;
-		h->window = w < 1 ? 1 : w;
-		h->last_cut = now_s();
-		if (was_one)
-			return 0;
-	}
+	struct tw_host *hst = r->api;
+	int was_one = tw_limit_allowed(&hst->limit) == 1;
+
+	(void)h;
+	hst->throttled++;
+	/* the others in flight now (`r` has left its slot already) */
+	if (tw_limit_throttled(&hst->limit, r->started, hst->ninflight, r->retry_after_ms > 0, now_s()) && was_one)
+		return 0;
 	return r->retry_after_ms <= 0 && r->requeues < TW_MAX_REQUEUES;
 }
 
-/* Send `r` again as soon as the window has room: it goes first in the queue. */
+/* Send `r` again as soon as its host has room: it goes first in its queue. */
 static void requeue(struct tw_http *h, struct tw_req *r, const char *why)
 {
+	struct tw_host *hst = r->api;
+
 	r->requeues++;
 	h->stats.retries++;
 	tw_trace(1, "retry %d/%d %s %s after %s in 0 ms (%d in flight at most now)", r->attempts - r->requeues + 2,
-		 h->max_retries + 1, r->method, r->url, why, window_size(h));
-	r->next = h->queue;
-	h->queue = r;
-	if (!h->queue_tail)
-		h->queue_tail = r;
+		 h->max_retries + 1, r->method, r->url, why, tw_limit_allowed(&hst->limit));
+	push_front(hst, r);
 }
 
-/* Any answer but a 429: the window grows by about one request per round trip. */
-static void widen(struct tw_http *h)
+/* Any answer but a 429: the host's limit may grow, if requests wait for room in it. */
+static void answered(const struct tw_req *r)
 {
-	h->window += 1 / h->window;
-	if (h->window > h->parallelism)
-		h->window = h->parallelism;
+	struct tw_host *hst = r->api;
+
+	tw_limit_ok(&hst->limit, hst->queue || hst->ninflight + 1 >= tw_limit_allowed(&hst->limit));
 }
 
 static int transient(CURLcode rc)
@@ -1150,7 +1256,7 @@ static void response_done(struct tw_http *h, struct tw_req *r, long status, doub
 		tw_trace(1, "< %ld %s %s (%.0f ms)", status, r->method, r->url, ms);
 
 	if (status != 429)
-		widen(h);
+		answered(r);
 	if (status >= 200 && status < 300 && r->download) {
 		/* the bytes as they came: the callback reads `body` */
 		struct tw_buf t = r->body;
@@ -1288,10 +1394,10 @@ static void parse_one(struct tw_http *h)
 	response_done(h, r, r->status, r->took_ms);
 }
 
-/* Move retries whose time has come to the front of the queue, keeping their order. */
+/* Move retries whose time has come to the front of their host's queue, keeping their order. */
 static void promote_due(struct tw_http *h)
 {
-	struct tw_req **pp = &h->delayed, *first = NULL, *last = NULL;
+	struct tw_req **pp = &h->delayed, *due = NULL;
 	double now = now_s();
 
 	while (*pp) {
@@ -1301,34 +1407,27 @@ static void promote_due(struct tw_http *h)
 			continue;
 		}
 		*pp = r->next;
-		r->next = NULL;
-		if (last)
-			last->next = r;
-		else
-			first = r;
-		last = r;
+		r->next = due;          /* reversed ... */
+		due = r;
 	}
-	if (!first)
-		return;
-	last->next = h->queue;
-	if (!h->queue)
-		h->queue_tail = last;
-	h->queue = first;
+	while (due) {                   /* ... and reversed again, each at the front of its queue */
+		struct tw_req *r = due;
+		due = r->next;
+		push_front(r->api, r);
+	}
 }
 
 static void cancel_pending(struct tw_http *h, const char *msg)
 {
-	while (h->queue || h->delayed) {
-		struct tw_req *r;
-		if (h->queue) {
-			r = h->queue;
-			h->queue = r->next;
-			if (!h->queue)
-				h->queue_tail = NULL;
-		} else {
-			r = h->delayed;
+	for (;;) {
+		struct tw_req *r = NULL;
+		for (int i = 0; i < h->nhosts && !r; i++)
+			if (h->hosts[i]->queue)
+				r = dequeue(h->hosts[i]);
+		if (!r && (r = h->delayed))
 			h->delayed = r->next;
-		}
+		if (!r)
+			break;
 		tw_err_clear(&r->err);
 		tw_err_set(&r->err, "%s", msg);
 		complete(h, r, TW_REQ_TRANSPORT);
@@ -1370,13 +1469,16 @@ static int poll_timeout(struct tw_http *h)
  */
 static int work_now(struct tw_http *h)
 {
-	if (!h->ninflight && !h->queue && !h->delayed)
+	if (!h->ninflight && !queued(h) && !h->delayed)
 		return 1;
 	if (h->answered)
 		return 1;
 	if (h->cancel)
-		return h->queue || h->delayed;
-	return h->queue && h->ninflight < window_size(h);
+		return queued(h) || h->delayed;
+	for (int i = 0; i < h->nhosts; i++)
+		if (startable(h, h->hosts[i]))
+			return 1;
+	return 0;
 }
 
 int tw_http_run(struct tw_http *h, struct tw_err *err)
@@ -1394,9 +1496,9 @@ int tw_http_run(struct tw_http *h, struct tw_err *err)
 			cancel_pending(h, h->fatal[0] ? h->fatal : "cancelled");
 		promote_due(h);
 		start_ready(h);
-		if (!h->ninflight && !h->queue && !h->delayed && !h->answered)
+		if (!h->ninflight && !queued(h) && !h->delayed && !h->answered)
 			break;
-		if (h->fatal[0] || (h->cancel && (h->queue || h->delayed))) {
+		if (h->fatal[0] || (h->cancel && (queued(h) || h->delayed))) {
 			if (h->answered)
 				parse_one(h);
 			continue;       /* callbacks of cancelled requests submitted more */

@@ -21,7 +21,7 @@ class BenchSmoke(unittest.TestCase):
             out = os.path.join(tmp, "bench.json")
             proc = subprocess.run([sys.executable, os.path.join(HERE, "run"), "--bin", BIN,
                                    "--scale", "0.02", "--latency-ms", "5", "--plan-runs", "2",
-                                   "--json", out],
+                                   "--limits", "3:5,12:10", "--baseline-bin", BIN, "--json", out],
                                   capture_output=True, text=True, timeout=600)
             self.assertEqual(proc.returncode, 0, proc.stdout + proc.stderr)
             with open(out) as f:
@@ -29,7 +29,7 @@ class BenchSmoke(unittest.TestCase):
 
         # the table is printed, with a verdict per target row
         self.assertIn("| converged plan: wall time |", proc.stdout)
-        self.assertIn("| apply from empty: failures | 0 (exit 0) | 0 | PASS |", proc.stdout)
+        self.assertIn("| apply from empty (no --parallelism): failures | 0 (exit 0) | 0 | PASS |", proc.stdout)
 
         a, p, o, n = res["apply"], res["plan"], res["plan_over"], res["naive"]
         declared = res["declared"]
@@ -44,6 +44,10 @@ class BenchSmoke(unittest.TestCase):
         self.assertEqual(a["added"], declared - res["numbers"])   # the numbers were owned: updated
         self.assertEqual(a["answered"] + a["r429"], a["requests"])
         self.assertGreater(a["bound_s"], 0)
+        # the bound: requests x the fake's answer time (at least its latency) / the limit + 3 round trips
+        self.assertEqual(a["at_once"], 32)
+        self.assertGreaterEqual(a["answer_s"], 0.005)
+        self.assertAlmostEqual(a["bound_s"], a["answered"] * a["answer_s"] / 32 + 3 * a["answer_s"])
         # the plan after apply has nothing to do and reads each collection once
         for run in p["runs"]:
             self.assertEqual(run["rc"], 0)
@@ -70,6 +74,21 @@ class BenchSmoke(unittest.TestCase):
         self.assertEqual(n["errors"], 0)
         self.assertGreater(p["cpu_s"], 0)
         self.assertGreater(p["rss_mb"], 0)
+        # a section per --limits entry: apply with no --parallelism against a fake of that
+        # limit, the same account created once, and converged plans by both binaries
+        self.assertEqual([(s["limit"], s["latency_ms"]) for s in res["limits"]], [(3, 5), (12, 10)])
+        for sec in res["limits"]:
+            sa = sec["apply"]
+            self.assertEqual((sa["rc"], sa["failures"]), (0, 0))
+            self.assertEqual(sa["added"], declared - res["numbers"])
+            self.assertEqual(sa["answered"] + sa["r429"], sa["requests"])
+            self.assertEqual(sa["at_once"], sec["limit"])
+            self.assertLessEqual(sa["max_in_flight"], sec["limit"])
+            for run in sec["plan"]["runs"] + sec["baseline"]["runs"]:
+                self.assertEqual(run["rc"], 0)
+                self.assertEqual(run["requests"] - run["r429"], p["minimum"])
+            self.assertIn(f"| limit {sec['limit']}, {sec['latency_ms']} ms: apply from empty (no --parallelism): "
+                          f"failures | 0 (exit 0) | 0 | PASS |", proc.stdout)
 
 
 if __name__ == "__main__":

@@ -584,7 +584,9 @@ class OnTheEngine(RemoveCredentialCase):
 
     def test_sigint_stops_starting_revocations(self):
         path = self.setup_team(TEAM.replace("ip_access_control_lists:\n", extra_lists(30) + "ip_access_control_lists:\n"))
-        self.fake.faults(latency_ms=400)
+        # an account that takes 4 requests at once: twprov finds that and the other
+        # revocations wait for room (without a limit all 33 would start together)
+        self.fake.faults(latency_ms=400, concurrency=4)
         proc = subprocess.Popen([*WRAPPER, BIN, "remove-credential", "bob", "-f", path, "--auto-approve"],
                                 env=self.env(), stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
                                 cwd=self.dir)
@@ -595,7 +597,7 @@ class OnTheEngine(RemoveCredentialCase):
             time.sleep(0.01)
         proc.send_signal(signal.SIGINT)
         out, err = proc.communicate(timeout=300)
-        self.fake.faults(latency_ms=0)
+        self.fake.faults(latency_ms=0, concurrency=0)
         self.assertWrapperClean(proc.returncode, err)
         self.assertEqual(proc.returncode, 1, err)
         self.assertIn("revoking bob stopped", err)

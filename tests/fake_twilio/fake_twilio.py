@@ -44,7 +44,7 @@ DEFAULT_API_KEY = 'SK' + 'b' * 32
 DEFAULT_API_SECRET = 'test-api-secret'
 FAULTS = {'latency_ms': int, 'rate_429': float, 'rate_retry_after': float, 'rate_500': float,
           'rate_drop': float, 'rate_drop_after': float, 'concurrency': int,
-          'fail_all_status': int, 'build_polls': int}
+          'concurrency_retry_after': int, 'fail_all_status': int, 'build_polls': int}
 
 
 def flag(v):
@@ -1608,6 +1608,8 @@ class Fake:
             else:
                 self.stats['throttled'] += 1
         status, payload, headers, drop = 429, error_body(429, 20429, 'Too Many Requests'), {}, False
+        if not admitted and f['concurrency_retry_after']:
+            headers = {'Retry-After': str(f['concurrency_retry_after'])}
         if admitted:
             try:
                 status, payload, headers, drop = self._faulted_api(
@@ -2331,6 +2333,8 @@ def parse_args(argv=None):
     ap.add_argument('--rate-drop', type=float, default=0.0)
     ap.add_argument('--rate-drop-after', type=float, default=0.0)
     ap.add_argument('--concurrency', type=int, default=0, help='0: unlimited')
+    ap.add_argument('--concurrency-retry-after', type=int, default=0, metavar='SECONDS',
+                    help="the concurrency limit's 429s carry Retry-After: SECONDS (0: none, as Twilio's)")
     ap.add_argument('--fail-all-status', type=int, default=0)
     ap.add_argument('--build-polls', type=int, default=2,
                     help='reads of a new Serverless build that still answer "building"')

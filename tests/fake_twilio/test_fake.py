@@ -718,6 +718,37 @@ class FaultTest(FakeCase):
         self.assertEqual(sorted(results), [200, 200, 429, 429, 429, 429])
         self.assertEqual((stats['max_in_flight'], stats['throttled'], stats['requests']), (2, 4, 6))
 
+    def test_concurrency_429_is_twilios_and_names_no_delay_unless_asked(self):
+        FAKE.faults(concurrency=1, latency_ms=1000)
+        answers, start = [], threading.Barrier(2)
+
+        def worker(path):
+            start.wait()
+            answers.append(FAKE.api('GET', path, headers=True))
+        threads = [threading.Thread(target=worker, args=(p,)) for p in ('/v1/Trunks', '/v1/ByocTrunks')]
+        for t in threads:
+            t.start()
+        for t in threads:
+            t.join()
+        # one account, one limit: the second product's request is refused too
+        refused = [a for a in answers if a[0] == 429]
+        self.assertEqual(len(refused), 1)
+        status, body, headers = refused[0]
+        self.assertEqual((body['code'], body['status'], body['message']), (20429, 429, 'Too Many Requests'))
+        self.assertIsNone(headers.get('Retry-After'))
+        # the option: a delay named on those 429s (and on those only)
+        FAKE.faults(concurrency=1, latency_ms=300, concurrency_retry_after=2)
+        answers.clear()
+        start.reset()
+        threads = [threading.Thread(target=worker, args=(p,)) for p in ('/v1/Trunks', '/v1/Trunks')]
+        for t in threads:
+            t.start()
+        for t in threads:
+            t.join()
+        self.assertEqual(sorted(a[0] for a in answers), [200, 429])
+        for status, _, headers in answers:
+            self.assertEqual(headers.get('Retry-After'), '2' if status == 429 else None)
+
     def test_fail_all_status_spares_control_endpoints(self):
         FAKE.faults(fail_all_status=503)
         self.assert_error(503, 20503, 'GET', '/v1/Trunks')
@@ -756,7 +787,8 @@ class ControlTest(FakeCase):
     def test_faults_endpoint(self):
         self.assertEqual(FAKE.faults(), {'latency_ms': 0, 'rate_429': 0.0, 'rate_retry_after': 0.0,
                                          'rate_500': 0.0, 'rate_drop': 0.0, 'rate_drop_after': 0.0,
-                                         'concurrency': 0, 'fail_all_status': 0,
+                                         'concurrency': 0, 'concurrency_retry_after': 0,
+                                         'fail_all_status': 0,
                                          'build_polls': 2, 'list_lag': 0.0, 'fetch_lag': 0.0,
                                          'emergency_lag': 1.0, 'permissions_lag': 0.0,
                                          'build_visibility': 'upper', 'shuffle_versions': False,

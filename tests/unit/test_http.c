@@ -28,6 +28,7 @@
 #include <curl/curl.h>
 
 #include "twprov/http.h"
+#include "twprov/limit.h"
 #include "twprov/log.h"
 
 /* ------------------------------------------------------------------ */
@@ -500,7 +501,7 @@ static void test_opts_env(void **state)
 
 	unset_env();
 	tw_http_opts_init(&o);
-	assert_int_equal(o.parallelism, 8);
+	assert_int_equal(o.parallelism, TW_PARALLELISM);
 	assert_int_equal(o.max_retries, 6);
 	assert_int_equal(o.retry_base_ms, 250);
 	assert_int_equal(o.retry_cap_ms, 8000);
@@ -1625,12 +1626,21 @@ static void test_set_parallelism(void **state)
 	stub_stop(s);
 }
 
-static void test_window_shrinks_on_429(void **state)
+static int stub_throttled(struct stub *s)
+{
+	int n;
+	pthread_mutex_lock(&s->mu);
+	n = s->throttled;
+	pthread_mutex_unlock(&s->mu);
+	return n;
+}
+
+static void test_limit_shrinks_on_429(void **state)
 {
 	/* The account takes 2 requests at once (429 beyond, as Twilio's concurrency
-	 * limit); the pool allows 8.  The first burst's 429s cut the window and the
-	 * throttled requests wait for room in it, without using up a retry budget of
-	 * 1: every request succeeds, with fewer 429s than requests. */
+	 * limit); the pool allows 8.  The first burst's 429s cut the host's limit and
+	 * the throttled requests wait for room in it, without using up a retry budget
+	 * of 1: every request succeeds, with fewer 429s than requests. */
 	struct stub_resp script[] = {
 		{ NULL, 200, NULL, "{}", 40, 1, 0 },
 	};
@@ -1646,9 +1656,7 @@ static void test_window_shrinks_on_429(void **state)
 	run_ok(h);
 	tw_http_stats(h, &st);
 	tw_http_free(h);
-	pthread_mutex_lock(&s->mu);
-	throttled = s->throttled;
-	pthread_mutex_unlock(&s->mu);
+	throttled = stub_throttled(s);
 	stub_stop(s);
 
 	check_all_ok(res, 24);
@@ -1656,6 +1664,94 @@ static void test_window_shrinks_on_429(void **state)
 	assert_true(throttled >= 1);
 	assert_true(throttled < 24);
 	assert_int_equal(st.requests, 24 + throttled);
+}
+
+static void test_limit_is_per_host(void **state)
+{
+	/* Two hosts in one pool of 16: one takes 2 requests at once, the other any
+	 * number.  The first one's 429s cut its limit only: the other keeps 8 of
+	 * the first burst in flight (one limit shared by both would fall to 2). */
+	struct stub_resp script[] = {
+		{ NULL, 200, NULL, "{}", 60, 1, 0 },
+	};
+	struct stub *a = stub_start(script, 1), *b = stub_start(script, 1);
+	struct tw_http *h = stub_http(a, 16, 1);
+	struct result ra[24], rb[24];
+	(void)state;
+
+	a->limit = 2;
+	memset(ra, 0, sizeof(ra));
+	memset(rb, 0, sizeof(rb));
+	for (int i = 0; i < 24; i++) {
+		tw_http_submit(h, tw_req_new("GET", tw_xasprintf("http://127.0.0.1:%d/v1/A/%d", a->port, i), save_cb,
+					     &ra[i]));
+		tw_http_submit(h, tw_req_new("GET", tw_xasprintf("http://127.0.0.1:%d/v1/B/%d", b->port, i), save_cb,
+					     &rb[i]));
+	}
+	run_ok(h);
+	tw_http_free(h);
+	check_all_ok(ra, 24);
+	check_all_ok(rb, 24);
+	assert_true(stub_throttled(a) >= 1);
+	assert_int_equal(stub_throttled(b), 0);
+	assert_true(stub_max_active(a, 0) <= 2);
+	assert_true(stub_max_active(b, 0) >= 8);
+	stub_stop(a);
+	stub_stop(b);
+}
+
+static void test_limit_kept_across_runs(void **state)
+{
+	/* plan's reads find the limit (3 at once); apply's writes, after the cap is
+	 * set again as apply does, start from it: far fewer 429s the second time */
+	struct stub_resp script[] = {
+		{ NULL, 200, NULL, "{}", 30, 1, 0 },
+	};
+	struct stub *s = stub_start(script, 1);
+	struct tw_http *h = stub_http(s, 16, 1);
+	struct tw_err err = TW_ERR_INIT;
+	struct result res[24];
+	int first, second;
+	(void)state;
+
+	s->limit = 3;
+	submit_gets(h, res, 24);
+	run_ok(h);
+	check_all_ok(res, 24);
+	first = stub_throttled(s);
+	assert_int_equal(tw_http_set_parallelism(h, 16, &err), 0);
+	submit_gets(h, res, 24);
+	run_ok(h);
+	check_all_ok(res, 24);
+	second = stub_throttled(s) - first;
+	tw_http_free(h);
+	stub_stop(s);
+
+	assert_true(first >= 13);       /* 16 at once (the cap) against 3: the first burst */
+	assert_true(second <= 3);       /* a try or two past 3 */
+}
+
+static void test_slow_start_grows_past_the_start(void **state)
+{
+	/* a host with no limit: 80 requests of 100 ms, a cap of 48; the limit
+	 * starts at TW_LIMIT_START (32) and grows with the first answers */
+	struct stub_resp script[] = {
+		{ NULL, 200, NULL, "{}", 100, 1, 0 },
+	};
+	struct stub *s = stub_start(script, 1);
+	struct tw_http *h = stub_http(s, 48, 1);
+	struct result res[80];
+	int max_active;
+	(void)state;
+
+	submit_gets(h, res, 80);
+	run_ok(h);
+	check_all_ok(res, 80);
+	tw_http_free(h);
+	max_active = stub_max_active(s, 0);
+	stub_stop(s);
+	assert_true(max_active > TW_LIMIT_START);
+	assert_true(max_active <= 48);
 }
 
 struct resubmit {
@@ -1913,11 +2009,11 @@ static void test_trace_redacts(void **state)
 	dup2(fileno(tmp), 2);
 	tw_out.verbose = 1;
 	run_ok(h);
+	tw_http_free(h);        /* -v: the limit found per host */
 	tw_out.verbose = 0;
 	fflush(stderr);
 	dup2(saved, 2);
 	close(saved);
-	tw_http_free(h);
 	stub_stop(s);
 	trace = slurp(tmp);
 	fclose(tmp);
@@ -1932,6 +2028,10 @@ static void test_trace_redacts(void **state)
 	assert_non_null(strstr(trace, " after 429 in "));
 	assert_non_null(strstr(trace, "< 201 POST http://127.0.0.1:"));
 	assert_non_null(strstr(trace, " ms)\n"));
+	tw_buf_reset(&want);
+	tw_buf_addf(&want, "limit of 127.0.0.1:%d: 1 request at once (found: 429 beyond that; 1 of 2 requests "
+		    "answered 429; 1 in flight at most; cap 2)\n", port);
+	assert_non_null(strstr(trace, want.buf));
 	assert_null(strstr(trace, "Sup3rSecretPw"));
 	assert_null(strstr(trace, "t0ken"));
 	assert_null(strstr(trace, "Authorization"));
@@ -1979,7 +2079,10 @@ int main(void)
 		cmocka_unit_test(test_cancel_waits_for_inflight_without_spinning),
 		cmocka_unit_test(test_trace_redacts),
 		cmocka_unit_test(test_set_parallelism),
-		cmocka_unit_test(test_window_shrinks_on_429),
+		cmocka_unit_test(test_limit_shrinks_on_429),
+		cmocka_unit_test(test_limit_is_per_host),
+		cmocka_unit_test(test_limit_kept_across_runs),
+		cmocka_unit_test(test_slow_start_grows_past_the_start),
 	};
 	int rc;
 
