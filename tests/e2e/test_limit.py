@@ -66,7 +66,10 @@ class Limit(TwprovCase):
         self.fake.faults(concurrency=2, latency_ms=20)
         r = self.apply(acct, env=self.env(TWPROV_MAX_RETRIES=None))
         stats = self.fake.stats()
-        self.assertGreater(stats["throttled"], 10)
+        # the first burst alone is refused but for 2: the account's top-level lists, read
+        # at once (about ten); the tries past the limit add more, fewer when twprov runs
+        # slowly (under valgrind: 9 in all)
+        self.assertGreaterEqual(stats["throttled"], 5)
         self.assertEqual(stats["max_in_flight"], 2)
         limit, throttled, requests, _, _ = self.found(r.err)
         self.assertIn(limit, (1, 2, 3))

@@ -5,8 +5,10 @@
 zmodload zsh/zpty
 zpty z zsh -f -i
 zpty -w z "PS1=''; RPROMPT=''; fpath=($1 \$fpath); autoload -Uz compinit && compinit -u -D"
-zpty -w z 'compadd() { local -a __m; builtin compadd -O __m "$@"; (( $#__m )) && print -r -l -- "<match>"${^__m}"</match>"; builtin compadd "$@"; }'
-zpty -w z "print '<ready>'"
+# The terminal echoes what is written to it, when the shell gets to it: the markers are
+# split by quotes in the commands, so that only what the commands print holds them whole.
+zpty -w z 'compadd() { local -a __m; builtin compadd -O __m "$@"; (( $#__m )) && print -r -l -- "<mat""ch>"${^__m}"</mat""ch>"; builtin compadd "$@"; }'
+zpty -w z "print '<rea''dy>'"
 zpty -r z line '*<ready>*'
 zpty -w -n z "$2"$'\t'
 out=
