@@ -115,15 +115,8 @@ class Limit(TwprovCase):
         self.assertEqual(differences(acct.expected, view(self.fake.state())), [])
         # it was refused after the fall, and came down to what is left
         self.assertGreater(self.fake.stats()["throttled"], before)
-        limit, _, _, _, _ = FOUND.findall(err) and self.found_in(err)
+        limit = self.found(err)[0]
         self.assertIn(limit, (1, 2, 3))
-
-    def found_in(self, err):
-        class R:
-            pass
-        r = R()
-        r.err = err
-        return self.found(r.err)
 
     def test_parallelism_is_a_cap(self):
         # an account without a limit: twprov never has more than N in flight, and uses N
