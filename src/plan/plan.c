@@ -301,7 +301,8 @@ static json_t *effective(struct tw_planner *pl, const struct tw_field *f, const 
 	return out;
 }
 
-/* Is declared resource r replaced by this plan (a new SID)?  Referenced kinds are diffed first. */
+/* Is declared resource r replaced by this plan (a new SID)?  Kinds a plan may replace are diffed
+ * before what refers to them (test_kinds.c: test_replaced_targets_are_diffed_first). */
 static int replaced(const struct tw_plan *p, const struct tw_res *r)
 {
 	const struct tw_action *a = r ? act_of(p, r) : NULL;

@@ -193,6 +193,81 @@ static void test_children_table(void **state)
 	assert_int_equal(n, 0);
 }
 
+static const struct tw_kind *top_of(const struct tw_kind *k)
+{
+	while (k->parent)
+		k = tw_kind_find(k->parent);
+	return k;
+}
+
+/* What the plan replaces (a new SID) rather than updates (plan.c, diff_fields). */
+static int replaceable(const struct tw_kind *k)
+{
+	if (k->flags & TW_K_NO_UPDATE)
+		return 1;
+	for (size_t f = 0; f < k->nfields; f++)
+		if (k->fields[f].flags & TW_F_IMMUTABLE)
+			return 1;
+	return 0;
+}
+
+/* Are r's resources diffed before k's?  The plan goes through the top-level kinds in the
+ * registry's order, each with its descendants (match_level); within one top-level kind a
+ * resource that is k itself or one of its ancestors is replaced together with it. */
+static int diffed_before(const struct tw_kind *r, const struct tw_kind *k)
+{
+	const struct tw_kind *a;
+
+	if (top_of(r) != top_of(k))
+		return tw_kind_index(top_of(r)) < tw_kind_index(top_of(k));
+	for (a = k; a; a = a->parent ? tw_kind_find(a->parent) : NULL)
+		if (a == r)
+			return 1;
+	return 0;
+}
+
+static void check_replaced_first(const struct tw_kind *r, const struct tw_kind *k, const struct tw_field *fd)
+{
+	if (replaceable(r) && !diffed_before(r, k))
+		fail_msg("%s.%s may refer to %s, which a plan may replace, but is diffed before them: move %s "
+			 "after %s in the registry", k->name, fd->name, r->name, top_of(k)->name, top_of(r)->name);
+}
+
+/*
+ * A reference sees that its target is replaced (the same name, a new SID: the
+ * reference must move) only when the target was diffed first.  So every kind
+ * a plan may replace comes before the kinds that refer to it: by a field, or
+ * by a value written as a mapping (a deployed path names a service and what
+ * is in it; a SID written {sid_of: KIND/NAME} any top-level resource).
+ */
+static void test_replaced_targets_are_diffed_first(void **state)
+{
+	(void)state;
+	for (size_t i = 0; i < tw_nkinds; i++) {
+		const struct tw_kind *k = tw_kinds[i];
+		for (size_t f = 0; f < k->nfields; f++) {
+			const struct tw_field *fd = &k->fields[f];
+			if (fd->flags & TW_F_LOCAL)
+				continue;
+			if (fd->ref && (fd->type == TW_V_REF || fd->type == TW_V_REFLIST))
+				check_replaced_first(tw_kind_find(fd->ref), k, fd);
+			if (!fd->objval)
+				continue;
+			for (size_t j = 0; j < tw_nkinds; j++) {
+				const struct tw_kind *r = tw_kinds[j];
+				const struct tw_kind *named = fd->objval->ref_kind ? tw_kind_find(fd->objval->ref_kind) : NULL;
+				/* what the mapping may name: that kind and what is in it, or any top-level resource */
+				if (named ? top_of(r) == named : !r->parent)
+					check_replaced_first(r, k, fd);
+			}
+		}
+	}
+	/* the check itself: environments are replaced, and variables are in them */
+	assert_true(replaceable(tw_kind_find("environments")));
+	assert_true(diffed_before(tw_kind_find("environments"), tw_kind_find("variables")));
+	assert_false(diffed_before(tw_kind_find("phone_numbers"), tw_kind_find("addresses")));
+}
+
 static void test_path_expand(void **state)
 {
 	char *p = tw_path_expand("/2010-04-01/Accounts/{AccountSid}/SIP/CredentialLists/{ParentSid}/Credentials/{Sid}.json",
@@ -260,6 +335,7 @@ int main(void)
 		cmocka_unit_test(test_local_kind_present),
 		cmocka_unit_test(test_path_expand),
 		cmocka_unit_test(test_children_table),
+		cmocka_unit_test(test_replaced_targets_are_diffed_first),
 		cmocka_unit_test(test_every_field_documented),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
