@@ -86,8 +86,6 @@ json_t *tw_export_data(struct tw_export *x, const struct tw_res *live);
 /* The declared resource written for a live one, and the reverse (NULL when there is none). */
 struct tw_res *tw_export_declared(const struct tw_export *x, const struct tw_res *live);
 const struct tw_res *tw_export_live(const struct tw_export *x, const struct tw_res *decl);
-/* What the export knows of declared resources at Twilio: their live objects (tw_facts). */
-const struct tw_facts *tw_export_facts(const struct tw_export *x);
 
 /*
  * export_read hooks: GET an object about `live` (JSON); `cb` gets it, or NULL

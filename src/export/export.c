@@ -6,10 +6,9 @@
 #include <strings.h>
 #include <unistd.h>
 
-#include <openssl/evp.h>
-
 #include "twprov/config.h"
 #include "twprov/export.h"
+#include "twprov/file.h"
 #include "twprov/http.h"
 #include "twprov/live.h"
 #include "twprov/log.h"
@@ -225,11 +224,6 @@ static const json_t *live_object(const struct tw_facts *f, const struct tw_res *
 {
 	const struct tw_res *l = tw_export_live(f->ctx, decl);
 	return l ? l->json : NULL;
-}
-
-const struct tw_facts *tw_export_facts(const struct tw_export *x)
-{
-	return &x->facts;
 }
 
 size_t tw_export_keep(struct tw_export *x, struct tw_buf *b)
@@ -577,7 +571,7 @@ static void declare_children(struct tw_export *x, const struct tw_res *live, str
 			if (!(ck->flags & TW_K_ASSOC) && !identity_ok(c, &why)) {
 				note_unwritable(x, c);
 			} else if (json_is_array(entry)) {
-				if (live->children[json_integer_value(json_array_get(entry, 0))] == c)
+				if (tw_res_index_first(live, entry) == c)
 					duplicates(x, c, entry);
 			} else {
 				declare(x, c, d);
@@ -632,7 +626,7 @@ static void declare_top(struct tw_export *x, const struct tw_res *live, json_t *
 	} else if (!identity_ok(live, &why)) {
 		note_unwritable(x, live);
 	} else if (json_is_array(entry)) {
-		if (live->parent->children[json_integer_value(json_array_get(entry, 0))] == live)
+		if (tw_res_index_first(live->parent, entry) == live)
 			duplicates(x, live, entry);
 	} else {
 		declare(x, live, &x->out->root);
@@ -884,11 +878,9 @@ static void name_secrets(struct tw_export *x)
 	for (size_t i = 0; i < n; i++) {
 		char *a = tw_res_address(v[i].d), *ref;
 		if (json_integer_value(json_object_get(count, v[i].name)) > 1) {
-			unsigned char md[EVP_MAX_MD_SIZE];
-			unsigned int mdlen = 0;
-			char *longer;
-			EVP_Digest(a, strlen(a), md, &mdlen, EVP_sha256(), NULL);
-			longer = tw_xasprintf("%s_%02x%02x%02x%02x", v[i].name, md[0], md[1], md[2], md[3]);
+			char hex[65], *longer;
+			tw_sha256_hex(a, strlen(a), hex);
+			longer = tw_xasprintf("%s_%.8s", v[i].name, hex);
 			free(v[i].name);
 			v[i].name = longer;
 		}
