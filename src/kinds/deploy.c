@@ -122,9 +122,7 @@ static void adopt_read(struct tw_live_more *lm, struct tw_res *r, const json_t *
 		const char *path = json_string_value(json_object_get(v, "path"));
 		const char *vis = json_string_value(json_object_get(v, "visibility"));
 		if (!asset) {
-			char *p = tw_xasprintf("/v1/Services/%s/Functions/%s/Versions/%s/Content", r->parent->sid,
-					       json_string_value(json_object_get(v, "function_sid")),
-					       json_string_value(json_object_get(v, "sid")));
+			char *p = tw_deploy_content_path(r->parent->sid, v);
 			tw_live_get(lm, r, TW_PRODUCT_SERVERLESS, p, got_code, (void *)(uintptr_t)i);
 			free(p);
 		} else if (vis && !strcasecmp(vis, "public")) {
@@ -172,15 +170,20 @@ static void got_build(struct tw_live_more *lm, struct tw_res *r, json_t *build, 
 		const char *path = json_string_value(json_object_get(v, "path"));
 		if (path && !strcmp(path, TW_MANIFEST_PATH)) {
 			manifest = 1;
-			char *p = tw_xasprintf("/v1/Services/%s/Functions/%s/Versions/%s/Content", r->parent->sid,
-					       json_string_value(json_object_get(v, "function_sid")),
-					       json_string_value(json_object_get(v, "sid")));
+			char *p = tw_deploy_content_path(r->parent->sid, v);
 			tw_live_get(lm, r, TW_PRODUCT_SERVERLESS, p, got_manifest, NULL);
 			free(p);
 		}
 	}
 	if (!manifest)
 		adopt_read(lm, r, build);
+}
+
+char *tw_deploy_content_path(const char *svc_sid, const json_t *version)
+{
+	return tw_xasprintf("/v1/Services/%s/Functions/%s/Versions/%s/Content", svc_sid,
+			    json_string_value(json_object_get(version, "function_sid")),
+			    json_string_value(json_object_get(version, "sid")));
 }
 
 void tw_deploy_read(struct tw_live_more *lm, struct tw_res *r)

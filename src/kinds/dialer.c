@@ -221,11 +221,6 @@ void tw_dialer_wire_domain(struct tw_res *dom, struct tw_diags *d)
 }
 
 
-static struct tw_res *domain_of_user(const struct tw_res *from, const char *user, const char **list)
-{
-	return tw_gen_domain_of(from, user, 1, list);
-}
-
 void tw_dialer_wire_number(struct tw_res *num, struct tw_diags *d)
 {
 	json_t *ring = tw_res_get(num, "ring"), *v;
@@ -235,7 +230,7 @@ void tw_dialer_wire_number(struct tw_res *num, struct tw_diags *d)
 
 	json_array_foreach(ring, i, v) {
 		const char *user = json_string_value(v), *list = NULL;
-		struct tw_res *dom = domain_of_user(num, user, &list);
+		struct tw_res *dom = tw_gen_domain_of(num, user, 1, &list);
 		const struct tw_res *o = dom ? tw_gen_child(dom, &tw_kind_domain_outbound) : NULL;
 		if (o && !tw_res_get_str(o, "service"))
 			continue;   /* reported: outbound needs its service */
@@ -440,23 +435,29 @@ static json_t *emergency_of(const char *cc)
 }
 
 
+/* A route's fields as the generated code reads them: as written, and those naming a declared
+ * resource, whose SID the code reads from an environment variable named under `key`. */
+static const char *const route_plain[] = { "match", "prefix", "pstn", "sip", "url", "caller_id", "timeout",
+					   "record", "status_callback" };
+static const struct {
+	const char *field, *key;
+} route_sids[] = { { "byoc_trunk", "byoc" }, { "application", "application" } };
+
 /* A route as the generated code reads it. */
 static json_t *route_config(const struct tw_res *r, struct tw_res *env, struct tw_diags *d)
 {
 	json_t *o = json_object(), *v;
-	static const char *const plain[] = { "match", "prefix", "pstn", "sip", "url", "caller_id", "timeout", "record",
-					     "status_callback" };
-	static const char *const sids[][2] = { { "byoc_trunk", "byoc" }, { "application", "application" } };
 
-	for (size_t i = 0; i < sizeof(plain) / sizeof(plain[0]); i++)
-		if ((v = tw_res_get(r, plain[i])))
-			json_object_set(o, plain[i], v);
-	for (size_t i = 0; i < 2; i++) {
-		const char *name = tw_res_get_str(r, sids[i][0]);
-		const struct tw_res *target = name ? tw_gen_top(r, tw_kind_field(r->kind, sids[i][0])->ref, name) : NULL;
+	for (size_t i = 0; i < sizeof(route_plain) / sizeof(route_plain[0]); i++)
+		if ((v = tw_res_get(r, route_plain[i])))
+			json_object_set(o, route_plain[i], v);
+	for (size_t i = 0; i < sizeof(route_sids) / sizeof(route_sids[0]); i++) {
+		const char *name = tw_res_get_str(r, route_sids[i].field);
+		const struct tw_res *target = name ? tw_gen_top(r, tw_kind_field(r->kind, route_sids[i].field)->ref, name)
+						   : NULL;
 		if (target && env) {
 			char *key = tw_gen_sid_variable(env, target, d, r);
-			json_object_set_new(o, sids[i][1], json_string(key));
+			json_object_set_new(o, route_sids[i].key, json_string(key));
 			free(key);
 		}
 	}
@@ -513,7 +514,7 @@ static void generate_ring(struct tw_res *svc)
 		}
 		json_array_foreach(ring, j, v) {
 			const char *list = NULL;
-			struct tw_res *dom = domain_of_user(n, json_string_value(v), &list);
+			struct tw_res *dom = tw_gen_domain_of(n, json_string_value(v), 1, &list);
 			if (dom)
 				json_array_append_new(sip, json_sprintf("sip:%s@%s", json_string_value(v), dom->id));
 		}
@@ -553,29 +554,26 @@ static int every_destination(const json_t *allowed)
 static int export_routes(struct tw_export *x, struct tw_res *out, struct tw_res *env, const json_t *routes,
 			 struct tw_buf *why)
 {
-	static const char *const plain[] = { "match", "prefix", "pstn", "sip", "url", "caller_id", "timeout", "record",
-					     "status_callback" };
-	static const char *const sids[][3] = { { "byoc", "byoc_trunk", "byoc_trunks" },
-					       { "application", "application", "applications" } };
 	size_t i;
 	json_t *rc, *v;
 
 	json_array_foreach(routes, i, rc) {
 		struct tw_res *r = tw_res_new(&tw_kind_outbound_routes, NULL);
 		tw_res_add_child(out, r);   /* freed with out on failure */
-		for (size_t k = 0; k < sizeof(plain) / sizeof(plain[0]); k++)
-			if ((v = json_object_get(rc, plain[k])) && tw_gen_put(r, plain[k], json_incref(v), why) < 0)
+		for (size_t k = 0; k < sizeof(route_plain) / sizeof(route_plain[0]); k++)
+			if ((v = json_object_get(rc, route_plain[k])) &&
+			    tw_gen_put(r, route_plain[k], json_incref(v), why) < 0)
 				return -1;
-		for (size_t k = 0; k < 2; k++) {
-			const char *key = json_string_value(json_object_get(rc, sids[k][0]));
-			const struct tw_res *target = key ? tw_gen_sid_target(x, env, key, sids[k][2]) : NULL;
+		for (size_t k = 0; k < sizeof(route_sids) / sizeof(route_sids[0]); k++) {
+			const char *key = json_string_value(json_object_get(rc, route_sids[k].key));
+			const char *kind = tw_kind_field(&tw_kind_outbound_routes, route_sids[k].field)->ref;
+			const struct tw_res *target = key ? tw_gen_sid_target(x, env, key, kind) : NULL;
 			if (key && !target) {
-				tw_buf_addf(why, "a route names variable %s, which holds no SID of %s in the file", key,
-					    sids[k][2]);
+				tw_buf_addf(why, "a route names variable %s, which holds no SID of %s in the file", key, kind);
 				return -1;
 			}
 			if (target)
-				json_object_set_new(r->fields, sids[k][1], json_string(target->id));
+				json_object_set_new(r->fields, route_sids[k].field, json_string(target->id));
 		}
 	}
 	return 0;
@@ -597,7 +595,7 @@ static int export_outbound(struct tw_export *x, struct tw_res *svc, struct tw_re
 		const char *user;
 		json_t *cid;
 
-		if (!dom || !tw_res_get_str(dom, "voice_url") || strcmp(tw_res_get_str(dom, "voice_url"), url))
+		if (!dom || !tw_gen_routed_to(dom, url))
 			continue;   /* not in the file, or its calls go elsewhere now: the code is stale */
 		out = tw_res_new(&tw_kind_domain_outbound, NULL);
 		json_object_set_new(out->fields, "service", json_string(svc->id));
@@ -646,7 +644,7 @@ static int export_ring(struct tw_export *x, struct tw_res *svc, const char *url,
 		size_t i;
 		int ok = 1;
 
-		if (!num || !tw_res_get_str(num, "voice_url") || strcmp(tw_res_get_str(num, "voice_url"), url)) {
+		if (!num || !tw_gen_routed_to(num, url)) {
 			json_decref(users);
 			continue;
 		}
@@ -654,7 +652,7 @@ static int export_ring(struct tw_export *x, struct tw_res *svc, const char *url,
 		json_array_foreach(json_object_get(cfg, "sip"), i, uri) {
 			const char *s = json_string_value(uri), *at = s ? strrchr(s, '@') : NULL, *list = NULL;
 			char *user = at && !strncmp(s, "sip:", 4) ? tw_xstrndup(s + 4, (size_t)(at - s - 4)) : NULL;
-			struct tw_res *dom = user ? domain_of_user(num, user, &list) : NULL;
+			struct tw_res *dom = user ? tw_gen_domain_of(num, user, 1, &list) : NULL;
 			const struct tw_res *o = dom ? tw_gen_child(dom, &tw_kind_domain_outbound) : NULL;
 			ok = ok && o && !strcmp(dom->id, at + 1) && !strcmp(tw_res_get_str(o, "service"), svc->id);
 			if (user)

@@ -22,6 +22,12 @@ struct tw_res *tw_gen_top(const struct tw_res *from, const char *kind, const cha
 	return r && !r->absent ? r : NULL;
 }
 
+int tw_gen_routed_to(const struct tw_res *r, const char *url)
+{
+	const char *v = tw_res_get_str(r, "voice_url");
+	return v && !strcmp(v, url);
+}
+
 struct tw_res *tw_gen_child(const struct tw_res *p, const struct tw_kind *k)
 {
 	for (size_t i = 0; p && i < p->nchildren; i++)

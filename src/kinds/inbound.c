@@ -287,7 +287,7 @@ int tw_inbound_export(struct tw_export *x, struct tw_res *svc, struct tw_res *en
 	/* the routes and the default, under the first trunk routed here (in the file's order) */
 	for (size_t i = 0; i < root->nchildren && !first; i++) {
 		struct tw_res *t = root->children[i];
-		if (t->kind == &tw_kind_byoc_trunks && tw_res_get_str(t, "voice_url") && !strcmp(tw_res_get_str(t, "voice_url"), url))
+		if (t->kind == &tw_kind_byoc_trunks && tw_gen_routed_to(t, url))
 			first = t;
 	}
 	in = tw_res_new(&tw_kind_byoc_inbound, NULL);
@@ -310,7 +310,7 @@ int tw_inbound_export(struct tw_export *x, struct tw_res *svc, struct tw_res *en
 	/* every trunk routed here says so; the others' inbound: names the service only */
 	for (size_t i = 0; first && i < root->nchildren; i++) {
 		struct tw_res *t = root->children[i], *mine;
-		if (t->kind != &tw_kind_byoc_trunks || !tw_res_get_str(t, "voice_url") || strcmp(tw_res_get_str(t, "voice_url"), url))
+		if (t->kind != &tw_kind_byoc_trunks || !tw_gen_routed_to(t, url))
 			continue;
 		mine = t == first ? in : tw_res_new(&tw_kind_byoc_inbound, NULL);
 		if (t != first)

@@ -94,6 +94,8 @@ struct tw_live_more;
 struct tw_planner;
 void tw_deploy_read(struct tw_live_more *lm, struct tw_res *r);
 void tw_deploy_plan(struct tw_planner *pl, const struct tw_res *w, const struct tw_res *h);
+/* The path of a function version's code (Version Content) in service svc_sid: heap. */
+char *tw_deploy_content_path(const char *svc_sid, const json_t *version);
 
 /* services.c: a function twprov generates in service svc, added (protected, empty until
  * the plan writes its code) unless svc has one at `path`; and writing that code (its
@@ -140,6 +142,7 @@ void tw_inbound_wire_trunk(struct tw_res *trunk, struct tw_diags *d);
 /* generated.c: what the kinds whose code twprov generates share */
 struct tw_res *tw_gen_top(const struct tw_res *from, const char *kind, const char *name);   /* declared, present */
 struct tw_res *tw_gen_child(const struct tw_res *p, const struct tw_kind *k);              /* first child of kind k */
+int tw_gen_routed_to(const struct tw_res *r, const char *url);   /* r's voice_url is url */
 int tw_gen_domain_maps(const struct tw_res *d, const char *list);  /* domain d maps list (calls or registrations) */
 /* Point r's voice_url at function `path` of the service `out` names (why: the field that asks). */
 void tw_gen_wire(struct tw_res *r, struct tw_diags *d, const struct tw_res *out, const char *path, const char *why);

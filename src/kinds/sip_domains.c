@@ -37,13 +37,13 @@ static const struct tw_field domain_fields[] = {
 static void domain_validate(struct tw_res *r, struct tw_diags *d)
 {
 	const char *caller = tw_res_get_str(r, "emergency_caller");
-	const struct tw_res *number = caller && *caller ? tw_res_top(r, "phone_numbers", caller) : NULL;
+	const struct tw_res *number = caller && *caller ? tw_gen_top(r, "phone_numbers", caller) : NULL;
 
 	tw_dialer_wire_domain(r, d);
 	if (tw_gen_child(r, &tw_kind_domain_outbound) && !json_is_true(tw_res_get(r, "emergency_calling_enabled")))
 		tw_res_diag(d, 1, r, NULL, "its phones call out (outbound) but emergency_calling_enabled is not true: "
 			    "emergency calls from them will fail");
-	if (number && !number->absent && !(tw_res_get_str(number, "emergency_address") && *tw_res_get_str(number, "emergency_address")))
+	if (number && !(tw_res_get_str(number, "emergency_address") && *tw_res_get_str(number, "emergency_address")))
 		tw_res_diag(d, 1, r, "emergency_caller", "%s declares no emergency_address: emergency calls from the "
 			    "domain would report no address", caller);
 }

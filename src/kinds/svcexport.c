@@ -118,9 +118,7 @@ void tw_service_export_read(struct tw_export *x, const struct tw_res *svc)
 			if (!path || !strcmp(path, TW_MANIFEST_PATH))
 				continue;
 			if (!asset) {
-				char *p = tw_xasprintf("/v1/Services/%s/Functions/%s/Versions/%s/Content", svc->sid,
-						       json_string_value(json_object_get(v, "function_sid")),
-						       json_string_value(json_object_get(v, "sid")));
+				char *p = tw_deploy_content_path(svc->sid, v);
 				tw_export_get(x, svc, TW_PRODUCT_SERVERLESS, p, got_code, ud);
 				free(p);
 			} else if (vis && !strcasecmp(vis, "public")) {

@@ -92,12 +92,9 @@ static void country_validate(struct tw_res *c, struct tw_diags *d)
 	if (!c->id || !json_is_false(tw_res_get(c, "low_risk_numbers")))
 		return;
 	for (size_t i = 0; i < root->nchildren; i++) {
-		const struct tw_res *dom = root->children[i], *out = NULL;
+		const struct tw_res *dom = root->children[i], *out = tw_gen_child(dom, &tw_kind_domain_outbound);
 		json_t *allowed, *v;
 		size_t j;
-		for (size_t k = 0; k < dom->nchildren; k++)
-			if (dom->children[k]->kind == &tw_kind_domain_outbound)
-				out = dom->children[k];
 		if (!out || dom->absent)
 			continue;
 		allowed = tw_res_get(out, "allowed_destinations");
