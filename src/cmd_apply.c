@@ -231,7 +231,6 @@ int cmd_apply(int argc, char **argv, struct tw_global *g)
 	if (!autoapprove && !saved && (rc = tw_cmd_confirm("apply", "Apply cancelled.")) != TW_EXIT_OK)
 		goto out;
 
-	/* the limit the reads found is the writes' too: one account */
 	tw_cmd_catch_signals(1);
 	struct tw_apply_opts ao = { .interrupted = &tw_cmd_interrupted, .verify_timeout_s = verify_timeout };
 	if (tw_apply(h, plan, &ao, &res, &err) < 0) {

@@ -180,11 +180,6 @@ void tw_http_submit(struct tw_http *h, struct tw_req *r);
  * completes with TW_REQ_TRANSPORT); request failures are reported in each request. */
 int tw_http_run(struct tw_http *h, struct tw_err *err);
 
-/* Change the cap of requests in flight from now on (>= 1); what each host was found
- * to take is kept.  Raising it above every earlier value is refused while requests
- * are in flight. */
-int tw_http_set_parallelism(struct tw_http *h, int parallelism, struct tw_err *err);
-int tw_http_parallelism(struct tw_http *h);
 
 /* Ask the loop to stop starting queued requests (in-flight ones finish; queued ones and
  * retries waiting for their delay complete with TW_REQ_TRANSPORT "cancelled", and so do

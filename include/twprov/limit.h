@@ -40,8 +40,7 @@
  * the caller passes the times (seconds on any monotonic clock).
  */
 
-#define TW_LIMIT_START 32       /* requests allowed before anything is known (twprov's
-                                   reads kept 32 in flight before the limit was found) */
+#define TW_LIMIT_START 32       /* requests allowed before anything is known */
 #define TW_LIMIT_DECREASE 0.9   /* multiplicative decrease on a 429 */
 #define TW_LIMIT_HOLD_MAX 64    /* round trips between tries past the ceiling, at most */
 
@@ -60,8 +59,6 @@ struct tw_limit {
 
 /* Start at TW_LIMIT_START requests (at most `cap`), in slow start. */
 void tw_limit_init(struct tw_limit *l, int cap);
-/* A new cap (>= 1): the window is cut to it if larger; nothing learnt is lost. */
-void tw_limit_set_cap(struct tw_limit *l, int cap);
 /* Requests allowed in flight now: the whole part of the window, 1..cap. */
 int tw_limit_allowed(const struct tw_limit *l);
 

@@ -102,7 +102,7 @@ struct tw_http {
 	long retry_base_ms, retry_cap_ms, timeout_ms, stall_s, deadline_ms;
 
 	struct tw_slot *slots;
-	int nslots;                             /* allocated: the largest parallelism so far */
+	int nslots;                             /* allocated: the parallelism */
 	int ninflight;                          /* to every host */
 	struct tw_host **hosts;                 /* in order of first use */
 	int nhosts;
@@ -747,32 +747,6 @@ void tw_http_submit(struct tw_http *h, struct tw_req *r)
 	enqueue(r->api, r);
 }
 
-int tw_http_set_parallelism(struct tw_http *h, int parallelism, struct tw_err *err)
-{
-	if (parallelism < 1)
-		return tw_err_set(err, "parallelism must be at least 1, not %d", parallelism);
-	if (parallelism > h->nslots) {
-		/* slots are referenced by the easy handles of requests in flight */
-		if (h->ninflight)
-			return tw_err_set(err, "cannot raise the parallelism while requests are in flight");
-		h->slots = tw_xrealloc(h->slots, (size_t)parallelism * sizeof(*h->slots));
-		memset(h->slots + h->nslots, 0, (size_t)(parallelism - h->nslots) * sizeof(*h->slots));
-		h->nslots = parallelism;
-	}
-	if (set_connection_limits(h, parallelism) < 0)
-		return tw_err_set(err, "cannot set curl's connection limits");
-	h->parallelism = parallelism;
-	/* the limits found so far stay: reads and writes share what the account takes */
-	for (int i = 0; i < h->nhosts; i++)
-		tw_limit_set_cap(&h->hosts[i]->limit, parallelism);
-	return 0;
-}
-
-int tw_http_parallelism(struct tw_http *h)
-{
-	return h->parallelism;
-}
-
 void tw_http_cancel_queued(struct tw_http *h)
 {
 	h->cancel = 1;
@@ -1102,13 +1076,11 @@ static void retry_or_give_up(struct tw_http *h, struct tw_req *r, enum tw_req_re
  * go again as soon as its host has room, 0 when it must back off (the limit
  * is down to one request, or the server said when to come back).
  */
-static int throttle(struct tw_http *h, const struct tw_req *r)
+static int throttle(const struct tw_req *r)
 {
 	struct tw_host *hst = r->api;
 	int was_one = tw_limit_allowed(&hst->limit) == 1;
 
-	(void)h;
-	hst->throttled++;
 	/* the others in flight now (`r` has left its slot already) */
 	if (tw_limit_throttled(&hst->limit, r->started, hst->ninflight, r->retry_after_ms > 0, now_s()) && was_one)
 		return 0;
@@ -1290,7 +1262,8 @@ static void response_done(struct tw_http *h, struct tw_req *r, long status, doub
 	snprintf(why, sizeof(why), "%ld", status);
 	if (status == 429) {
 		h->stats.throttled++;
-		if (throttle(h, r) && !past_deadline(r, 0))
+		((struct tw_host *)r->api)->throttled++;
+		if (throttle(r) && !past_deadline(r, 0))
 			requeue(h, r, why);
 		else
 			retry_or_give_up(h, r, TW_REQ_API_ERROR, why);

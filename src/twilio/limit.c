@@ -35,12 +35,6 @@ void tw_limit_init(struct tw_limit *l, int cap)
 	clamp(l);
 }
 
-void tw_limit_set_cap(struct tw_limit *l, int cap)
-{
-	l->cap = cap < 1 ? 1 : cap;
-	clamp(l);
-}
-
 int tw_limit_allowed(const struct tw_limit *l)
 {
 	int n = (int)l->window;

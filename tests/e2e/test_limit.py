@@ -52,7 +52,8 @@ class Limit(TwprovCase):
         limit, throttled, requests, peak, cap = self.found(r.err)
         self.assertIn(limit, (5, 6, 7))
         self.assertEqual((throttled, requests), (stats["by_status"]["429"], stats["requests"]))
-        self.assertGreaterEqual(peak, 6)
+        # twprov had more in flight than the fake took: it started above the limit
+        self.assertGreater(peak, 6)
         self.assertEqual(cap, 256)
         # plan finds it again, on its own
         r = self.twprov("-v", "plan", "-f", acct.write(self.dir), "--detailed-exitcode")
@@ -82,15 +83,12 @@ class Limit(TwprovCase):
         acct = Account(lists=1, users=20, acls=1, addresses=3, apps=3, domains=1, policies=1, targets=1,
                        byocs=1, trunks=1, urls=1, numbers=0)
         self.fake.faults(concurrency=3, latency_ms=20, concurrency_retry_after=1)
-        t0 = time.monotonic()
         r = self.apply(acct, env=self.env(TWPROV_MAX_RETRIES=None))
-        took = time.monotonic() - t0
         stats = self.fake.stats()
         self.assertGreater(stats["throttled"], 0)
         self.assertLessEqual(stats["max_in_flight"], 3)
         # the retries after a 429 waited the second they were told to
         self.assertRegex(r.err, r"retry \d+/\d+ \S+ \S+ after 429 in 1\d\d\d ms")
-        self.assertGreater(took, 1.0)
         limit, throttled, _, _, _ = self.found(r.err)
         self.assertLessEqual(limit, 3)
         self.assertEqual(throttled, stats["throttled"])

@@ -1556,76 +1556,6 @@ static void check_all_ok(struct result *res, int n)
 	}
 }
 
-struct raise_try {
-	struct result res;
-	int raise_rc, lower_rc;
-	struct tw_err err;
-};
-
-/* From a callback, with another request in flight: raising is refused, lowering is not. */
-static void raise_cb(struct tw_http *h, struct tw_req *r)
-{
-	struct raise_try *t = r->ud;
-	struct tw_err ignored = TW_ERR_INIT;
-	t->raise_rc = tw_http_set_parallelism(h, 16, &t->err);
-	t->lower_rc = tw_http_set_parallelism(h, 1, &ignored);
-	r->ud = &t->res;
-	save_cb(h, r);
-}
-
-static void test_set_parallelism(void **state)
-{
-	/* plan reads with more requests in flight than apply writes with: one pool, resized */
-	struct stub_resp script[] = {
-		{ "/v1/fast", 200, NULL, "{}", 0, 1, 0 },
-		{ NULL, 200, NULL, "{}", 100, 1, 0 },
-	};
-	struct stub *s = stub_start(script, 2);
-	struct tw_http *h = stub_http(s, 1, 0);
-	struct tw_err err = TW_ERR_INIT;
-	struct result res[8], slow = { 0 };
-	struct raise_try t;
-	int max_active;
-	(void)state;
-
-	assert_int_equal(tw_http_set_parallelism(h, 0, &err), -1);
-	assert_string_equal(err.msg, "parallelism must be at least 1, not 0");
-	assert_int_equal(tw_http_parallelism(h), 1);
-
-	/* grown between runs: 8 requests of 100 ms, 4 at a time */
-	assert_int_equal(tw_http_set_parallelism(h, 4, &err), 0);
-	assert_int_equal(tw_http_parallelism(h), 4);
-	submit_gets(h, res, 8);
-	run_ok(h);
-	check_all_ok(res, 8);
-	max_active = stub_max_active(s, 1);
-	assert_true(max_active <= 4);
-	assert_true(max_active >= 2);
-
-	/* shrunk: 2 at a time */
-	assert_int_equal(tw_http_set_parallelism(h, 2, &err), 0);
-	submit_gets(h, res, 6);
-	run_ok(h);
-	check_all_ok(res, 6);
-	assert_true(stub_max_active(s, 1) <= 2);
-
-	/* a request in flight holds its slot: no growing now, shrinking is fine */
-	memset(&t, 0, sizeof(t));
-	tw_http_submit(h, req(h, "GET", TW_PRODUCT_VOICE, "/v1/slow", &slow));
-	tw_http_submit(h, tw_req_new("GET", tw_http_url(h, TW_PRODUCT_VOICE, "/v1/fast"), raise_cb, &t));
-	run_ok(h);
-	assert_int_equal(t.raise_rc, -1);
-	assert_string_equal(t.err.msg, "cannot raise the parallelism while requests are in flight");
-	assert_int_equal(t.lower_rc, 0);
-	assert_int_equal(tw_http_parallelism(h), 1);
-	assert_int_equal(t.res.result, TW_REQ_OK);
-	assert_int_equal(slow.result, TW_REQ_OK);
-	json_decref(t.res.json);
-	json_decref(slow.json);
-	tw_http_free(h);
-	stub_stop(s);
-}
-
 static int stub_throttled(struct stub *s)
 {
 	int n;
@@ -1702,14 +1632,13 @@ static void test_limit_is_per_host(void **state)
 
 static void test_limit_kept_across_runs(void **state)
 {
-	/* plan's reads find the limit (3 at once); apply's writes, after the cap is
-	 * set again as apply does, start from it: far fewer 429s the second time */
+	/* plan's reads find the limit (3 at once); apply's writes, in the same
+	 * process, start from it: far fewer 429s the second time */
 	struct stub_resp script[] = {
 		{ NULL, 200, NULL, "{}", 30, 1, 0 },
 	};
 	struct stub *s = stub_start(script, 1);
 	struct tw_http *h = stub_http(s, 16, 1);
-	struct tw_err err = TW_ERR_INIT;
 	struct result res[24];
 	int first, second;
 	(void)state;
@@ -1719,7 +1648,6 @@ static void test_limit_kept_across_runs(void **state)
 	run_ok(h);
 	check_all_ok(res, 24);
 	first = stub_throttled(s);
-	assert_int_equal(tw_http_set_parallelism(h, 16, &err), 0);
 	submit_gets(h, res, 24);
 	run_ok(h);
 	check_all_ok(res, 24);
@@ -2078,7 +2006,6 @@ int main(void)
 		cmocka_unit_test(test_cancel_waiting_retry),
 		cmocka_unit_test(test_cancel_waits_for_inflight_without_spinning),
 		cmocka_unit_test(test_trace_redacts),
-		cmocka_unit_test(test_set_parallelism),
 		cmocka_unit_test(test_limit_shrinks_on_429),
 		cmocka_unit_test(test_limit_is_per_host),
 		cmocka_unit_test(test_limit_kept_across_runs),

@@ -285,28 +285,6 @@ static void test_retry_after_always_cuts(void **state)
 	assert_int_equal(l.slow_start, 0);
 }
 
-static void test_cap_lowered_and_raised(void **state)
-{
-	struct tw_limit l;
-	(void)state;
-
-	tw_limit_init(&l, 256);
-	grow_to(&l, 64);
-	tw_limit_set_cap(&l, 8);
-	assert_int_equal(tw_limit_allowed(&l), 8);
-	oks(&l, 1000);
-	assert_int_equal(tw_limit_allowed(&l), 8);
-	/* what was learnt stays: still in slow start, so it doubles again up to the new cap */
-	tw_limit_set_cap(&l, 100);
-	assert_int_equal(tw_limit_allowed(&l), 8);
-	oks(&l, 8 + 16 + 32);
-	assert_int_equal(tw_limit_allowed(&l), 64);
-	oks(&l, 64);
-	assert_int_equal(tw_limit_allowed(&l), 100);
-	tw_limit_set_cap(&l, 0);
-	assert_int_equal(tw_limit_allowed(&l), 1);
-}
-
 /*
  * A closed loop, without a network: `n` requests against a host that takes
  * `limit` at once (429 at once beyond it, as Twilio and the fake do) and
@@ -417,7 +395,6 @@ int main(void)
 		cmocka_unit_test(test_fewer_than_before_cuts_and_forgets_the_wait),
 		cmocka_unit_test(test_a_burst_comes_down_to_what_is_in_flight),
 		cmocka_unit_test(test_retry_after_always_cuts),
-		cmocka_unit_test(test_cap_lowered_and_raised),
 		cmocka_unit_test(test_closed_loop_finds_the_limit),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
