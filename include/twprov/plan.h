@@ -57,8 +57,6 @@ struct tw_action {
 	int followup;               /* an update that completes a create (see TW_F_DEFER) */
 	int secondary;              /* not the resource's primary action (follow-ups, custom actions, the
 	                               delete that ends a create-first replace) */
-	int create_first;           /* a replace that only creates: a secondary delete removes the old
-	                               resource once what used it has moved (TW_K_CREATE_FIRST) */
 	size_t batch;               /* 1 + index of the action whose one request also writes this one's
 	                               changes (struct tw_bulk); 0: none (it sends its own) */
 	const struct tw_custom *custom; /* a kind's own action, or NULL */
@@ -66,6 +64,13 @@ struct tw_action {
 	char *note;                 /* a remark shown with it ("not in twprov.yaml"), or NULL */
 	json_t *data;               /* custom: what its run needs (never a secret) */
 };
+
+/* A replace that only creates: a secondary delete removes the old resource once what used it
+ * has moved (TW_K_CREATE_FIRST). */
+static inline int tw_act_creates_first(const struct tw_action *a)
+{
+	return a->type == TW_ACT_REPLACE && (a->kind->flags & TW_K_CREATE_FIRST);
+}
 
 struct tw_plan {
 	struct tw_action *acts;

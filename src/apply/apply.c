@@ -154,12 +154,18 @@ static void add_value(const struct tw_plan *p, const struct tw_applier *ap, stru
 		tw_form_add(f, fd->param, s ? s : "");
 }
 
+/* Is field i of action a left out of its create (a follow-up update writes it)? */
+static int omitted(const struct tw_action *a, size_t i)
+{
+	return i < 64 && (a->omit >> i & 1);
+}
+
 /* Does the create of action a leave field i for an update right after it (TW_F_CREATE_IGNORES)? */
 static int ignored_by_create(const struct tw_action *a, size_t i)
 {
 	const struct tw_field *fd = &a->kind->fields[i];
 	return (fd->flags & TW_F_CREATE_IGNORES) && fd->param && !fd->endpoint && !(fd->flags & TW_F_LOCAL) &&
-	       !(i < 64 && (a->omit >> i & 1)) && json_object_get(a->want->fields, fd->name);
+	       !omitted(a, i) && json_object_get(a->want->fields, fd->name);
 }
 
 /* Same endpoint (NULL = the item itself)? */
@@ -195,7 +201,7 @@ void tw_apply_form(const struct tw_plan *p, const struct tw_applier *ap, const s
 		for (size_t i = 0; i < k->nfields; i++) {
 			const struct tw_field *fd = &k->fields[i];
 			if (!fd->param || (fd->flags & TW_F_LOCAL) || !same_endpoint(fd->endpoint, ep) ||
-			    (a->omit >> i & 1))
+			    omitted(a, i))
 				continue;
 			if (json_object_get(w->fields, fd->name))
 				add_value(p, ap, f, w, i);
@@ -278,11 +284,26 @@ static void push_step(struct tw_step *steps, size_t *n, enum tw_step_op op, cons
 		steps[(*n)++] = (struct tw_step){ .op = op, .endpoint = ep };
 }
 
+/* The next wait of a poll: 250 ms, then twice the last, up to cap_ms. */
+static void next_delay(long *delay_ms, long cap_ms)
+{
+	*delay_ms = *delay_ms ? *delay_ms * 2 : 250;
+	if (*delay_ms > cap_ms)
+		*delay_ms = cap_ms;
+}
+
 static void push_settle(struct tw_step *steps, size_t *n, enum tw_step_op op, const struct tw_field *f,
-			int cleared)
+			int cleared, int live)
 {
 	if (*n < TW_MAX_STEPS)
-		steps[(*n)++] = (struct tw_step){ .op = op, .field = f, .cleared = cleared };
+		steps[(*n)++] = (struct tw_step){ .op = op, .field = f, .cleared = cleared, .live = live };
+}
+
+/* Clear settling field f and wait until Twilio shows it cleared (live: of the live resource). */
+static void push_clear(struct tw_step *steps, size_t *n, const struct tw_field *f, int live)
+{
+	push_settle(steps, n, TW_STEP_CLEAR, f, 1, live);
+	push_settle(steps, n, TW_STEP_SETTLE, f, 1, live);
 }
 
 static int is_set(const json_t *v)
@@ -299,19 +320,17 @@ static void settle_change(const struct tw_change *c, struct tw_step *steps, size
 {
 	int to_value = c->unknown || is_set(c->after) || c->sensitive;
 
-	if (before && is_set(c->before) && to_value) {
-		push_settle(steps, n, TW_STEP_CLEAR, c->field, 1);
-		push_settle(steps, n, TW_STEP_SETTLE, c->field, 1);
-	} else if (!before) {
-		push_settle(steps, n, TW_STEP_SETTLE, c->field, !to_value);
-	}
+	if (before && is_set(c->before) && to_value)
+		push_clear(steps, n, c->field, 0);
+	else if (!before)
+		push_settle(steps, n, TW_STEP_SETTLE, c->field, !to_value, 0);
 }
 
 size_t tw_apply_steps(const struct tw_action *a, struct tw_step *steps)
 {
 	const struct tw_kind *k = a->kind;
 	size_t n = 0;
-	int deletes = a->type == TW_ACT_DELETE || (a->type == TW_ACT_REPLACE && !a->create_first);
+	int deletes = a->type == TW_ACT_DELETE || (a->type == TW_ACT_REPLACE && !tw_act_creates_first(a));
 
 	if (a->type == TW_ACT_UPDATE && k->bulk && !a->custom) {
 		if (!a->batch)      /* the batch's first sends it; the others have nothing left to send */
@@ -320,11 +339,8 @@ size_t tw_apply_steps(const struct tw_action *a, struct tw_step *steps)
 	}
 	/* Twilio keeps what a settling field links until it is cleared (a number's emergency address) */
 	for (size_t i = 0; deletes && i < k->nfields; i++)
-		if (k->fields[i].settle && is_set(json_object_get(a->have->fields, k->fields[i].name))) {
-			push_settle(steps, &n, TW_STEP_CLEAR, &k->fields[i], 1);
-			push_settle(steps, &n, TW_STEP_SETTLE, &k->fields[i], 1);
-			steps[n - 1].live = steps[n - 2].live = 1;
-		}
+		if (k->fields[i].settle && is_set(json_object_get(a->have->fields, k->fields[i].name)))
+			push_clear(steps, &n, &k->fields[i], 1);
 	if (deletes)
 		push_step(steps, &n, TW_STEP_DELETE, NULL);
 	if (a->type == TW_ACT_CREATE || a->type == TW_ACT_REPLACE) {
@@ -335,9 +351,9 @@ size_t tw_apply_steps(const struct tw_action *a, struct tw_step *steps)
 				break;
 			}
 		for (size_t i = 0; i < k->nfields; i++)
-			if (k->fields[i].settle && !(i < 64 && (a->omit >> i & 1)) &&
+			if (k->fields[i].settle && !omitted(a, i) &&
 			    is_set(json_object_get(a->want->fields, k->fields[i].name)))
-				push_settle(steps, &n, TW_STEP_SETTLE, &k->fields[i], 0);
+				push_settle(steps, &n, TW_STEP_SETTLE, &k->fields[i], 0, 0);
 	}
 	if (a->type == TW_ACT_UPDATE && writes_to(a, NULL)) {
 		for (size_t c = 0; c < a->nchanges; c++)
@@ -590,9 +606,7 @@ static void look_again(struct reconcile *rc)
 	double left_ms = (rc->deadline - tw_now_s()) * 1000;
 	long delay;
 
-	rc->delay_ms = rc->delay_ms ? rc->delay_ms * 2 : 250;
-	if (rc->delay_ms > 4000)
-		rc->delay_ms = 4000;
+	next_delay(&rc->delay_ms, 4000);
 	delay = rc->delay_ms < left_ms ? rc->delay_ms : (long)(left_ms > 0 ? left_ms : 0);
 	tw_trace(1, "%s: not listed yet; looking again in %ld ms", tw_quote(rc->ap->p->acts[rc->ai].address), delay);
 	tw_http_list_after(tw_applier_http(rc->ap), k->product, rc->path, k->list_key, delay, reconciled, rc);
@@ -678,9 +692,7 @@ static void settled(struct tw_http *h, struct tw_req *req)
 		fail(ap, ai, NULL);
 		return;
 	}
-	rn->settle_delay_ms = rn->settle_delay_ms ? rn->settle_delay_ms * 2 : 250;
-	if (rn->settle_delay_ms > 5000)
-		rn->settle_delay_ms = 5000;
+	next_delay(&rn->settle_delay_ms, 5000);
 	tw_trace(1, "%s: %s is %s; looking again in %ld ms", tw_quote(ap->p->acts[ai].address), se->json,
 		 now ? tw_quote(now) : "not returned", rn->settle_delay_ms);
 	again = tw_req_new("GET", tw_xstrdup(req->url), settled, ap);

@@ -480,7 +480,6 @@ static void delete_after(struct tw_plan *p, size_t ai)
 {
 	size_t d = add_action_as(p, TW_ACT_DELETE, NULL, p->acts[ai].have, 1);
 	p->destroy--;
-	p->acts[ai].create_first = 1;
 	p->acts[d].note = tw_xstrdup("the replaced one, once what used it has moved to the new one");
 	add_dep(&p->acts[d], ai);
 }
@@ -780,7 +779,7 @@ static void compute_deps(struct tw_planner *pl)
 		struct tw_action *a = &p->acts[i];
 		if (a->want)
 			deps_of_want(pl, i);
-		if (a->type == TW_ACT_DELETE || (a->type == TW_ACT_REPLACE && !a->create_first))
+		if (a->type == TW_ACT_DELETE || (a->type == TW_ACT_REPLACE && !tw_act_creates_first(a)))
 			deps_of_delete(pl, &ix, i);
 	}
 	json_decref(ix.by_sid);

@@ -861,7 +861,7 @@ static void test_create_first_replace(void **state)
 	}
 	assert_non_null(rep);
 	assert_non_null(del);
-	assert_true(rep->create_first);
+	assert_true(tw_act_creates_first(rep));
 	assert_true(del->secondary);
 	assert_ptr_equal(del->have, rep->have);
 	/* the replace only creates */
