@@ -23,7 +23,6 @@
 #include "cmd.h"
 #include "twprov/buf.h"
 #include "twprov/config.h"
-#include "twprov/file.h"
 #include "twprov/kind.h"
 #include "twprov/model.h"
 
@@ -171,19 +170,13 @@ static void candidate(struct ctx *c, const char *w, const char *desc)
 
 static struct tw_model *model(struct ctx *c)
 {
-	struct tw_buf b = TW_BUF_INIT;
 	struct tw_err err = TW_ERR_INIT;
 	struct tw_config_opts o = { .no_secrets = 1 };
 
 	if (c->loaded)
 		return c->m;
 	c->loaded = 1;
-	if (tw_read_file(c->file, 16u << 20, &b, NULL, &err) == 0) {   /* the loader refuses more */
-		char *dir = tw_dir_of(c->file);
-		tw_config_load_buf_opts(c->file, dir, b.buf, b.len, &o, &c->m, &err);
-		free(dir);
-	}
-	tw_buf_release(&b);
+	tw_config_load_opts(c->file, &o, &c->m, &err);
 	return c->m;
 }
 

@@ -57,6 +57,8 @@ struct tw_config_opts {
 };
 int tw_config_load_buf_opts(const char *name, const char *dir, const char *data, size_t len,
 			    const struct tw_config_opts *o, struct tw_model **out, struct tw_err *err);
+int tw_config_load_opts(const char *path, const struct tw_config_opts *o, struct tw_model **out,
+			struct tw_err *err);
 
 /*
  * The loader's inverse (ywrite.c): append declared model `m` to `out` as a

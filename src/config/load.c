@@ -319,8 +319,8 @@ static int leaks(const char *msg, const char *value)
 	return found;
 }
 
-/* The length limit of a string field, then its check (on a value that is not secret). */
-static int length_and_check(const struct tw_field *f, const char *text, struct tw_buf *why)
+/* The length limit of a string field (the message never shows the value). */
+static int check_length(const struct tw_field *f, const char *text, struct tw_buf *why)
 {
 	size_t n = tw_cfg_utf8_len(text);
 
@@ -328,6 +328,14 @@ static int length_and_check(const struct tw_field *f, const char *text, struct t
 		tw_buf_addf(why, "too long: %zu characters (max %ld)", n, f->max);
 		return -1;
 	}
+	return 0;
+}
+
+/* The length limit of a string field, then its check (on a value that is not secret). */
+static int length_and_check(const struct tw_field *f, const char *text, struct tw_buf *why)
+{
+	if (check_length(f, text, why) < 0)
+		return -1;
 	return f->check ? f->check(f, text, why) : 0;
 }
 
@@ -353,12 +361,10 @@ static int check_string(struct ld *ld, const struct tw_field *f, const char *tex
 {
 	struct tw_buf why = TW_BUF_INIT;
 	int ret = 0;
-	size_t n = tw_cfg_utf8_len(text);
 
 	if (!(sensitive || (f->flags & TW_F_SECRET))) {
 		ret = length_and_check(f, text, &why);
-	} else if (f->type == TW_V_STR && f->max > 0 && n > (size_t)f->max) {
-		tw_buf_addf(&why, "too long: %zu characters (max %ld)", n, f->max);
+	} else if (check_length(f, text, &why) < 0) {
 		ret = -1;
 	} else if (f->check) {
 		/* checks leave the value out of messages about secret fields */
@@ -1444,6 +1450,12 @@ int tw_config_load_buf_opts(const char *name, const char *dir, const char *data,
 
 int tw_config_load(const char *path, struct tw_model **out, struct tw_err *err)
 {
+	return tw_config_load_opts(path, NULL, out, err);
+}
+
+int tw_config_load_opts(const char *path, const struct tw_config_opts *o, struct tw_model **out,
+			struct tw_err *err)
+{
 	struct tw_buf b = TW_BUF_INIT;
 	char *dir;
 	int ret;
@@ -1455,7 +1467,7 @@ int tw_config_load(const char *path, struct tw_model **out, struct tw_err *err)
 		return -1;
 	}
 	dir = tw_dir_of(path);
-	ret = tw_config_load_buf(path, dir, b.buf, b.len, out, err);
+	ret = tw_config_load_buf_opts(path, dir, b.buf, b.len, o, out, err);
 	if (*out)   /* what a saved plan is checked against: exactly the bytes loaded */
 		tw_sha256_hex(b.buf, b.len, (*out)->sha256);
 	free(dir);
