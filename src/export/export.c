@@ -250,12 +250,22 @@ static void vsay(json_t *list, const char *prefix, const char *fmt, va_list ap)
 	tw_buf_release(&b);
 }
 
-static void say(json_t *list, const char *prefix, const char *fmt, ...) __attribute__((format(printf, 3, 4)));
-static void say(json_t *list, const char *prefix, const char *fmt, ...)
+/* "ADDRESS: what" of r in a list (of problems or of what is left out). */
+static void vsay_at(json_t *list, const struct tw_res *r, const char *fmt, va_list ap)
+	__attribute__((format(printf, 3, 0)));
+static void vsay_at(json_t *list, const struct tw_res *r, const char *fmt, va_list ap)
+{
+	char *a = tw_res_address(r);
+	vsay(list, a, fmt, ap);
+	free(a);
+}
+
+static void say(json_t *list, const struct tw_res *r, const char *fmt, ...) __attribute__((format(printf, 3, 4)));
+static void say(json_t *list, const struct tw_res *r, const char *fmt, ...)
 {
 	va_list ap;
 	va_start(ap, fmt);
-	vsay(list, prefix, fmt, ap);
+	vsay_at(list, r, fmt, ap);
 	va_end(ap);
 }
 
@@ -298,21 +308,11 @@ static void drop(struct tw_export *x, struct tw_res *d)
 	tw_res_free(d);
 }
 
-/* "ADDRESS: why" of r in the list of what is left out. */
-static void vleft_out(struct tw_export *x, const struct tw_res *r, const char *fmt, va_list ap)
-	__attribute__((format(printf, 3, 0)));
-static void vleft_out(struct tw_export *x, const struct tw_res *r, const char *fmt, va_list ap)
-{
-	char *a = tw_res_address(r);
-	vsay(x->left_out, a, fmt, ap);
-	free(a);
-}
-
 void tw_export_leave_out(struct tw_export *x, struct tw_res *decl, const char *fmt, ...)
 {
 	va_list ap;
 	va_start(ap, fmt);
-	vleft_out(x, decl, fmt, ap);
+	vsay_at(x->left_out, decl, fmt, ap);
 	va_end(ap);
 	drop(x, decl);
 }
@@ -321,7 +321,7 @@ void tw_export_leave_out_live(struct tw_export *x, const struct tw_res *live, co
 {
 	va_list ap;
 	va_start(ap, fmt);
-	vleft_out(x, live, fmt, ap);
+	vsay_at(x->left_out, live, fmt, ap);
 	va_end(ap);
 	tw_export_claim(x, live);
 }
@@ -534,7 +534,6 @@ static void note_unwritable(struct tw_export *x, const struct tw_res *live)
 static void duplicates(struct tw_export *x, const struct tw_res *live, const json_t *entry)
 {
 	struct tw_buf b = TW_BUF_INIT;
-	char *a = tw_res_address(live);
 	size_t i;
 	json_t *pos;
 
@@ -542,9 +541,8 @@ static void duplicates(struct tw_export *x, const struct tw_res *live, const jso
 		const struct tw_res *dup = live->parent->children[json_integer_value(pos)];
 		tw_buf_addf(&b, "%s%s", i ? ", " : "", dup->sid ? dup->sid : "?");
 	}
-	say(x->problems, a, "%zu resources with this identity exist at Twilio (%s); a file can declare only one: "
+	say(x->problems, live, "%zu resources with this identity exist at Twilio (%s); a file can declare only one: "
 	    "delete or rename the extra ones", json_array_size(entry), b.buf);
-	free(a);
 	tw_buf_release(&b);
 }
 
@@ -605,9 +603,7 @@ static struct tw_res *declare(struct tw_export *x, const struct tw_res *live, st
 		} else if ((v = file_value(f, json_object_get(live->fields, f->name), &why))) {
 			json_object_set_new(d->fields, f->name, v);
 		} else if (why.len) {
-			char *a = tw_res_address(live);
-			say(x->left_out, a, "%s left out: %s", f->name, why.buf);
-			free(a);
+			say(x->left_out, live, "%s left out: %s", f->name, why.buf);
 		}
 		tw_buf_release(&why);
 	}
@@ -632,9 +628,7 @@ static void declare_top(struct tw_export *x, const struct tw_res *live, json_t *
 		declare(x, live, &x->out->root);
 		json_object_set_new(x->out->kinds_present, live->kind->yaml_key, json_true());
 		if (why_pulled) {
-			char *a = tw_res_address(live);
-			say(x->left_out, a, "written although its kind is not in --kinds: %s", why_pulled);
-			free(a);
+			say(x->left_out, live, "written although its kind is not in --kinds: %s", why_pulled);
 		}
 	}
 	tw_buf_release(&why);
@@ -675,11 +669,8 @@ static size_t pull_in(struct tw_export *x, struct tw_res *d)
 			free(a);
 			json_decref(ix);
 		}
-		if (!tw_res_find(&x->out->root, k, c->id)) {
-			char *a = tw_res_address(c);
-			say(x->problems, a, "names %s %s, which the file cannot declare", k->name, tw_quote_always(c->id));
-			free(a);
-		}
+		if (!tw_res_find(&x->out->root, k, c->id))
+			say(x->problems, c, "names %s %s, which the file cannot declare", k->name, tw_quote_always(c->id));
 	}
 	return added;
 }
@@ -693,18 +684,15 @@ static void check_references(struct tw_export *x, struct tw_res *d)
 		const struct tw_field *f = &k->fields[i];
 		const char *name = tw_res_get_str(d, f->name);
 		const struct tw_kind *rk;
-		char *a;
 		if (f->type != TW_V_REF || (f->flags & TW_F_LOCAL) || !name || !*name || tw_res_top(d, f->ref, name))
 			continue;
 		rk = tw_kind_find(f->ref);
-		a = tw_res_address(d);
 		if (rk && !x->selected[tw_kind_index(rk)])
-			say(x->left_out, a, "%s left out: it names %s/%s, and %s are not exported (--kinds)", f->name,
+			say(x->left_out, d, "%s left out: it names %s/%s, and %s are not exported (--kinds)", f->name,
 			    f->ref, name, f->ref);
 		else
-			say(x->left_out, a, "%s left out: it names %s %s, which is not in the file", f->name, f->ref,
+			say(x->left_out, d, "%s left out: it names %s %s, which is not in the file", f->name, f->ref,
 			    tw_quote_always(name));
-		free(a);
 		json_object_del(d->fields, f->name);
 	}
 	for (size_t i = 0; i < d->nchildren; i++)
@@ -736,11 +724,8 @@ static void check_associations(struct tw_export *x, const struct tw_res *d)
 	for (size_t i = 0; i < d->nchildren; i++) {
 		const struct tw_res *c = d->children[i];
 		const char *ref = c->kind->assoc_ref;
-		if (ref && !tw_res_top(c, ref, c->id)) {
-			char *a = tw_res_address(c);
-			say(x->problems, a, "names %s %s, which is left out", ref, tw_quote_always(c->id));
-			free(a);
-		}
+		if (ref && !tw_res_top(c, ref, c->id))
+			say(x->problems, c, "names %s %s, which is left out", ref, tw_quote_always(c->id));
 		check_associations(x, c);
 	}
 }
@@ -1020,7 +1005,7 @@ int tw_export_run(struct tw_export *x, struct tw_http *h, struct tw_err *err)
 		while (top->parent && top->parent->kind)
 			top = top->parent;
 		if (top == l) {
-			say(x->left_out, a, "%s (%s); plan lists it as not managed", why.buf, l->sid ? l->sid : "no SID");
+			say(x->left_out, l, "%s (%s); plan lists it as not managed", why.buf, l->sid ? l->sid : "no SID");
 		} else if ((d = tw_export_declared(x, top))) {
 			/* its children are owned: declared without this one, the file would delete it */
 			ta = tw_res_address(top);
