@@ -504,21 +504,12 @@ static void generate_ring(struct tw_res *svc)
 
 	for (size_t i = 0; i < root->nchildren; i++) {
 		const struct tw_res *n = root->children[i];
-		json_t *ring = tw_res_get(n, "ring"), *url = tw_res_get(n, "voice_url"), *sip = json_array(), *v;
+		json_t *ring = tw_res_get(n, "ring"), *url = tw_res_get(n, "voice_url");
 		json_t *timeout = tw_res_get(n, "ring_timeout");
-		size_t j;
 		const char *usvc = json_string_value(json_object_get(url, "service"));
-		if (n->kind != &tw_kind_phone_numbers || n->absent || !ring || !usvc || !svc->id || strcmp(usvc, svc->id)) {
-			json_decref(sip);
+		if (n->kind != &tw_kind_phone_numbers || n->absent || !ring || !usvc || !svc->id || strcmp(usvc, svc->id))
 			continue;
-		}
-		json_array_foreach(ring, j, v) {
-			const char *list = NULL;
-			struct tw_res *dom = tw_gen_domain_of(n, json_string_value(v), 1, &list);
-			if (dom)
-				json_array_append_new(sip, json_sprintf("sip:%s@%s", json_string_value(v), dom->id));
-		}
-		json_object_set_new(numbers, n->id, json_pack("{s:o, s:I}", "sip", sip, "timeout",
+		json_object_set_new(numbers, n->id, json_pack("{s:o, s:I}", "sip", tw_gen_ring_uris(n, ring, 1), "timeout",
 							      timeout ? json_integer_value(timeout) : (json_int_t)30));
 	}
 	tw_gen_set_code(svc, RING_PATH, json_pack("{s:o}", "numbers", numbers), ring_code);
@@ -650,11 +641,11 @@ static int export_ring(struct tw_export *x, struct tw_res *svc, const char *url,
 		}
 		/* each user as the file would ring them: the domain its list registers to */
 		json_array_foreach(json_object_get(cfg, "sip"), i, uri) {
-			const char *s = json_string_value(uri), *at = s ? strrchr(s, '@') : NULL, *list = NULL;
-			char *user = at && !strncmp(s, "sip:", 4) ? tw_xstrndup(s + 4, (size_t)(at - s - 4)) : NULL;
+			const char *host = NULL, *list = NULL;
+			char *user = tw_gen_sip_user(json_string_value(uri), &host);
 			struct tw_res *dom = user ? tw_gen_domain_of(num, user, 1, &list) : NULL;
 			const struct tw_res *o = dom ? tw_gen_child(dom, &tw_kind_domain_outbound) : NULL;
-			ok = ok && o && !strcmp(dom->id, at + 1) && !strcmp(tw_res_get_str(o, "service"), svc->id);
+			ok = ok && o && !strcmp(dom->id, host) && !strcmp(tw_res_get_str(o, "service"), svc->id);
 			if (user)
 				json_array_append_new(users, json_string(user));
 			free(user);

@@ -120,6 +120,30 @@ struct tw_res *tw_gen_domain_of(const struct tw_res *from, const char *user, int
 	return NULL;
 }
 
+json_t *tw_gen_ring_uris(const struct tw_res *from, const json_t *users, int dialer)
+{
+	json_t *uris = json_array(), *u;
+	size_t i;
+
+	json_array_foreach(users, i, u) {
+		const char *list;
+		const struct tw_res *dom = tw_gen_domain_of(from, json_string_value(u), dialer, &list);
+		if (dom)
+			json_array_append_new(uris, json_sprintf("sip:%s@%s", json_string_value(u), dom->id));
+	}
+	return uris;
+}
+
+char *tw_gen_sip_user(const char *uri, const char **domain)
+{
+	const char *at = uri ? strrchr(uri, '@') : NULL;
+
+	if (!at || strncmp(uri, "sip:", 4) || at < uri + 4)
+		return NULL;
+	*domain = at + 1;
+	return tw_xstrndup(uri + 4, (size_t)(at - uri - 4));
+}
+
 static void add_config(struct tw_buf *b, json_t *config)
 {
 	char *j = json_dumps(config, JSON_INDENT(2) | JSON_SORT_KEYS);

@@ -142,31 +142,23 @@ static const char inbound_code[] =
 	"  return callback(null, twiml);\n"
 	"};\n";
 
+/* A target's fields that the generated code reads as written. */
+static const char *const target_plain[] = { "sip", "url", "timeout" };
+
 /* An inbound target as the generated code reads it. */
 static json_t *target_config(const struct tw_res *t, struct tw_res *env, struct tw_diags *d)
 {
 	json_t *o = json_object(), *v;
 	const char *app = tw_res_get_str(t, "application");
-	size_t i;
+	const struct tw_res *target = app ? tw_gen_top(t, "applications", app) : NULL;
 
-	if ((v = tw_res_get(t, "sip")))
-		json_object_set(o, "sip", v);
-	if ((v = tw_res_get(t, "url")))
-		json_object_set(o, "url", v);
-	if ((v = tw_res_get(t, "timeout")))
-		json_object_set(o, "timeout", v);
-	if ((v = tw_res_get(t, "ring"))) {
-		json_t *uris = json_array(), *u;
-		json_array_foreach(v, i, u) {
-			const char *list;
-			const struct tw_res *dom = tw_gen_domain_of(t, json_string_value(u), 0, &list);
-			if (dom)
-				json_array_append_new(uris, json_sprintf("sip:%s@%s", json_string_value(u), dom->id));
-		}
-		json_object_set_new(o, "ring", uris);
-	}
-	if (app && env && tw_gen_top(t, "applications", app)) {
-		char *key = tw_gen_sid_variable(env, tw_gen_top(t, "applications", app), d, t);
+	for (size_t i = 0; i < sizeof(target_plain) / sizeof(target_plain[0]); i++)
+		if ((v = tw_res_get(t, target_plain[i])))
+			json_object_set(o, target_plain[i], v);
+	if ((v = tw_res_get(t, "ring")))
+		json_object_set_new(o, "ring", tw_gen_ring_uris(t, v, 0));
+	if (target && env) {
+		char *key = tw_gen_sid_variable(env, target, d, t);
 		json_object_set_new(o, "application", json_string(key));
 		free(key);
 	}
@@ -229,13 +221,12 @@ static void inbound_derive(struct tw_res *in, struct tw_diags *d)
 static int export_target(struct tw_export *x, struct tw_res *t, struct tw_res *env, const json_t *cfg,
 			 struct tw_buf *why)
 {
-	static const char *const plain[] = { "sip", "url", "timeout" };
 	const char *app = json_string_value(json_object_get(cfg, "application"));
 	json_t *v, *users = json_array();
 	size_t i;
 
-	for (size_t k = 0; k < sizeof(plain) / sizeof(plain[0]); k++)
-		if ((v = json_object_get(cfg, plain[k])) && tw_gen_put(t, plain[k], json_incref(v), why) < 0)
+	for (size_t k = 0; k < sizeof(target_plain) / sizeof(target_plain[0]); k++)
+		if ((v = json_object_get(cfg, target_plain[k])) && tw_gen_put(t, target_plain[k], json_incref(v), why) < 0)
 			goto fail;
 	if (app) {
 		const struct tw_res *target = tw_gen_sid_target(x, env, app, "applications");
@@ -247,10 +238,10 @@ static int export_target(struct tw_export *x, struct tw_res *t, struct tw_res *e
 	}
 	/* each user as the file would ring them: at the domain its list registers to */
 	json_array_foreach(json_object_get(cfg, "ring"), i, v) {
-		const char *s = json_string_value(v), *at = s ? strrchr(s, '@') : NULL, *list = NULL;
-		char *user = at && !strncmp(s, "sip:", 4) ? tw_xstrndup(s + 4, (size_t)(at - s - 4)) : NULL;
+		const char *s = json_string_value(v), *host = NULL, *list = NULL;
+		char *user = tw_gen_sip_user(s, &host);
 		const struct tw_res *dom = user ? tw_gen_domain_of(env, user, 0, &list) : NULL;
-		int ok = dom && !strcmp(dom->id, at + 1);
+		int ok = dom && !strcmp(dom->id, host);
 		if (ok)
 			json_array_append_new(users, json_string(user));
 		free(user);

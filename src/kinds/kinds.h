@@ -152,6 +152,11 @@ const char *tw_gen_one_of(struct tw_diags *d, const struct tw_res *r, const char
 /* The declared SIP domain (with a dialer, when `dialer`) that maps the list holding `user`;
  * *list is that list (NULL when no list holds the user). */
 struct tw_res *tw_gen_domain_of(const struct tw_res *from, const char *user, int dialer, const char **list);
+/* The generated code's "sip:USER@DOMAIN" of each user (a JSON array of strings) at the domain
+ * tw_gen_domain_of gives (users without one are left out), and back: the user of such a URI
+ * (heap) with *domain at its DOMAIN, or NULL. */
+json_t *tw_gen_ring_uris(const struct tw_res *from, const json_t *users, int dialer);
+char *tw_gen_sip_user(const char *uri, const char **domain);
 void tw_gen_set_code(struct tw_res *svc, const char *path, json_t *config, const char *code);  /* takes config */
 struct tw_res *tw_gen_pending(struct tw_res *svc, const char *path);   /* the function, if not yet written */
 /* The variable of env that holds target's SID (declared on first use; free the name). */
