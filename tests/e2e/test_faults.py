@@ -195,9 +195,10 @@ class Faults(TwprovCase):
 
     def test_lost_create_responses_make_no_duplicates_of_non_unique_names(self):
         # Twilio takes the create, the answer is lost: twprov re-reads the collection by
-        # name, finds the resource and adopts it instead of sending the create again
-        acct = Account(lists=0, users=0, acls=20, addresses=2, domains=0, apps=20, policies=10, targets=2,
-                       byocs=10, trunks=0, urls=0, numbers=0, tag="nu")
+        # name, finds the resource and adopts it instead of sending the create again.  30 of
+        # each kind: with 10, all ten answers of a kind arrived 0.7^10 = 3% of the time
+        acct = Account(lists=0, users=0, acls=30, addresses=2, domains=0, apps=30, policies=30, targets=2,
+                       byocs=30, trunks=0, urls=0, numbers=0, tag="nu")
         path = acct.write(self.dir)
         self.fake.faults(rate_drop_after=0.3)
         r = self.ok("apply", "-f", path, "--auto-approve", "-v", *NO_LAG, env=self.env(TWPROV_MAX_RETRIES="20"))
