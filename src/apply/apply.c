@@ -860,8 +860,9 @@ int tw_apply(struct tw_http *h, const struct tw_plan *p, const struct tw_apply_o
 		return -1;
 	if (stuck)
 		return tw_err_set(err, "%zu actions could not start: their dependencies form a cycle", stuck);
-	if (res->failed)
-		return tw_err_set(err, "%zu of %zu actions failed", res->failed, p->n);
+	if (res->failed)   /* after SIGINT, requests still waiting for room are cancelled: failed */
+		return tw_err_set(err, "%s%zu of %zu actions failed",
+				  o->interrupted && *o->interrupted ? "interrupted: " : "", res->failed, p->n);
 	if (res->skipped)
 		return tw_err_set(err, "interrupted: %zu of %zu actions were not started", res->skipped, p->n);
 	return 0;
